@@ -1,0 +1,32 @@
+"""Nuvom: a plugin-first background task queue. ``@task``, ``.delay()``, a worker, no server needed."""
+
+from .config import Settings as Settings
+from .config import get_settings as get_settings
+from .errors import JobCancelled as JobCancelled
+from .errors import JobFailed as JobFailed
+from .errors import NuvomError as NuvomError
+from .errors import Retry as Retry
+from .errors import SerializationError as SerializationError
+from .job import Job as Job
+from .job import get_job as get_job
+from .record import JobStatus as JobStatus
+from .task import Task as Task
+from .task import task as task
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Job",
+    "JobCancelled",
+    "JobFailed",
+    "JobStatus",
+    "NuvomError",
+    "Retry",
+    "SerializationError",
+    "Settings",
+    "Task",
+    "__version__",
+    "get_job",
+    "get_settings",
+    "task",
+]

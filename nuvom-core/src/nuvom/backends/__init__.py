@@ -1,0 +1,21 @@
+"""Backend interfaces and the built-in backends."""
+
+from .base import BaseQueue as BaseQueue
+from .base import BaseResults as BaseResults
+from .base import Capability as Capability
+from .base import Envelope as Envelope
+from .base import Lease as Lease
+from .base import QueueBackend as QueueBackend
+from .base import QueueStats as QueueStats
+from .base import ResultBackend as ResultBackend
+
+__all__ = [
+    "BaseQueue",
+    "BaseResults",
+    "Capability",
+    "Envelope",
+    "Lease",
+    "QueueBackend",
+    "QueueStats",
+    "ResultBackend",
+]

@@ -1,0 +1,245 @@
+"""Backend interfaces: what a queue and a result store must do, as checkable sentences.
+
+A backend sees envelopes (id, queue, priority, eta, attempts) around an opaque payload, and job
+records whose arguments and results are opaque bytes: msgpack stays in ``nuvom.serialization``.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, runtime_checkable
+
+from ..record import ErrorInfo, JobRecord, JobStatus
+
+
+class Capability(str, enum.Enum):
+    """Optional features a backend declares; the conformance suite skips by capability."""
+
+    #: Claims are atomic across processes (not only threads).
+    CROSS_PROCESS = "cross_process"
+    #: Jobs survive a restart of the process that enqueued them.
+    PERSISTENT = "persistent"
+    #: Corrupt entries are moved aside and counted instead of raised.
+    QUARANTINE = "quarantine"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A queued job as the queue sees it. ``payload`` is opaque bytes, never inspected."""
+
+    id: str
+    queue: str
+    payload: bytes
+    #: 0 (first) to 9 (last).
+    priority: int = 0
+    #: Epoch seconds before which the job must not be claimed; ``None`` means now.
+    eta: float | None = None
+    #: Failed attempts so far; ``nack(retry_at=...)`` adds one.
+    attempts: int = 0
+
+
+@dataclass
+class Lease:
+    """A claim on one job, valid until ``expires_at`` unless extended."""
+
+    envelope: Envelope
+    #: Claims since the job was enqueued or last nacked, this one included.
+    deliveries: int
+    expires_at: float
+    #: Backend-specific handle of the claim.
+    token: str = ""
+
+    @property
+    def id(self) -> str:
+        """The job id."""
+        return self.envelope.id
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """Counts for ``nuvom queue stats``."""
+
+    ready: int = 0
+    scheduled: int = 0
+    leased: int = 0
+    quarantined: int = 0
+    by_queue: dict[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class QueueBackend(Protocol):
+    """A queue with leases.
+
+    - ``enqueue`` returns only once the job is stored as durably as the backend promises.
+    - A job is never claimable before its ``eta``.
+    - Among due jobs of the asked queues, lower ``priority`` is claimed first, then earlier due time.
+    - Claims are atomic: two claimers never hold live leases on the same job.
+    - A job whose lease expires without ``ack``/``nack`` is claimable again (at-least-once), and
+      its next lease counts one more delivery.
+    - ``ack`` removes the job for good and is idempotent; ``ack`` or ``nack`` of a lease that was
+      lost (expired and claimed elsewhere) does nothing to the new holder's claim.
+    - ``nack(retry_at=t)`` returns the job, claimable from ``t``, with ``attempts`` one higher;
+      ``nack()`` without ``retry_at`` returns it claimable now with ``attempts`` unchanged.
+      Either resets the delivery count.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    def enqueue(self, envelope: Envelope) -> None:
+        """Store one job."""
+
+    def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
+        """Store many jobs, in one round trip where the backend can."""
+
+    def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        """Claim up to ``n`` due jobs, waiting up to ``timeout`` seconds for the first."""
+
+    def dequeue(
+        self, timeout: float, *, queues: Sequence[str] = ("default",), lease_secs: float = 30.0
+    ) -> Lease | None:
+        """Claim one due job, or return ``None`` after ``timeout`` seconds."""
+
+    def ack(self, lease: Lease) -> None:
+        """Remove the job for good: its outcome is stored."""
+
+    def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
+        """Return the job to the queue (see the class docstring)."""
+
+    def extend(self, lease: Lease, lease_secs: float) -> bool:
+        """Push the lease's expiry to ``lease_secs`` from now; ``False`` if the lease was lost."""
+
+    def qsize(self, queue: str | None = None) -> int:
+        """Jobs waiting (due or not, not leased) in ``queue``, or in all queues."""
+
+    def stats(self) -> QueueStats:
+        """Counts of ready, scheduled, leased and quarantined jobs."""
+
+    def clear(self) -> int:
+        """Delete every job of every queue; return how many were deleted."""
+
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+
+
+@runtime_checkable
+class ResultBackend(Protocol):
+    """A store of job records.
+
+    - ``save`` replaces the whole record for its id; a later ``get_full`` returns it exactly.
+    - A record whose ``expires_at`` has passed is never returned.
+    - ``list_jobs`` returns newest first (by ``created_at``).
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    def save(self, record: JobRecord, *, durable: bool = True) -> None:
+        """Store the record. ``durable=False`` allows skipping fsync for transient states."""
+
+    def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
+        """Store many records."""
+
+    def get_full(self, job_id: str) -> JobRecord | None:
+        """The record, or ``None`` if there is none."""
+
+    def get_result(self, job_id: str) -> bytes | None:
+        """The encoded result of a successful job, else ``None``."""
+
+    def get_error(self, job_id: str) -> ErrorInfo | None:
+        """The stored error of a failed or retrying job, else ``None``."""
+
+    def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
+        """Records, newest first, optionally only those with ``status``."""
+
+    def delete(self, job_id: str) -> bool:
+        """Delete the record; ``True`` if there was one."""
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete records past their ``expires_at``; return how many."""
+
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+
+
+class BaseQueue:
+    """Optional base class: derived helpers on top of the primitives, never weaker than them."""
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def enqueue(self, envelope: Envelope) -> None:
+        raise NotImplementedError
+
+    def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
+        """Enqueue one by one; override when the backend has a bulk path."""
+        for envelope in envelopes:
+            self.enqueue(envelope)
+
+    def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        raise NotImplementedError
+
+    def dequeue(
+        self, timeout: float, *, queues: Sequence[str] = ("default",), lease_secs: float = 30.0
+    ) -> Lease | None:
+        """Claim one job through :meth:`pop_batch`."""
+        leases = self.pop_batch(1, queues=queues, timeout=timeout, lease_secs=lease_secs)
+        return leases[0] if leases else None
+
+    def stats(self) -> QueueStats:
+        """Only the waiting count; override to report more."""
+        return QueueStats(ready=self.qsize())
+
+    def qsize(self, queue: str | None = None) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class BaseResults:
+    """Optional base class for result stores."""
+
+    name: ClassVar[str] = ""
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def save(self, record: JobRecord, *, durable: bool = True) -> None:
+        raise NotImplementedError
+
+    def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
+        """Save one by one; override when the backend has a bulk path."""
+        for record in records:
+            self.save(record, durable=durable)
+
+    def get_full(self, job_id: str) -> JobRecord | None:
+        raise NotImplementedError
+
+    def get_result(self, job_id: str) -> bytes | None:
+        """From :meth:`get_full`."""
+        record = self.get_full(job_id)
+        return record.result if record is not None and record.status is JobStatus.SUCCESS else None
+
+    def get_error(self, job_id: str) -> ErrorInfo | None:
+        """From :meth:`get_full`."""
+        record = self.get_full(job_id)
+        return record.error if record is not None else None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def is_expired(record: JobRecord, now: float | None = None) -> bool:
+    """True when the record's ``expires_at`` has passed."""
+    return record.expires_at is not None and record.expires_at <= (now or time.time())
+
+
+def newest_first(
+    records: Iterable[JobRecord], status: JobStatus | None, limit: int, offset: int
+) -> list[JobRecord]:
+    """Filter by status, sort newest first and page: the common tail of ``list_jobs``."""
+    chosen = [r for r in records if status is None or r.status is status]
+    chosen.sort(key=lambda r: r.created_at, reverse=True)
+    return chosen[offset : offset + limit]

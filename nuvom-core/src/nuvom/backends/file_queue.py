@@ -1,0 +1,417 @@
+"""The default queue: a maildir-style tree of files, safe across the processes of one host.
+
+Layout under ``<data_dir>/queue``::
+
+    tmp/                      files being written; renamed into place when complete
+    ready/<queue>/            due jobs   P-DUE~ID~ATTEMPTS~DELIVERIES   (sorted = claim order)
+    delayed/<queue>/          future jobs DUE-P~ID~ATTEMPTS~DELIVERIES  (sorted = due order)
+    leased/                   claimed     EXPIRY~OWNER~QUEUE~<ready name>
+    owners/<owner>.lock       flock-ed by each claiming process for its whole life
+    quarantine/               entries that cannot be decoded, each with a .reason file
+
+Every state change is one ``rename``, which is atomic on one filesystem, so two processes can
+never both claim a job. A lease names its expiry and its owner, so any process can return jobs of
+leases that expired, or whose owner's lock is free again because the owner died (``kill -9``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from .. import serialization
+from ..errors import CorruptEntry, SerializationError
+from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
+from .fsutil import fsync_dir, write_temp
+
+logger = logging.getLogger(__name__)
+
+_NS = 1_000_000_000
+#: How long a listing of ready jobs is reused before the folder is read again.
+_LISTING_TTL_SECS = 0.5
+#: Between sweeps of expired leases and due delayed jobs.
+_SWEEP_SECS = 0.25
+#: Sleep between polls of an empty queue: short enough for latency, long enough to stay idle.
+_POLL_SECS = 0.01
+#: Temp files older than this are leftovers of a crash between write and rename.
+_STALE_TMP_SECS = 3600.0
+
+
+@dataclass(frozen=True)
+class _Name:
+    priority: int
+    due_ns: int
+    job_id: str
+    attempts: int
+    deliveries: int
+
+    @property
+    def ready(self) -> str:
+        return f"{self.priority}-{self.due_ns:019d}~{self.job_id}~{self.attempts}~{self.deliveries}"
+
+    @property
+    def delayed(self) -> str:
+        return f"{self.due_ns:019d}-{self.priority}~{self.job_id}~{self.attempts}~{self.deliveries}"
+
+    @classmethod
+    def parse(cls, name: str, *, delayed: bool = False) -> _Name:
+        try:
+            key, job_id, attempts, deliveries = name.split("~")
+            first, second = key.split("-")
+            priority, due = (second, first) if delayed else (first, second)
+            return cls(int(priority), int(due), job_id, int(attempts), int(deliveries))
+        except ValueError:
+            raise CorruptEntry(f"file name {name!r} is not a queue entry") from None
+
+
+class FileQueue(BaseQueue):
+    """A durable queue in a directory tree; see the module docstring for the layout."""
+
+    name: ClassVar[str] = "file"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CROSS_PROCESS, Capability.PERSISTENT, Capability.QUARANTINE}
+    )
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self._tmp = self.root / "tmp"
+        self._ready = self.root / "ready"
+        self._delayed = self.root / "delayed"
+        self._leased = self.root / "leased"
+        self._owners = self.root / "owners"
+        self._quarantine = self.root / "quarantine"
+        for folder in (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine):
+            folder.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # ack, nack and extend of one lease must not interleave: extend renames the lease file.
+        self._lease_lock = threading.Lock()
+        self._owner = f"{os.getpid()}.{uuid.uuid4().hex[:12]}"
+        self._owner_fd: int | None = None
+        self._listings: dict[str, tuple[float, list[str]]] = {}
+        self._last_sweep = 0.0
+
+    # -- enqueue ---------------------------------------------------------------------------
+
+    def enqueue(self, envelope: Envelope) -> None:
+        self.enqueue_many([envelope])
+
+    def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
+        now_ns = time.time_ns()
+        staged: list[tuple[Path, Path]] = []
+        for env in envelopes:
+            data = serialization.dumps(
+                {
+                    "id": env.id,
+                    "queue": env.queue,
+                    "priority": env.priority,
+                    "eta": env.eta,
+                    "payload": env.payload,
+                }
+            )
+            due_ns = int(env.eta * _NS) if env.eta is not None else now_ns
+            name = _Name(env.priority, due_ns, env.id, env.attempts, 0)
+            folder, entry = (
+                (self._delayed / env.queue, name.delayed)
+                if due_ns > now_ns
+                else (self._ready / env.queue, name.ready)
+            )
+            staged.append((write_temp(self._tmp, data, fsync=self.fsync), folder / entry))
+        folders = set()
+        for tmp, target in staged:
+            try:
+                os.rename(tmp, target)
+            except FileNotFoundError:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(tmp, target)
+            folders.add(target.parent)
+        if self.fsync:
+            for folder in folders:
+                fsync_dir(folder)
+
+    # -- claim -----------------------------------------------------------------------------
+
+    def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        self._hold_owner_lock()
+        deadline = time.monotonic() + timeout
+        while True:
+            leases = self._claim(n, queues, lease_secs)
+            if leases or time.monotonic() >= deadline:
+                return leases
+            time.sleep(min(_POLL_SECS, max(0.0, deadline - time.monotonic())))
+
+    def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> list[Lease]:
+        with self._lock:
+            self._maybe_sweep(queues)
+            leases: list[Lease] = []
+            while len(leases) < n:
+                candidate = self._next_candidate(queues)
+                if candidate is None:
+                    break
+                lease = self._claim_one(*candidate, lease_secs)
+                if lease is not None:
+                    leases.append(lease)
+            return leases
+
+    def _next_candidate(self, queues: Sequence[str]) -> tuple[str, str] | None:
+        now = time.monotonic()
+        best: tuple[str, str] | None = None
+        for queue in queues:
+            listed_at, names = self._listings.get(queue, (0.0, []))
+            if not names or now - listed_at > _LISTING_TTL_SECS:
+                names = self._list_ready(queue)
+                self._listings[queue] = (now, names)
+            if names and (best is None or names[-1] < best[1]):
+                best = (queue, names[-1])
+        if best is not None:
+            self._listings[best[0]][1].pop()
+        return best
+
+    def _list_ready(self, queue: str) -> list[str]:
+        try:
+            names = os.listdir(self._ready / queue)
+        except FileNotFoundError:
+            return []
+        names.sort(reverse=True)  # popped from the end: lowest priority digit, then oldest
+        return names
+
+    def _claim_one(self, queue: str, entry: str, lease_secs: float) -> Lease | None:
+        source = self._ready / queue / entry
+        try:
+            name = _Name.parse(entry)
+        except CorruptEntry as exc:
+            self._quarantine_file(source, exc.reason)
+            return None
+        claimed = _Name(name.priority, name.due_ns, name.job_id, name.attempts, name.deliveries + 1)
+        expiry_ns = time.time_ns() + int(lease_secs * _NS)
+        token = f"{expiry_ns:019d}~{self._owner}~{queue}~{claimed.ready}"
+        try:
+            os.rename(source, self._leased / token)
+        except FileNotFoundError:
+            return None  # another process claimed it first
+        try:
+            envelope = self._read_envelope(self._leased / token, claimed)
+        except CorruptEntry as exc:
+            self._quarantine_file(self._leased / token, exc.reason)
+            return None
+        return Lease(envelope, claimed.deliveries, expiry_ns / _NS, token)
+
+    def _read_envelope(self, path: Path, name: _Name) -> Envelope:
+        try:
+            data = serialization.loads(path.read_bytes())
+            return Envelope(
+                id=data["id"],
+                queue=data["queue"],
+                payload=data["payload"],
+                priority=data["priority"],
+                eta=data["eta"],
+                attempts=name.attempts,
+            )
+        except (SerializationError, KeyError, TypeError) as exc:
+            raise CorruptEntry(f"{path.name}: content cannot be decoded ({exc})") from None
+
+    def _quarantine_file(self, path: Path, reason: str) -> None:
+        target = self._quarantine / f"{int(time.time())}-{uuid.uuid4().hex[:8]}-{path.name}"
+        try:
+            os.rename(path, target)
+        except FileNotFoundError:
+            return
+        target.with_name(target.name + ".reason").write_text(reason + "\n")
+        logger.warning("quarantined %s: %s", path.name, reason)
+
+    # -- lease lifecycle -------------------------------------------------------------------
+
+    def ack(self, lease: Lease) -> None:
+        with self._lease_lock:
+            try:
+                os.unlink(self._leased / lease.token)
+            except FileNotFoundError:
+                pass  # already acked, or the lease was lost and the job belongs to someone else
+
+    def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
+        with self._lease_lock:
+            _, _, queue, entry = lease.token.split("~", 3)
+            name = _Name.parse(entry)
+            due_ns = time.time_ns() if retry_at is None else int(retry_at * _NS)
+            attempts = name.attempts + (retry_at is not None)
+            back = _Name(name.priority, due_ns, name.job_id, attempts, 0)
+            if due_ns > time.time_ns():
+                target = self._delayed / queue / back.delayed
+            else:
+                target = self._ready / queue / back.ready
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(self._leased / lease.token, target)
+            except FileNotFoundError:
+                return  # the lease was lost
+        if self.fsync:
+            fsync_dir(target.parent)
+
+    def extend(self, lease: Lease, lease_secs: float) -> bool:
+        with self._lease_lock:
+            _, owner, rest = lease.token.split("~", 2)
+            expiry_ns = time.time_ns() + int(lease_secs * _NS)
+            token = f"{expiry_ns:019d}~{owner}~{rest}"
+            try:
+                os.rename(self._leased / lease.token, self._leased / token)
+            except FileNotFoundError:
+                return False
+            lease.token = token
+            lease.expires_at = expiry_ns / _NS
+            return True
+
+    # -- sweeping --------------------------------------------------------------------------
+
+    def _hold_owner_lock(self) -> None:
+        if self._owner_fd is not None:
+            return
+        fd = os.open(self._owners / f"{self._owner}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        self._owner_fd = fd
+
+    def _owner_is_dead(self, owner: str) -> bool:
+        if owner == self._owner:
+            return False
+        try:
+            fd = os.open(self._owners / f"{owner}.lock", os.O_RDWR)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def _maybe_sweep(self, queues: Sequence[str]) -> None:
+        now = time.time()
+        if now - self._last_sweep < _SWEEP_SECS:
+            return
+        self._last_sweep = now
+        self._return_lost_leases(now)
+        for queue in queues:
+            self._promote_due(queue, now)
+
+    def _return_lost_leases(self, now: float) -> None:
+        verdicts: dict[str, bool] = {}
+        dead: set[str] = set()
+        for token in os.listdir(self._leased):
+            try:
+                expiry, owner, queue, entry = token.split("~", 3)
+                expired = int(expiry) / _NS <= now
+            except ValueError:
+                self._quarantine_file(self._leased / token, f"lease name {token!r} is malformed")
+                continue
+            if owner not in verdicts:
+                verdicts[owner] = self._owner_is_dead(owner)
+            if not (expired or verdicts[owner]):
+                continue
+            if verdicts[owner]:
+                dead.add(owner)
+            (self._ready / queue).mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(self._leased / token, self._ready / queue / entry)
+            except FileNotFoundError:
+                continue
+            logger.warning(
+                "returned job %s to queue %r: its lease %s",
+                entry.split("~")[1] if "~" in entry else entry,
+                queue,
+                "holder died" if verdicts[owner] else "expired",
+            )
+            self._listings.pop(queue, None)
+        for owner in dead:
+            try:
+                os.unlink(self._owners / f"{owner}.lock")
+            except FileNotFoundError:
+                pass
+        self._remove_stale_temp_files(now)
+
+    def _promote_due(self, queue: str, now: float) -> None:
+        folder = self._delayed / queue
+        try:
+            names = sorted(os.listdir(folder))
+        except FileNotFoundError:
+            return
+        now_ns = int(now * _NS)
+        for entry in names:
+            try:
+                name = _Name.parse(entry, delayed=True)
+            except CorruptEntry as exc:
+                self._quarantine_file(folder / entry, exc.reason)
+                continue
+            if name.due_ns > now_ns:
+                break
+            (self._ready / queue).mkdir(parents=True, exist_ok=True)
+            try:
+                os.rename(folder / entry, self._ready / queue / name.ready)
+            except FileNotFoundError:
+                continue
+            self._listings.pop(queue, None)
+
+    def _remove_stale_temp_files(self, now: float) -> None:
+        for entry in os.scandir(self._tmp):
+            try:
+                if now - entry.stat().st_mtime > _STALE_TMP_SECS:
+                    os.unlink(entry.path)
+            except FileNotFoundError:
+                continue
+
+    # -- inspection ------------------------------------------------------------------------
+
+    def _count(self, folder: Path, queue: str | None) -> dict[str, int]:
+        queues = [queue] if queue is not None else os.listdir(folder)
+        counts = {}
+        for name in queues:
+            try:
+                counts[name] = len(os.listdir(folder / name))
+            except FileNotFoundError:
+                counts[name] = 0
+        return counts
+
+    def qsize(self, queue: str | None = None) -> int:
+        return sum(self._count(self._ready, queue).values()) + sum(self._count(self._delayed, queue).values())
+
+    def stats(self) -> QueueStats:
+        ready = self._count(self._ready, None)
+        delayed = self._count(self._delayed, None)
+        by_queue = {q: ready.get(q, 0) + delayed.get(q, 0) for q in set(ready) | set(delayed)}
+        return QueueStats(
+            ready=sum(ready.values()),
+            scheduled=sum(delayed.values()),
+            leased=len(os.listdir(self._leased)),
+            quarantined=sum(1 for n in os.listdir(self._quarantine) if not n.endswith(".reason")),
+            by_queue=by_queue,
+        )
+
+    def clear(self) -> int:
+        count = 0
+        with self._lock:
+            for folder in [*(self._ready.iterdir()), *(self._delayed.iterdir()), self._leased]:
+                for entry in os.listdir(folder):
+                    try:
+                        os.unlink(folder / entry)
+                        count += 1
+                    except FileNotFoundError:
+                        continue
+            self._listings.clear()
+        return count
+
+    def close(self) -> None:
+        with self._lock:
+            if self._owner_fd is not None:
+                os.close(self._owner_fd)
+                self._owner_fd = None
+                try:
+                    os.unlink(self._owners / f"{self._owner}.lock")
+                except FileNotFoundError:
+                    pass

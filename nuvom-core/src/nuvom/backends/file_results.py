@@ -1,0 +1,89 @@
+"""The default result store: one msgpack file per job, replaced atomically.
+
+Layout under ``<data_dir>/results``: ``<job id>.rec`` files and a ``tmp/`` folder for writes in
+progress (unique names, then ``os.replace``), so a reader never sees half a record and two
+writers never collide on a temp name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+from .. import serialization
+from ..errors import CorruptEntry, SerializationError
+from ..record import JobRecord, JobStatus
+from .base import BaseResults, Capability, is_expired, newest_first
+from .fsutil import write_atomic
+
+logger = logging.getLogger(__name__)
+
+_SUFFIX = ".rec"
+
+
+class FileResults(BaseResults):
+    """Job records as files; safe across the processes of one host."""
+
+    name: ClassVar[str] = "file"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CROSS_PROCESS, Capability.PERSISTENT}
+    )
+
+    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self._tmp = self.root / "tmp"
+        self._tmp.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, job_id: str) -> Path:
+        return self.root / f"{job_id}{_SUFFIX}"
+
+    def save(self, record: JobRecord, *, durable: bool = True) -> None:
+        data = serialization.dumps(record.to_dict(), path="record")
+        write_atomic(self._path(record.id), data, tmp_dir=self._tmp, fsync=durable and self.fsync)
+
+    def _read(self, path: Path) -> JobRecord | None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return JobRecord.from_dict(serialization.loads(data))
+        except (SerializationError, CorruptEntry, AttributeError) as exc:
+            raise CorruptEntry(f"result file {path} cannot be decoded: {exc}") from None
+
+    def get_full(self, job_id: str) -> JobRecord | None:
+        record = self._read(self._path(job_id))
+        return None if record is None or is_expired(record) else record
+
+    def _all(self) -> Iterator[JobRecord]:
+        for entry in os.scandir(self.root):
+            if not entry.name.endswith(_SUFFIX):
+                continue
+            try:
+                record = self._read(Path(entry.path))
+            except CorruptEntry as exc:
+                logger.warning("skipping %s", exc)
+                continue
+            if record is not None:
+                yield record
+
+    def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
+        now = time.time()
+        return newest_first((r for r in self._all() if not is_expired(r, now)), status, limit, offset)
+
+    def delete(self, job_id: str) -> bool:
+        try:
+            os.unlink(self._path(job_id))
+            return True
+        except FileNotFoundError:
+            return False
+
+    def purge_expired(self, now: float | None = None) -> int:
+        now = now or time.time()
+        expired = [r.id for r in self._all() if is_expired(r, now)]
+        return sum(self.delete(job_id) for job_id in expired)

@@ -1,0 +1,37 @@
+"""Small filesystem helpers for the file backends: atomic writes and directory fsync."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or unlink inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool) -> Path:
+    """Write ``data`` to a new uniquely named file in ``tmp_dir`` and return its path."""
+    path = tmp_dir / f"{os.getpid()}-{uuid.uuid4().hex}.tmp"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    return path
+
+
+def write_atomic(path: Path, data: bytes, *, tmp_dir: Path, fsync: bool) -> None:
+    """Replace ``path`` with ``data``: readers see the old file or the new one, never a part."""
+    tmp = write_temp(tmp_dir, data, fsync=fsync)
+    os.replace(tmp, path)
+    if fsync:
+        fsync_dir(path.parent)

@@ -1,0 +1,209 @@
+"""In-process queue and result store: for tests, eager mode and single-process apps."""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ..record import JobRecord, JobStatus
+from .base import BaseQueue, BaseResults, Capability, Envelope, Lease, QueueStats, is_expired, newest_first
+
+
+@dataclasses.dataclass
+class _Entry:
+    envelope: Envelope
+    deliveries: int = 0
+    lease: Lease | None = None
+
+
+class MemoryQueue(BaseQueue):
+    """A priority queue with leases, shared by the threads of one process."""
+
+    name: ClassVar[str] = "memory"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+        self._entries: dict[str, _Entry] = {}
+        # Per queue: (priority, due, seq, id) of due jobs; all queues: (due, seq, id) of future ones.
+        self._ready: dict[str, list[tuple[int, float, int, str]]] = {}
+        self._delayed: list[tuple[float, int, str]] = []
+        self._leased: dict[str, _Entry] = {}
+
+    def _push(self, entry: _Entry, due: float) -> None:
+        env = entry.envelope
+        if due > time.time():
+            heapq.heappush(self._delayed, (due, next(self._seq), env.id))
+        else:
+            heap = self._ready.setdefault(env.queue, [])
+            heapq.heappush(heap, (env.priority, due, next(self._seq), env.id))
+
+    def enqueue(self, envelope: Envelope) -> None:
+        self.enqueue_many([envelope])
+
+    def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
+        now = time.time()
+        with self._cond:
+            for env in envelopes:
+                entry = _Entry(env)
+                self._entries[env.id] = entry
+                self._push(entry, env.eta if env.eta is not None else now)
+            self._cond.notify_all()
+
+    def _promote_due(self, now: float) -> None:
+        while self._delayed and self._delayed[0][0] <= now:
+            due, _, job_id = heapq.heappop(self._delayed)
+            entry = self._entries.get(job_id)
+            if entry is not None and entry.lease is None:
+                self._push(entry, due)
+
+    def _reclaim_expired(self, now: float) -> None:
+        for job_id, entry in list(self._leased.items()):
+            if entry.lease is not None and entry.lease.expires_at <= now:
+                entry.lease = None
+                del self._leased[job_id]
+                self._push(entry, now)
+
+    def _next_wakeup(self, deadline: float) -> float:
+        times = [deadline] + [d for d, _, _ in self._delayed[:1]]
+        times += [e.lease.expires_at for e in self._leased.values() if e.lease is not None]
+        return min(times)
+
+    def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        deadline = time.time() + timeout
+        with self._cond:
+            while True:
+                now = time.time()
+                self._promote_due(now)
+                self._reclaim_expired(now)
+                leases = self._take(n, queues, now, lease_secs)
+                if leases or now >= deadline:
+                    return leases
+                self._cond.wait(max(0.0, self._next_wakeup(deadline) - now))
+
+    def _take(self, n: int, queues: Sequence[str], now: float, lease_secs: float) -> list[Lease]:
+        leases: list[Lease] = []
+        heaps = [self._ready[q] for q in queues if self._ready.get(q)]
+        while len(leases) < n and heaps:
+            heap = min(heaps, key=lambda h: h[0])
+            _, _, _, job_id = heapq.heappop(heap)
+            heaps = [h for h in heaps if h]
+            entry = self._entries.get(job_id)
+            if entry is None or entry.lease is not None:
+                continue  # acked, or a stale heap item of an entry already re-pushed
+            entry.deliveries += 1
+            entry.lease = Lease(entry.envelope, entry.deliveries, now + lease_secs, uuid.uuid4().hex)
+            self._leased[job_id] = entry
+            leases.append(entry.lease)
+        return leases
+
+    def _held(self, lease: Lease) -> _Entry | None:
+        entry = self._entries.get(lease.id)
+        if entry is None or entry.lease is None or entry.lease.token != lease.token:
+            return None
+        return entry
+
+    def ack(self, lease: Lease) -> None:
+        with self._cond:
+            if self._held(lease) is not None:
+                del self._entries[lease.id]
+                del self._leased[lease.id]
+
+    def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
+        with self._cond:
+            entry = self._held(lease)
+            if entry is None:
+                return
+            if retry_at is not None:
+                attempts = entry.envelope.attempts + 1
+                entry.envelope = dataclasses.replace(entry.envelope, attempts=attempts)
+            entry.lease = None
+            del self._leased[lease.id]
+            entry.deliveries = 0
+            self._push(entry, retry_at if retry_at is not None else time.time())
+            self._cond.notify_all()
+
+    def extend(self, lease: Lease, lease_secs: float) -> bool:
+        with self._cond:
+            entry = self._held(lease)
+            if entry is None or entry.lease is None:
+                return False
+            entry.lease.expires_at = time.time() + lease_secs
+            lease.expires_at = entry.lease.expires_at
+            return True
+
+    def qsize(self, queue: str | None = None) -> int:
+        with self._cond:
+            return sum(
+                1
+                for e in self._entries.values()
+                if e.lease is None and (queue is None or e.envelope.queue == queue)
+            )
+
+    def stats(self) -> QueueStats:
+        now = time.time()
+        with self._cond:
+            by_queue: dict[str, int] = {}
+            ready = scheduled = leased = 0
+            for entry in self._entries.values():
+                if entry.lease is not None:
+                    leased += 1
+                    continue
+                by_queue[entry.envelope.queue] = by_queue.get(entry.envelope.queue, 0) + 1
+                if entry.envelope.eta is not None and entry.envelope.eta > now:
+                    scheduled += 1
+                else:
+                    ready += 1
+            return QueueStats(ready=ready, scheduled=scheduled, leased=leased, by_queue=by_queue)
+
+    def clear(self) -> int:
+        with self._cond:
+            count = len(self._entries)
+            self._entries.clear()
+            self._ready.clear()
+            self._delayed.clear()
+            self._leased.clear()
+            return count
+
+
+class MemoryResults(BaseResults):
+    """Job records in a dict, shared by the threads of one process."""
+
+    name: ClassVar[str] = "memory"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[str, JobRecord] = {}
+
+    def save(self, record: JobRecord, *, durable: bool = True) -> None:
+        with self._lock:
+            self._records[record.id] = record
+
+    def get_full(self, job_id: str) -> JobRecord | None:
+        with self._lock:
+            record = self._records.get(job_id)
+        return None if record is None or is_expired(record) else record
+
+    def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
+        with self._lock:
+            records = [r for r in self._records.values() if not is_expired(r)]
+        return newest_first(records, status, limit, offset)
+
+    def delete(self, job_id: str) -> bool:
+        with self._lock:
+            return self._records.pop(job_id, None) is not None
+
+    def purge_expired(self, now: float | None = None) -> int:
+        with self._lock:
+            expired = [k for k, r in self._records.items() if is_expired(r, now)]
+            for key in expired:
+                del self._records[key]
+            return len(expired)

@@ -1,0 +1,81 @@
+"""The sending side: turning calls into messages, records and queue envelopes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from .backends.base import Envelope
+from .config import get_settings
+from .job import Job
+from .message import JobMessage
+from .runtime import get_queue, get_results
+from .task import CallOptions, Task
+from .worker.execution import queued_record
+
+
+def _eta_of(options: CallOptions, now: float) -> float | None:
+    if options.countdown is not None:
+        return now + options.countdown
+    if options.eta is not None:
+        return options.eta.timestamp()  # a naive datetime is local time, as datetime.timestamp reads it
+    return None
+
+
+def build_message(
+    task: Task[Any, Any], args: Sequence[Any], kwargs: dict[str, Any], options: CallOptions, now: float
+) -> JobMessage:
+    """Encode one call into a message.
+
+    Raises:
+        SerializationError: naming the argument that cannot be encoded.
+    """
+    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs)
+    return JobMessage(
+        id=options.job_id or uuid.uuid4().hex,
+        task_name=task.name,
+        args=encoded_args,
+        kwargs=encoded_kwargs,
+        queue=options.queue or task.opts.queue,
+        priority=options.priority if options.priority is not None else task.opts.priority,
+        created_at=now,
+        eta=_eta_of(options, now),
+        retries=options.retries,
+        timeout_secs=options.timeout_secs,
+    )
+
+
+def enqueue_calls(
+    task: Task[Any, Any],
+    calls: Sequence[tuple[Sequence[Any], dict[str, Any]]],
+    options: CallOptions,
+) -> list[Job]:
+    """Enqueue calls of ``task`` in one backend round trip (or run them inline in eager mode).
+
+    Every argument is encoded before anything is stored, so a bad argument stores nothing.
+    The queued records are written before the jobs are queued, so a worker's "running" record
+    can never be overwritten by a late "queued" one.
+    """
+    if options.job_id is not None and len(calls) > 1:
+        raise ValueError("job_id names one job; it cannot be used with .map()")
+    now = time.time()
+    messages = [build_message(task, args, kwargs, options, now) for args, kwargs in calls]
+    if get_settings().eager:
+        from .testing.eager import run_inline
+
+        for message in messages:
+            run_inline(task, message)
+        return [Job(m.id, m.task_name) for m in messages]
+    max_retries = options.retries if options.retries is not None else task.opts.retries
+    results = get_results()
+    results.save_many([queued_record(m, max_retries) for m in messages], durable=False)
+    envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta) for m in messages]
+    try:
+        get_queue().enqueue_many(envelopes)
+    except BaseException:
+        for message in messages:
+            results.delete(message.id)
+        raise
+    return [Job(m.id, m.task_name) for m in messages]

@@ -1,0 +1,122 @@
+"""Settings, read from ``NUVOM_*`` environment variables and ``.env`` (the environment wins)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Literal
+
+from dotenv import dotenv_values
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+ENV_PREFIX = "NUVOM_"
+TimeoutPolicy = Literal["fail", "retry", "ignore"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Effective Nuvom settings. Each field is read from ``NUVOM_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    #: Queue backend name (any registered backend: memory, file, a plugin's).
+    queue_backend: str = "file"
+    #: Result backend name.
+    result_backend: str = "file"
+    #: Scheduler store name.
+    scheduler_backend: str = "file"
+    #: Where the file backend, the manifest and the SQLite default live.
+    data_dir: Path = Path(".nuvom")
+    #: Concurrent job slots per worker process.
+    max_workers: int = Field(4, ge=1, le=1024)
+    #: Jobs claimed per backend round trip.
+    batch_size: int = Field(10, ge=1, le=10_000)
+    #: Default task timeout in seconds.
+    job_timeout_secs: float = Field(300.0, gt=0)
+    #: What happens to an attempt that runs past its timeout.
+    timeout_policy: TimeoutPolicy = "fail"
+    #: Base of the retry backoff, in seconds.
+    retry_delay_secs: float = Field(1.0, ge=0)
+    #: Cap of the exponential retry backoff, in seconds.
+    retry_backoff_max_secs: float = Field(600.0, ge=0)
+    #: A claimed job's lease; the worker extends it while the job runs.
+    lease_secs: float = Field(30.0, gt=0)
+    #: Deliveries to workers that died holding the job, before it is failed as poison.
+    max_deliveries: int = Field(5, ge=1)
+    #: Seconds a stopping worker waits for running jobs before returning the rest.
+    shutdown_grace_secs: float = Field(30.0, ge=0)
+    #: fsync queued jobs and final results before returning (file backend).
+    file_fsync: bool = True
+    #: Run ``.delay()`` inline, through the full serialization round trip (for tests).
+    eager: bool = False
+    #: Logging level of the command line.
+    log_level: LogLevel = "INFO"
+    #: Redis URL for the Redis plugin.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: SQLite database path for the SQLite plugin (default ``<DATA_DIR>/nuvom.db``).
+    sqlite_path: Path | None = None
+    #: Interface the Prometheus exporter binds.
+    prometheus_host: str = "127.0.0.1"
+    #: Port the Prometheus exporter binds.
+    prometheus_port: int = Field(9150, ge=1, le=65535)
+
+
+_lock = threading.Lock()
+_settings: Settings | None = None
+
+
+def load_settings() -> Settings:
+    """Read settings afresh from the environment and ``.env``.
+
+    Raises:
+        ConfigError: naming the first variable with a bad value, the value, and what is allowed.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = ENV_PREFIX + field.upper()
+        raise ConfigError(variable, error.get("input"), error["msg"]) from None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use."""
+    global _settings
+    with _lock:
+        if _settings is None:
+            _settings = load_settings()
+        return _settings
+
+
+def reset_settings() -> None:
+    """Forget the loaded settings so the next :func:`get_settings` reads them again."""
+    global _settings
+    with _lock:
+        _settings = None
+
+
+def setting_sources(settings: Settings) -> list[tuple[str, object, str]]:
+    """Each setting as ``(variable, value, source)``; source is environment, .env or default."""
+    dotenv = {k.upper(): v for k, v in dotenv_values(".env").items()} if Path(".env").is_file() else {}
+    rows = []
+    for field in Settings.model_fields:
+        variable = ENV_PREFIX + field.upper()
+        if variable in {k.upper() for k in os.environ}:
+            source = "environment"
+        elif variable in dotenv:
+            source = ".env"
+        else:
+            source = "default"
+        rows.append((variable, getattr(settings, field), source))
+    return rows

@@ -1,0 +1,128 @@
+"""Every error Nuvom raises, in one tree.
+
+```
+NuvomError
+├── ConfigError                 a setting has a bad value (.variable, .value)
+├── SerializationError          a value cannot travel as msgpack (.path, .type_name)
+├── PluginError                 a plugin or backend cannot be found or loaded
+├── BackendError                a backend failed
+│   └── CorruptEntry            a stored entry cannot be decoded (.reason)
+├── TaskNotFound                no task is registered under a name (.name)
+├── JobNotFound                 no job is stored under an id (.job_id)
+├── DuplicateTask               a task name is registered twice (.name)
+├── JobFailed                   a job ended failed (.error_type, .error_message, .remote_traceback)
+├── JobCancelled                a job was cancelled (.job_id)
+├── JobTimeout                  an attempt ran past its timeout (raised on the worker side)
+└── Retry                       raised by a task to ask for a retry (.delay)
+```
+"""
+
+from __future__ import annotations
+
+
+class NuvomError(Exception):
+    """The root of every error Nuvom raises."""
+
+
+class ConfigError(NuvomError):
+    """A setting has a value that is not allowed."""
+
+    def __init__(self, variable: str, value: object, allowed: str) -> None:
+        self.variable = variable
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{variable}={value!r} is not valid: {allowed}")
+
+
+class SerializationError(NuvomError):
+    """A value cannot be encoded as msgpack (or a payload cannot be decoded)."""
+
+    def __init__(self, path: str, type_name: str, detail: str = "") -> None:
+        self.path = path
+        self.type_name = type_name
+        message = f"{path} of type {type_name} cannot be serialized"
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class PluginError(NuvomError):
+    """A plugin or a backend cannot be found, loaded or used."""
+
+
+class BackendError(NuvomError):
+    """A backend failed to do what was asked of it."""
+
+
+class CorruptEntry(BackendError):
+    """A stored entry cannot be decoded; it is quarantined, never run."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class TaskNotFound(NuvomError):
+    """No task is registered under the name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"no task named {name!r} is registered in this worker "
+            "(import its module with `nuvom runworker --import MODULE`)"
+        )
+
+
+class DuplicateTask(NuvomError):
+    """A second, different function was registered under a task name already taken."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"a task named {name!r} is already registered; pass force=True to replace it "
+            "or silent=True to keep the first"
+        )
+
+
+class JobNotFound(NuvomError):
+    """No job is stored under the id."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job with id {job_id!r}")
+
+
+class JobFailed(NuvomError):
+    """The job failed; carries the remote exception's type, message and traceback."""
+
+    def __init__(self, job_id: str, error_type: str, error_message: str, remote_traceback: str) -> None:
+        self.job_id = job_id
+        self.error_type = error_type
+        self.error_message = error_message
+        self.remote_traceback = remote_traceback
+        super().__init__(f"job {job_id} failed: {error_type}: {error_message}")
+
+
+class JobCancelled(NuvomError):
+    """The job was cancelled before it finished."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"job {job_id} was cancelled")
+
+
+class JobTimeout(NuvomError):
+    """An attempt ran past its ``timeout_secs``."""
+
+    def __init__(self, timeout_secs: float) -> None:
+        self.timeout_secs = timeout_secs
+        super().__init__(f"the attempt ran past its timeout of {timeout_secs:g} s")
+
+
+class Retry(NuvomError):
+    """Raise inside a task to retry it, optionally after ``delay`` seconds.
+
+    The retry counts against the task's ``retries``.
+    """
+
+    def __init__(self, delay: float | None = None, reason: str = "retry requested") -> None:
+        self.delay = delay
+        super().__init__(reason)

@@ -1,0 +1,128 @@
+"""The ``Job`` handle: status, result and record of one enqueued job, read fresh each time."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import serialization
+from .errors import JobCancelled, JobFailed, JobNotFound
+from .record import JobRecord, JobStatus
+from .runtime import get_results
+
+_FIRST_POLL_SECS = 0.002
+_MAX_POLL_SECS = 0.05
+
+
+class Job:
+    """A handle on an enqueued job. Every method reads the result backend afresh."""
+
+    def __init__(self, job_id: str, task_name: str | None = None) -> None:
+        self.id = job_id
+        self._task_name = task_name
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} task={self._task_name!r}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Job) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def _record(self) -> JobRecord:
+        record = get_results().get_full(self.id)
+        if record is None:
+            raise JobNotFound(self.id)
+        self._task_name = record.task_name
+        return record
+
+    @property
+    def task_name(self) -> str:
+        """The task's registered name."""
+        if self._task_name is None:
+            self._record()
+        assert self._task_name is not None
+        return self._task_name
+
+    def status(self) -> JobStatus:
+        """The current status, read from the result backend.
+
+        Raises:
+            JobNotFound: when no record is stored under this id.
+        """
+        return self._record().status
+
+    def get(self, timeout: float | None = None) -> Any:
+        """Wait for the job to finish and return its stored result (``None`` is a result).
+
+        Raises:
+            JobFailed: the job failed after its retries; carries the remote type, message and traceback.
+            JobCancelled: the job was cancelled.
+            TimeoutError: it did not finish within ``timeout`` seconds.
+            JobNotFound: no record is stored under this id.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = _FIRST_POLL_SECS
+        while True:
+            record = self._record()
+            if record.status is JobStatus.SUCCESS:
+                return serialization.loads(record.result) if record.result is not None else None
+            if record.status is JobStatus.FAILED:
+                error = record.error
+                raise JobFailed(
+                    self.id,
+                    error.type if error else "Unknown",
+                    error.message if error else "",
+                    error.traceback if error else "",
+                )
+            if record.status is JobStatus.CANCELLED:
+                raise JobCancelled(self.id)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"job {self.id} did not finish within {timeout} s (status {record.status.value})"
+                )
+            wait = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
+            time.sleep(wait)
+            pause = min(pause * 1.5, _MAX_POLL_SECS)
+
+    def info(self) -> dict[str, Any]:
+        """The full record, with arguments and result decoded.
+
+        Raises:
+            JobNotFound: when no record is stored under this id.
+        """
+        return describe(self._record())
+
+    def cancel(self) -> bool:
+        """Cancel the job if it has not started; ``True`` if it was cancelled.
+
+        A job that is running or finished is not touched. A worker that claims a cancelled job
+        acknowledges it without running it.
+        """
+        results = get_results()
+        record = results.get_full(self.id)
+        if record is None or record.status.is_terminal or record.status is JobStatus.RUNNING:
+            return False
+        results.save(record.replace(status=JobStatus.CANCELLED, finished_at=time.time()))
+        return True
+
+
+def describe(record: JobRecord) -> dict[str, Any]:
+    """A record as a plain dict, with arguments and result decoded."""
+    data = record.to_dict()
+    data["args"] = serialization.loads(record.args)
+    data["kwargs"] = serialization.loads(record.kwargs)
+    data["result"] = serialization.loads(record.result) if record.result is not None else None
+    return data
+
+
+def get_job(job_id: str) -> Job:
+    """A handle on the job stored under ``job_id`` (it may have been sent by another process).
+
+    Raises:
+        JobNotFound: when no record is stored under this id.
+    """
+    job = Job(job_id)
+    job._record()
+    return job

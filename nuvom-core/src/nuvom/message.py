@@ -1,0 +1,82 @@
+"""The job message: what travels in a queue envelope's payload."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from . import serialization
+from .errors import CorruptEntry, SerializationError
+
+_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JobMessage:
+    """One call of a task: its arguments (msgpack bytes) and the per-call option overrides."""
+
+    id: str
+    task_name: str
+    args: bytes
+    kwargs: bytes
+    queue: str
+    priority: int
+    created_at: float
+    eta: float | None = None
+    #: Overrides the task's ``retries`` when set.
+    retries: int | None = None
+    #: Overrides the task's ``timeout_secs`` when set.
+    timeout_secs: float | None = None
+
+    @staticmethod
+    def encode_call(args: Sequence[object], kwargs: Mapping[str, object]) -> tuple[bytes, bytes]:
+        """Encode a call's arguments.
+
+        Raises:
+            SerializationError: naming ``args[i]`` or ``kwargs['k']`` and its type.
+        """
+        try:
+            return serialization.dumps(list(args), path="args"), serialization.dumps(
+                dict(kwargs), path="kwargs"
+            )
+        except SerializationError:
+            serialization.raise_for_call(args, kwargs)
+            raise
+
+    def decode_call(self) -> tuple[list[Any], dict[str, Any]]:
+        """The call's positional and keyword arguments."""
+        return serialization.loads(self.args), serialization.loads(self.kwargs)
+
+    def encode(self) -> bytes:
+        """The payload bytes."""
+        return serialization.dumps(
+            [
+                _VERSION,
+                self.id,
+                self.task_name,
+                self.args,
+                self.kwargs,
+                self.queue,
+                self.priority,
+                self.created_at,
+                self.eta,
+                self.retries,
+                self.timeout_secs,
+            ]
+        )
+
+    @classmethod
+    def decode(cls, payload: bytes) -> JobMessage:
+        """Rebuild a message from payload bytes.
+
+        Raises:
+            CorruptEntry: when the payload is not a job message of a known version.
+        """
+        try:
+            fields = serialization.loads(payload)
+            if fields[0] != _VERSION:
+                raise CorruptEntry(f"job message version {fields[0]!r} is not supported")
+            return cls(*fields[1:])
+        except (SerializationError, TypeError, IndexError, KeyError) as exc:
+            raise CorruptEntry(f"payload is not a job message: {exc}") from None

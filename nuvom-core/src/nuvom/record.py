@@ -1,0 +1,99 @@
+"""The stored job record: status, timestamps, attempts, and the encoded result or error."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import CorruptEntry
+
+
+class JobStatus(str, enum.Enum):
+    """Where a job is in its life."""
+
+    #: Waiting in the queue, due now.
+    QUEUED = "queued"
+    #: Waiting in the queue for its eta.
+    SCHEDULED = "scheduled"
+    #: An attempt is running on a worker.
+    RUNNING = "running"
+    #: An attempt failed; another is due at ``next_retry_at``.
+    RETRYING = "retrying"
+    #: Finished; the result is stored.
+    SUCCESS = "success"
+    #: Finished with an error after its retries.
+    FAILED = "failed"
+    #: Cancelled before it finished.
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for success, failed and cancelled."""
+        return self in _TERMINAL
+
+
+_TERMINAL = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """A failure as stored: the exception's type name, message and formatted traceback."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """Everything stored about one job. ``args``, ``kwargs`` and ``result`` are msgpack bytes."""
+
+    id: str
+    task_name: str
+    queue: str
+    status: JobStatus
+    args: bytes
+    kwargs: bytes
+    created_at: float
+    priority: int = 0
+    eta: float | None = None
+    max_retries: int = 0
+    #: Attempts started so far.
+    attempts: int = 0
+    #: Encoded result; ``None`` while there is none (an encoded ``None`` is ``b"\xc0"``).
+    result: bytes | None = None
+    error: ErrorInfo | None = None
+    worker_id: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    next_retry_at: float | None = None
+    #: When the record may be deleted (from ``result_ttl_secs``).
+    expires_at: float | None = None
+
+    def replace(self, **changes: Any) -> JobRecord:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only, for storage by any backend."""
+        data = dataclasses.asdict(self)
+        data["status"] = self.status.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobRecord:
+        """Rebuild a record written by :meth:`to_dict`.
+
+        Raises:
+            CorruptEntry: when fields are missing or of the wrong kind.
+        """
+        try:
+            fields = dict(data)
+            fields["status"] = JobStatus(fields["status"])
+            error = fields.get("error")
+            fields["error"] = ErrorInfo(**error) if error is not None else None
+            return cls(**fields)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptEntry(f"job record is malformed: {exc}") from None

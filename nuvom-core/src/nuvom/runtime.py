@@ -1,0 +1,66 @@
+"""The backends this process uses, chosen by name from the settings and built once."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from .backends.base import QueueBackend, ResultBackend
+from .config import Settings, get_settings, reset_settings
+from .errors import ConfigError
+from .plugins.manager import BackendKind, backend_factories, reset_plugin_manager
+
+_lock = threading.RLock()
+_queue: QueueBackend | None = None
+_results: ResultBackend | None = None
+
+_SETTING_OF: dict[BackendKind, str] = {
+    "queue": "queue_backend",
+    "result": "result_backend",
+    "scheduler": "scheduler_backend",
+}
+
+
+def create_backend(kind: BackendKind, settings: Settings) -> Any:
+    """Build the backend of ``kind`` named in ``settings``.
+
+    Raises:
+        ConfigError: naming the variable, the unknown name and the names available.
+    """
+    field = _SETTING_OF[kind]
+    name = getattr(settings, field)
+    factories = backend_factories(kind)
+    if name not in factories:
+        available = ", ".join(sorted(factories)) or "none"
+        raise ConfigError(f"NUVOM_{field.upper()}", name, f"available {kind} backends: {available}")
+    return factories[name](settings)
+
+
+def get_queue() -> QueueBackend:
+    """This process's queue backend."""
+    global _queue
+    with _lock:
+        if _queue is None:
+            _queue = create_backend("queue", get_settings())
+        return _queue
+
+
+def get_results() -> ResultBackend:
+    """This process's result backend."""
+    global _results
+    with _lock:
+        if _results is None:
+            _results = create_backend("result", get_settings())
+        return _results
+
+
+def reset() -> None:
+    """Close the backends and forget the settings and plugins; the next use rebuilds all three."""
+    global _queue, _results
+    with _lock:
+        for backend in (_queue, _results):
+            if backend is not None:
+                backend.close()
+        _queue = _results = None
+        reset_settings()
+        reset_plugin_manager()

@@ -1,0 +1,159 @@
+"""msgpack encoding of arguments, results and records. Never pickle.
+
+Beyond msgpack's own types (None, bool, int, float, str, bytes, list, dict), these round-trip
+exactly through extension types: ``datetime`` (naive or aware; a ``zoneinfo`` zone keeps its key),
+``date``, ``time``, ``timedelta``, ``UUID``, ``Decimal``, ``set``, ``frozenset`` and ``tuple``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import msgpack
+
+from .errors import SerializationError
+
+_DATETIME: Final = 1
+_DATE: Final = 2
+_UUID: Final = 3
+_DECIMAL: Final = 4
+_SET: Final = 5
+_FROZENSET: Final = 6
+_TUPLE: Final = 7
+_TIME: Final = 8
+_TIMEDELTA: Final = 9
+
+_PLAIN_TYPES: Final = (type(None), bool, int, float, str, bytes)
+_EXT_TYPES: Final = (dt.datetime, dt.date, dt.time, dt.timedelta, uuid.UUID, Decimal)
+
+
+class _Unencodable(TypeError):
+    pass
+
+
+def _default(obj: object) -> msgpack.ExtType:
+    # Checked most specific first: datetime is a subclass of date.
+    if isinstance(obj, dt.datetime):
+        zone = obj.tzinfo.key if isinstance(obj.tzinfo, ZoneInfo) else None
+        return msgpack.ExtType(_DATETIME, _pack([obj.isoformat(), zone, obj.fold]))
+    if isinstance(obj, dt.date):
+        return msgpack.ExtType(_DATE, obj.isoformat().encode())
+    if isinstance(obj, dt.time):
+        return msgpack.ExtType(_TIME, obj.isoformat().encode())
+    if isinstance(obj, dt.timedelta):
+        return msgpack.ExtType(_TIMEDELTA, _pack([obj.days, obj.seconds, obj.microseconds]))
+    if isinstance(obj, uuid.UUID):
+        return msgpack.ExtType(_UUID, obj.bytes)
+    if isinstance(obj, Decimal):
+        return msgpack.ExtType(_DECIMAL, str(obj).encode())
+    if isinstance(obj, frozenset):
+        return msgpack.ExtType(_FROZENSET, _pack(list(obj)))
+    if isinstance(obj, set):
+        return msgpack.ExtType(_SET, _pack(list(obj)))
+    if isinstance(obj, tuple):
+        return msgpack.ExtType(_TUPLE, _pack(list(obj)))
+    raise _Unencodable(type(obj).__qualname__)
+
+
+def _ext_hook(code: int, data: bytes) -> object:
+    if code == _DATETIME:
+        iso, zone, fold = _unpack(data)
+        value = dt.datetime.fromisoformat(iso)
+        if zone is not None:
+            value = value.replace(tzinfo=ZoneInfo(zone), fold=fold)
+        return value
+    if code == _DATE:
+        return dt.date.fromisoformat(data.decode())
+    if code == _TIME:
+        return dt.time.fromisoformat(data.decode())
+    if code == _TIMEDELTA:
+        days, seconds, micros = _unpack(data)
+        return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
+    if code == _UUID:
+        return uuid.UUID(bytes=data)
+    if code == _DECIMAL:
+        return Decimal(data.decode())
+    if code == _SET:
+        return set(_unpack(data))
+    if code == _FROZENSET:
+        return frozenset(_unpack(data))
+    if code == _TUPLE:
+        return tuple(_unpack(data))
+    return msgpack.ExtType(code, data)
+
+
+def _pack(obj: object) -> bytes:
+    # strict_types keeps tuples (and subclasses of builtins) out of msgpack's implicit list path.
+    return msgpack.packb(obj, default=_default, use_bin_type=True, strict_types=True)  # type: ignore[no-any-return]
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, ext_hook=_ext_hook, raw=False, strict_map_key=False)
+
+
+def _find_unencodable(value: object, path: str) -> tuple[str, str] | None:
+    """Return (path, type name) of the first value inside ``value`` that cannot be encoded."""
+    if type(value) in _PLAIN_TYPES or type(value) in _EXT_TYPES:
+        return None
+    if type(value) is dict:
+        for key, item in value.items():
+            found = _find_unencodable(key, f"{path}.keys()") or _find_unencodable(item, f"{path}[{key!r}]")
+            if found:
+                return found
+        return None
+    if type(value) in (list, tuple, set, frozenset):
+        assert isinstance(value, (list, tuple, set, frozenset))
+        for index, item in enumerate(value):
+            found = _find_unencodable(item, f"{path}[{index}]")
+            if found:
+                return found
+        return None
+    return path, type(value).__qualname__
+
+
+def dumps(value: object, *, path: str = "value") -> bytes:
+    """Encode ``value`` as msgpack bytes.
+
+    Raises:
+        SerializationError: naming the path of the first value that cannot be encoded and its type.
+    """
+    try:
+        return _pack(value)
+    except (_Unencodable, TypeError, ValueError, OverflowError) as exc:
+        found = _find_unencodable(value, path)
+        if found is not None:
+            raise SerializationError(found[0], found[1]) from None
+        raise SerializationError(path, type(value).__qualname__, str(exc)) from None
+
+
+def loads(data: bytes) -> Any:
+    """Decode msgpack bytes written by :func:`dumps`.
+
+    Raises:
+        SerializationError: when the bytes are not a valid encoding.
+    """
+    try:
+        return _unpack(data)
+    except Exception as exc:  # msgpack raises several unrelated types on bad input
+        raise SerializationError("payload", "bytes", f"cannot be decoded: {exc}") from None
+
+
+def raise_for_call(args: Sequence[object], kwargs: Mapping[str, object]) -> None:
+    """Raise naming ``args[i]`` or ``kwargs['k']`` if an argument of a call cannot be encoded.
+
+    Raises:
+        SerializationError: naming the argument that cannot be encoded and its type.
+    """
+    for index, arg in enumerate(args):
+        found = _find_unencodable(arg, f"args[{index}]")
+        if found:
+            raise SerializationError(*found)
+    for key, arg in kwargs.items():
+        found = _find_unencodable(arg, f"kwargs[{key!r}]")
+        if found:
+            raise SerializationError(*found)

@@ -1,0 +1,285 @@
+"""``@task``: turn a function into a task that can be called, delayed, mapped and scheduled."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
+
+from .registry import registry
+
+if TYPE_CHECKING:
+    from .job import Job
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+TimeoutPolicy = Literal["fail", "retry", "ignore"]
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_POLICIES = ("fail", "retry", "ignore")
+
+
+def check_name(kind: str, value: str) -> str:
+    """Return ``value`` if it is a valid queue name or job id, else raise ``ValueError``."""
+    if not isinstance(value, str) or not _NAME_RE.match(value):
+        raise ValueError(f"{kind} {value!r} is not valid: use 1 to 128 of letters, digits and _ . : -")
+    return value
+
+
+def _check_priority(priority: int) -> int:
+    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
+        raise ValueError(f"priority {priority!r} is not valid: use an int from 0 (first) to 9 (last)")
+    return priority
+
+
+def _check_non_negative(option: str, value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+        raise ValueError(f"{option} {value!r} is not valid: use a number >= 0")
+
+
+@dataclass(frozen=True)
+class TaskOptions:
+    """Options given to ``@task``. ``None`` means the setting's default."""
+
+    name: str
+    retries: int = 0
+    retry_delay_secs: float | None = None
+    retry_backoff: bool = True
+    retry_backoff_max_secs: float | None = None
+    timeout_secs: float | None = None
+    timeout_policy: TimeoutPolicy | None = None
+    queue: str = "default"
+    priority: int = 0
+    store_result: bool = True
+    result_ttl_secs: float | None = None
+    tags: tuple[str, ...] = ()
+    description: str = ""
+    category: str = "default"
+    before_job: Callable[[], object] | None = None
+    after_job: Callable[[Any], object] | None = None
+    on_error: Callable[[BaseException], object] | None = None
+
+    def __post_init__(self) -> None:
+        check_name("task name", self.name)
+        check_name("queue", self.queue)
+        _check_priority(self.priority)
+        if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
+            raise ValueError(f"retries {self.retries!r} is not valid: use an int >= 0")
+        for option in ("retry_delay_secs", "retry_backoff_max_secs", "result_ttl_secs"):
+            _check_non_negative(option, getattr(self, option))
+        if self.timeout_secs is not None and (
+            not isinstance(self.timeout_secs, (int, float)) or self.timeout_secs <= 0
+        ):
+            raise ValueError(f"timeout_secs {self.timeout_secs!r} is not valid: use a number > 0")
+        if self.timeout_policy is not None and self.timeout_policy not in _POLICIES:
+            raise ValueError(
+                f"timeout_policy {self.timeout_policy!r} is not valid: use one of {', '.join(_POLICIES)}"
+            )
+        if not all(isinstance(tag, str) for tag in self.tags):
+            raise ValueError(f"tags {list(self.tags)!r} is not valid: use a list of strings")
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """Per-call options from ``.options(...)``."""
+
+    countdown: float | None = None
+    eta: datetime | None = None
+    queue: str | None = None
+    priority: int | None = None
+    job_id: str | None = None
+    retries: int | None = None
+    timeout_secs: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.countdown is not None and self.eta is not None:
+            raise ValueError("give countdown or eta, not both")
+        _check_non_negative("countdown", self.countdown)
+        if self.eta is not None and not isinstance(self.eta, datetime):
+            raise ValueError(f"eta {self.eta!r} is not valid: use a datetime")
+        if self.queue is not None:
+            check_name("queue", self.queue)
+        if self.priority is not None:
+            _check_priority(self.priority)
+        if self.job_id is not None:
+            check_name("job_id", self.job_id)
+        if self.retries is not None and (not isinstance(self.retries, int) or self.retries < 0):
+            raise ValueError(f"retries {self.retries!r} is not valid: use an int >= 0")
+        if self.timeout_secs is not None and self.timeout_secs <= 0:
+            raise ValueError(f"timeout_secs {self.timeout_secs!r} is not valid: use a number > 0")
+
+
+def map_item_to_call(item: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """How ``.map`` reads one item: a tuple is ``*args``, a dict ``**kwargs``, anything else one argument."""
+    if isinstance(item, tuple):
+        return item, {}
+    if isinstance(item, dict):
+        return (), dict(item)
+    return (item,), {}
+
+
+class TaskCall(Generic[P, R]):
+    """A task bound to per-call options: ``task.options(...)``."""
+
+    def __init__(self, task: Task[P, R], options: CallOptions) -> None:
+        self.task = task
+        self.call_options = options
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
+        """Enqueue one call with these options."""
+        from .client import enqueue_calls
+
+        return enqueue_calls(self.task, [(args, kwargs)], self.call_options)[0]
+
+    def map(self, items: Iterable[object]) -> list[Job]:
+        """Enqueue one call per item, in one backend round trip where the backend can."""
+        from .client import enqueue_calls
+
+        return enqueue_calls(self.task, [map_item_to_call(i) for i in items], self.call_options)
+
+
+class Task(Generic[P, R]):
+    """A registered task. Call it to run it here; ``.delay()`` to run it on a worker."""
+
+    def __init__(self, func: Callable[P, R], options: TaskOptions) -> None:
+        self.func = func
+        self.opts = options
+        self.__doc__ = func.__doc__
+        self.__name__ = getattr(func, "__name__", options.name)
+        self.__wrapped__ = func
+
+    @property
+    def name(self) -> str:
+        """The registered name."""
+        return self.opts.name
+
+    @property
+    def origin(self) -> str:
+        """``module:qualname`` of the function."""
+        return f"{self.func.__module__}:{self.func.__qualname__}"
+
+    @property
+    def is_async(self) -> bool:
+        """True for an ``async def`` task."""
+        return inspect.iscoroutinefunction(self.func)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run the function here and now, with no queue."""
+        return self.func(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} queue={self.opts.queue!r}>"
+
+    def options(
+        self,
+        *,
+        countdown: float | timedelta | None = None,
+        eta: datetime | None = None,
+        queue: str | None = None,
+        priority: int | None = None,
+        job_id: str | None = None,
+        retries: int | None = None,
+        timeout_secs: float | None = None,
+    ) -> TaskCall[P, R]:
+        """Bind per-call options; then ``.delay(...)`` or ``.map(...)``.
+
+        Args:
+            countdown: seconds (or a timedelta) from now before the job may run.
+            eta: when the job may run; a naive datetime is read as local time.
+            queue: the queue to send to, instead of the task's.
+            priority: 0 (first) to 9 (last), instead of the task's.
+            job_id: the job's id instead of a random one (letters, digits, ``_ . : -``).
+            retries: instead of the task's ``retries``.
+            timeout_secs: instead of the task's ``timeout_secs``.
+
+        Raises:
+            ValueError: naming the option with a bad value.
+        """
+        if isinstance(countdown, timedelta):
+            countdown = countdown.total_seconds()
+        return TaskCall(self, CallOptions(countdown, eta, queue, priority, job_id, retries, timeout_secs))
+
+    def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
+        """Enqueue a call now and return its :class:`~nuvom.job.Job`.
+
+        Raises:
+            SerializationError: naming the argument that cannot be encoded and its type.
+        """
+        return TaskCall(self, CallOptions()).delay(*args, **kwargs)
+
+    def map(self, items: Iterable[object]) -> list[Job]:
+        """Enqueue one call per item (tuple → ``*args``, dict → ``**kwargs``, else one argument)."""
+        return TaskCall(self, CallOptions()).map(items)
+
+
+@overload
+def task(func: Callable[P, R], /) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    func: None = None,
+    /,
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    retry_delay_secs: float | None = None,
+    retry_backoff: bool = True,
+    retry_backoff_max_secs: float | None = None,
+    timeout_secs: float | None = None,
+    timeout_policy: TimeoutPolicy | None = None,
+    queue: str = "default",
+    priority: int = 0,
+    store_result: bool = True,
+    result_ttl_secs: float | None = None,
+    tags: Iterable[str] | None = None,
+    description: str = "",
+    category: str = "default",
+    before_job: Callable[[], object] | None = None,
+    after_job: Callable[[Any], object] | None = None,
+    on_error: Callable[[BaseException], object] | None = None,
+    force: bool = False,
+    silent: bool = False,
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(
+    func: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    tags: Iterable[str] | None = None,
+    force: bool = False,
+    silent: bool = False,
+    **options: Any,
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    """Make a function a task, bare (``@task``) or with options (``@task(retries=3)``).
+
+    Args:
+        func: the function, when used bare.
+        name: the registered name (default: the function's name).
+        tags: labels for listing and filtering.
+        force: replace another task registered under the same name.
+        silent: keep the other task registered under the same name, without raising.
+        **options: the fields of :class:`TaskOptions`.
+
+    Raises:
+        ValueError: naming an option with a bad value.
+        DuplicateTask: when another function holds the name (unless ``force``/``silent``).
+    """
+
+    def decorate(fn: Callable[P, R]) -> Task[P, R]:
+        tag_tuple = (tags,) if isinstance(tags, str) else tuple(tags or ())
+        opts = TaskOptions(name=name or fn.__name__, tags=tag_tuple, **options)
+        new = Task(fn, opts)
+        registry.register(new, force=force, silent=silent)
+        return new
+
+    unknown = set(options) - {f.name for f in dataclasses.fields(TaskOptions)}
+    if unknown:
+        raise TypeError(f"@task got unknown options: {', '.join(sorted(unknown))}")
+    return decorate(func) if func is not None else decorate

@@ -1,0 +1,44 @@
+"""Eager mode: ``.delay()`` runs the job inline, through the same encode/decode and record path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..config import get_settings
+from ..message import JobMessage
+from ..record import JobRecord, JobStatus
+from ..runtime import get_results
+from ..task import Task
+from ..worker.execution import Effective, run_attempt, running_record, settle
+
+EAGER_WORKER_ID = "eager"
+
+
+def run_inline(task: Task[Any, Any], message: JobMessage) -> JobRecord:
+    """Run every attempt of ``message`` now (retries without their delays) and store the outcome."""
+    message = JobMessage.decode(message.encode())  # the same round trip a worker sees
+    eff = Effective.of(task, message, get_settings())
+    record: JobRecord | None = None
+    attempt = 0
+    while True:
+        attempt += 1
+        record = running_record(record, message, attempt, eff.max_retries, EAGER_WORKER_ID)
+        record = settle(record, run_attempt(task, message, eff.store_result), eff)
+        if record.status is not JobStatus.RETRYING:
+            break
+    get_results().save(record)
+    return record
+
+
+@contextmanager
+def eager() -> Iterator[None]:
+    """Within the block, ``.delay()`` and ``.map()`` run jobs inline and store their results."""
+    settings = get_settings()
+    before = settings.eager
+    settings.eager = True
+    try:
+        yield
+    finally:
+        settings.eager = before

@@ -1,0 +1,5 @@
+"""The worker: claiming, running, timeouts, retries and graceful shutdown."""
+
+from .worker import Worker as Worker
+
+__all__ = ["Worker"]

@@ -1,0 +1,201 @@
+"""Running one attempt of a job, and turning its outcome into a stored record.
+
+Shared by the worker and by eager mode, so both take exactly the same path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .. import serialization
+from ..config import Settings
+from ..errors import Retry, SerializationError
+from ..message import JobMessage
+from ..record import ErrorInfo, JobRecord, JobStatus
+from ..task import Task
+from .retry import backoff_delay
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A job's options after per-call overrides, task options and settings are combined."""
+
+    max_retries: int
+    timeout_secs: float
+    timeout_policy: str
+    retry_delay_secs: float
+    retry_backoff: bool
+    retry_backoff_max_secs: float
+    store_result: bool
+    result_ttl_secs: float | None
+
+    @classmethod
+    def of(cls, task: Task[Any, Any], message: JobMessage, settings: Settings) -> Effective:
+        opts = task.opts
+        return cls(
+            max_retries=message.retries if message.retries is not None else opts.retries,
+            timeout_secs=message.timeout_secs or opts.timeout_secs or settings.job_timeout_secs,
+            timeout_policy=opts.timeout_policy or settings.timeout_policy,
+            retry_delay_secs=(
+                opts.retry_delay_secs if opts.retry_delay_secs is not None else settings.retry_delay_secs
+            ),
+            retry_backoff=opts.retry_backoff,
+            retry_backoff_max_secs=(
+                opts.retry_backoff_max_secs
+                if opts.retry_backoff_max_secs is not None
+                else settings.retry_backoff_max_secs
+            ),
+            store_result=opts.store_result,
+            result_ttl_secs=opts.result_ttl_secs,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt produced: an encoded result, or an error."""
+
+    result: bytes | None = None
+    error: ErrorInfo | None = None
+    #: The task asked for this delay with ``raise Retry(delay=...)``.
+    requested_delay: float | None = None
+    #: A failure that retrying cannot fix (e.g. a result that cannot be encoded).
+    permanent: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def error_info(exc: BaseException) -> ErrorInfo:
+    """The stored form of an exception."""
+    return ErrorInfo(
+        type=type(exc).__qualname__,
+        message=str(exc),
+        traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    )
+
+
+def run_hook(task: Task[Any, Any], hook: Callable[..., object] | None, *args: object) -> None:
+    """Call a lifecycle hook; one that raises is logged, never fatal."""
+    if hook is None:
+        return
+    try:
+        hook(*args)
+    except Exception:
+        logger.exception("hook %s of task %s raised", getattr(hook, "__name__", hook), task.name)
+
+
+def call_task(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Call the task's function; an ``async def`` task runs on a fresh event loop."""
+    value = task.func(*args, **kwargs)
+    if inspect.isawaitable(value):
+        return asyncio.run(_await(value))
+    return value
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def run_attempt(task: Task[Any, Any], message: JobMessage, store_result: bool) -> Outcome:
+    """Run one attempt with its hooks; never raises for what the task does."""
+    try:
+        args, kwargs = message.decode_call()
+    except SerializationError as exc:
+        return Outcome(error=error_info(exc), permanent=True)
+    run_hook(task, task.opts.before_job)
+    try:
+        value = call_task(task, args, kwargs)
+    except Retry as exc:
+        run_hook(task, task.opts.on_error, exc)
+        return Outcome(error=error_info(exc), requested_delay=exc.delay)
+    except Exception as exc:
+        run_hook(task, task.opts.on_error, exc)
+        return Outcome(error=error_info(exc))
+    try:
+        encoded = serialization.dumps(value if store_result else None, path="result")
+    except SerializationError as exc:
+        run_hook(task, task.opts.on_error, exc)
+        return Outcome(error=error_info(exc), permanent=True)
+    run_hook(task, task.opts.after_job, value)
+    return Outcome(result=encoded)
+
+
+def queued_record(message: JobMessage, max_retries: int) -> JobRecord:
+    """The record written when a job is enqueued."""
+    scheduled = message.eta is not None and message.eta > time.time()
+    return JobRecord(
+        id=message.id,
+        task_name=message.task_name,
+        queue=message.queue,
+        status=JobStatus.SCHEDULED if scheduled else JobStatus.QUEUED,
+        args=message.args,
+        kwargs=message.kwargs,
+        created_at=message.created_at,
+        priority=message.priority,
+        eta=message.eta,
+        max_retries=max_retries,
+    )
+
+
+def running_record(
+    base: JobRecord | None, message: JobMessage, attempt: int, max_retries: int, worker_id: str
+) -> JobRecord:
+    """The record of an attempt that has just started."""
+    record = base or queued_record(message, max_retries)
+    return record.replace(
+        status=JobStatus.RUNNING,
+        attempts=attempt,
+        max_retries=max_retries,
+        worker_id=worker_id,
+        started_at=time.time(),
+        next_retry_at=None,
+    )
+
+
+def failed_record(record: JobRecord, error: ErrorInfo, *, ttl: float | None = None) -> JobRecord:
+    """A final failure."""
+    now = time.time()
+    return record.replace(
+        status=JobStatus.FAILED,
+        error=error,
+        finished_at=now,
+        next_retry_at=None,
+        expires_at=now + ttl if ttl is not None else None,
+    )
+
+
+def settle(record: JobRecord, outcome: Outcome, eff: Effective) -> JobRecord:
+    """The record after an attempt: success, retrying (with ``next_retry_at``) or failed."""
+    now = time.time()
+    if outcome.ok:
+        return record.replace(
+            status=JobStatus.SUCCESS,
+            result=outcome.result,
+            error=None,
+            finished_at=now,
+            expires_at=now + eff.result_ttl_secs if eff.result_ttl_secs is not None else None,
+        )
+    assert outcome.error is not None
+    if outcome.permanent or record.attempts > eff.max_retries:
+        return failed_record(record, outcome.error, ttl=eff.result_ttl_secs)
+    delay = outcome.requested_delay
+    if delay is None:
+        delay = backoff_delay(
+            record.attempts,
+            base=eff.retry_delay_secs,
+            backoff=eff.retry_backoff,
+            cap=eff.retry_backoff_max_secs,
+        )
+    return record.replace(
+        status=JobStatus.RETRYING, error=outcome.error, finished_at=now, next_retry_at=now + delay
+    )

@@ -1,0 +1,403 @@
+"""The worker: claims jobs, runs them on threads, stores outcomes, then acknowledges.
+
+Threads of one worker process:
+
+- the dispatcher (the caller of :meth:`Worker.run`): claims as many jobs as there are free slots;
+- job threads (:class:`ThreadPool`): each runs one attempt, stores its outcome, then acks/nacks;
+- the monitor: extends the leases of held jobs, enforces timeouts, purges expired results.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from ..backends.base import Lease, QueueBackend, ResultBackend
+from ..config import Settings
+from ..errors import CorruptEntry, JobTimeout, TaskNotFound
+from ..message import JobMessage
+from ..record import ErrorInfo, JobRecord, JobStatus
+from ..registry import TaskRegistry, registry
+from ..task import Task
+from .execution import (
+    Effective,
+    Outcome,
+    failed_record,
+    queued_record,
+    run_attempt,
+    run_hook,
+    running_record,
+    settle,
+)
+from .pool import ThreadPool
+
+logger = logging.getLogger(__name__)
+
+_MONITOR_TICK_SECS = 0.05
+_PURGE_EVERY_SECS = 60.0
+
+
+@dataclass(eq=False)
+class _Attempt:
+    """One claimed job inside this worker."""
+
+    lease: Lease
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: claimed -> running -> done, or running -> timed_out -> done.
+    state: str = "claimed"
+    deadline: float = math.inf
+    thread_id: int | None = None
+    task: Task[Any, Any] | None = None
+    record: JobRecord | None = None
+    eff: Effective | None = None
+    #: After a timeout under policy "retry": when to nack, once the attempt's thread has exited.
+    retry_at: float | None = None
+
+
+class Worker:
+    """Runs jobs from ``queues`` with ``concurrency`` slots until stopped."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        queue: QueueBackend,
+        results: ResultBackend,
+        *,
+        queues: Sequence[str] = ("default",),
+        concurrency: int | None = None,
+        batch_size: int | None = None,
+        tasks: TaskRegistry = registry,
+    ) -> None:
+        self.settings = settings
+        self.queue = queue
+        self.results = results
+        self.queues = tuple(queues)
+        self.concurrency = concurrency or settings.max_workers
+        self.batch_size = batch_size or settings.batch_size
+        self.tasks = tasks
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._pool = ThreadPool()
+        self._cond = threading.Condition()
+        self._free = self.concurrency
+        self._attempts: dict[str, _Attempt] = {}
+        self._stopping = threading.Event()
+        self._monitor_done = threading.Event()
+        self.processed = 0
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop claiming; running jobs finish within the grace period (thread-safe)."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    def run(self, *, install_signals: bool = True) -> None:
+        """Claim and run jobs until :meth:`stop` or SIGINT/SIGTERM, then shut down gracefully."""
+        if install_signals and threading.current_thread() is threading.main_thread():
+            self._install_signals()
+        monitor = threading.Thread(target=self._monitor, name="nuvom-monitor", daemon=True)
+        monitor.start()
+        logger.info(
+            "worker %s started: queues %s, %d slots, batch %d",
+            self.id,
+            ",".join(self.queues),
+            self.concurrency,
+            self.batch_size,
+        )
+        try:
+            self._dispatch()
+        finally:
+            clean = self._drain(self.settings.shutdown_grace_secs)
+            self._monitor_done.set()
+            monitor.join()
+            self._pool.shutdown()
+            if clean:
+                self.queue.close()
+                self.results.close()
+            logger.info("worker %s stopped after %d jobs", self.id, self.processed)
+
+    def _install_signals(self) -> None:
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self._stopping.is_set():
+                logger.warning("second %s: exiting now", signal.Signals(signum).name)
+                os._exit(128 + signum)
+            logger.info(
+                "%s: finishing running jobs (up to %g s), then stopping",
+                signal.Signals(signum).name,
+                self.settings.shutdown_grace_secs,
+            )
+            self.stop()
+
+        signal.signal(signal.SIGINT, handle)
+        signal.signal(signal.SIGTERM, handle)
+
+    def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            with self._cond:
+                while self._free == 0 and not self._stopping.is_set():
+                    self._cond.wait(0.5)
+                wanted = min(self.batch_size, self._free)
+            if self._stopping.is_set():
+                return
+            try:
+                leases = self.queue.pop_batch(
+                    wanted, queues=self.queues, timeout=0.5, lease_secs=self.settings.lease_secs
+                )
+            except Exception:
+                logger.exception("claiming jobs failed; trying again in 1 s")
+                self._stopping.wait(1.0)
+                continue
+            for lease in leases:
+                attempt = _Attempt(lease)
+                with self._cond:
+                    self._free -= 1
+                    self._attempts[lease.id] = attempt
+                self._pool.submit(lambda attempt=attempt: self._process(attempt))  # type: ignore[misc]
+
+    def _drain(self, grace: float) -> bool:
+        """Wait for running attempts; ``True`` when none is left."""
+        deadline = time.monotonic() + grace
+        with self._cond:
+            while self._attempts and time.monotonic() < deadline:
+                self._cond.wait(min(0.1, max(0.0, deadline - time.monotonic())))
+            left = len(self._attempts)
+        if left:
+            logger.error(
+                "%d job(s) still running after the %g s grace period; their leases will lapse "
+                "and they will be delivered again",
+                left,
+                grace,
+            )
+        return left == 0
+
+    def _release(self, attempt: _Attempt, *, slot: bool, held: bool, processed: int = 0) -> None:
+        with self._cond:
+            self.processed += processed
+            if slot:
+                self._free += 1
+            if held and self._attempts.get(attempt.lease.id) is attempt:
+                del self._attempts[attempt.lease.id]
+            self._cond.notify_all()
+
+    # -- one job -----------------------------------------------------------------------------
+
+    def _process(self, attempt: _Attempt) -> None:
+        lease = attempt.lease
+        slot_released = False
+        try:
+            if self._stopping.is_set():
+                self.queue.nack(lease)  # claimed but not started: back to the queue
+                return
+            prepared = self._prepare(attempt)
+            if prepared is None:
+                return
+            task, message = prepared
+            assert attempt.eff is not None
+            outcome = run_attempt(task, message, attempt.eff.store_result)
+            with attempt.lock:
+                timed_out = attempt.state == "timed_out"
+                attempt.state = "done"
+            if timed_out:
+                slot_released = True  # the monitor freed the slot at the timeout
+                if attempt.retry_at is not None:
+                    self.queue.nack(lease, retry_at=max(attempt.retry_at, time.time()))
+                logger.warning(
+                    "job %s (%s) returned after its timeout; outcome discarded", lease.id, task.name
+                )
+                return
+            self._finish(attempt, outcome)
+        except Exception:
+            # Our own failure (e.g. the result backend is down): stop extending the lease so the
+            # job is delivered again when it lapses; its delivery count grows each time.
+            logger.exception("job %s could not be processed; it will be delivered again", lease.id)
+        finally:
+            self._release(attempt, slot=not slot_released, held=True, processed=1)
+
+    def _prepare(self, attempt: _Attempt) -> tuple[Task[Any, Any], JobMessage] | None:
+        """Decode, look up and mark running; ``None`` when the job was settled without running."""
+        lease = attempt.lease
+        try:
+            message = JobMessage.decode(lease.envelope.payload)
+        except CorruptEntry as exc:
+            self._store_final_error(lease, None, ErrorInfo("CorruptEntry", exc.reason))
+            return None
+        existing = self.results.get_full(message.id)
+        if existing is not None and existing.status is JobStatus.CANCELLED:
+            self.queue.ack(lease)
+            logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
+            return None
+        if lease.deliveries > self.settings.max_deliveries:
+            reason = (
+                f"delivered {lease.deliveries} times to workers that stopped without finishing it "
+                f"(NUVOM_MAX_DELIVERIES={self.settings.max_deliveries}); failed as a poison job"
+            )
+            self._store_final_error(
+                lease, existing or queued_record(message, 0), ErrorInfo("PoisonJob", reason)
+            )
+            return None
+        task = self.tasks.get(message.task_name)
+        if task is None:
+            err = TaskNotFound(message.task_name)
+            self._store_final_error(
+                lease, existing or queued_record(message, 0), ErrorInfo("TaskNotFound", str(err))
+            )
+            return None
+        eff = Effective.of(task, message, self.settings)
+        record = running_record(existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id)
+        self.results.save(record, durable=False)
+        with attempt.lock:
+            attempt.task, attempt.record, attempt.eff = task, record, eff
+            attempt.thread_id = threading.get_ident()
+            attempt.deadline = time.monotonic() + eff.timeout_secs
+            attempt.state = "running"
+        return task, message
+
+    def _store_final_error(self, lease: Lease, record: JobRecord | None, error: ErrorInfo) -> None:
+        if record is not None:
+            self.results.save(failed_record(record, error))
+        self.queue.ack(lease)
+        logger.error("job %s failed without running: %s: %s", lease.id, error.type, error.message)
+
+    def _finish(self, attempt: _Attempt, outcome: Outcome) -> None:
+        assert attempt.record is not None and attempt.eff is not None and attempt.task is not None
+        record = settle(attempt.record, outcome, attempt.eff)
+        self.results.save(record)
+        self._acknowledge(attempt.lease, record)
+
+    def _acknowledge(self, lease: Lease, record: JobRecord) -> None:
+        """Ack or nack by the stored status: called only after the record is stored."""
+        name = record.task_name
+        if record.status is JobStatus.RETRYING:
+            assert record.next_retry_at is not None and record.error is not None
+            self.queue.nack(lease, retry_at=record.next_retry_at)
+            logger.warning(
+                "job %s (%s) attempt %d failed (%s: %s); retrying in %.2f s",
+                lease.id,
+                name,
+                record.attempts,
+                record.error.type,
+                record.error.message,
+                record.next_retry_at - time.time(),
+            )
+            return
+        self.queue.ack(lease)
+        if record.status is JobStatus.FAILED:
+            assert record.error is not None
+            logger.error(
+                "job %s (%s) failed after %d attempt(s): %s: %s",
+                lease.id,
+                name,
+                record.attempts,
+                record.error.type,
+                record.error.message,
+            )
+        else:
+            logger.debug("job %s (%s) succeeded", lease.id, name)
+
+    # -- monitor -----------------------------------------------------------------------------
+
+    def _monitor(self) -> None:
+        extend_every = self.settings.lease_secs / 3
+        last_extend = last_purge = time.monotonic()
+        while not self._monitor_done.wait(_MONITOR_TICK_SECS):
+            now = time.monotonic()
+            try:
+                self._enforce_timeouts(now)
+                if now - last_extend >= extend_every:
+                    last_extend = now
+                    self._extend_leases()
+                if now - last_purge >= _PURGE_EVERY_SECS:
+                    last_purge = now
+                    self.results.purge_expired()
+            except Exception:
+                logger.exception("worker monitor failed; retrying on the next tick")
+
+    def _extend_leases(self) -> None:
+        with self._cond:
+            held = list(self._attempts.values())
+        for attempt in held:
+            if not self.queue.extend(attempt.lease, self.settings.lease_secs):
+                logger.warning("lease of job %s was lost; another worker may run it too", attempt.lease.id)
+
+    def _enforce_timeouts(self, now: float) -> None:
+        with self._cond:
+            held = list(self._attempts.values())
+        for attempt in held:
+            with attempt.lock:
+                if attempt.state != "running" or now < attempt.deadline:
+                    continue
+                assert attempt.eff is not None
+                if attempt.eff.timeout_policy == "ignore":
+                    attempt.deadline = math.inf
+                    logger.warning(
+                        "job %s ran past its timeout of %g s; policy ignore lets it run on",
+                        attempt.lease.id,
+                        attempt.eff.timeout_secs,
+                    )
+                    continue
+                attempt.state = "timed_out"
+            self._time_out(attempt)
+
+    def _time_out(self, attempt: _Attempt) -> None:
+        assert attempt.record is not None and attempt.eff is not None and attempt.task is not None
+        exc = JobTimeout(attempt.eff.timeout_secs)
+        stack = sys._current_frames().get(attempt.thread_id or 0)
+        where = "".join(traceback.format_stack(stack)) if stack is not None else ""
+        error = ErrorInfo("JobTimeout", str(exc), where)
+        run_hook(attempt.task, attempt.task.opts.on_error, exc)
+        if attempt.eff.timeout_policy == "retry":
+            record = settle(attempt.record, Outcome(error=error), attempt.eff)
+        else:
+            record = failed_record(attempt.record, error, ttl=attempt.eff.result_ttl_secs)
+        self.results.save(record)
+        if record.status is JobStatus.RETRYING:
+            attempt.retry_at = record.next_retry_at  # nacked by its thread once it exits
+        else:
+            self.queue.ack(attempt.lease)
+        logger.error(
+            "job %s (%s) timed out after %g s: %s; its slot is given to the next job",
+            attempt.lease.id,
+            attempt.task.name,
+            attempt.eff.timeout_secs,
+            "retry after the attempt exits" if attempt.retry_at is not None else "failed",
+        )
+        self._release(attempt, slot=True, held=attempt.retry_at is None)
+
+    # -- in-process draining (tests) ---------------------------------------------------------
+
+    def drain(self, *, timeout: float = 5.0) -> int:
+        """Run jobs in the calling thread until the queues are empty; return how many ran.
+
+        Jobs not yet due (retries with backoff, countdowns) are waited for, up to ``timeout``
+        seconds in all. Timeouts are not enforced here.
+        """
+        deadline = time.monotonic() + timeout
+        ran = 0
+        while True:
+            waiting = sum(self.queue.qsize(q) for q in self.queues)
+            left = deadline - time.monotonic()
+            if waiting == 0 or left <= 0:
+                return ran
+            leases = self.queue.pop_batch(
+                1, queues=self.queues, timeout=min(left, 0.5), lease_secs=self.settings.lease_secs
+            )
+            for lease in leases:
+                attempt = _Attempt(lease)
+                with self._cond:
+                    self._free -= 1
+                    self._attempts[lease.id] = attempt
+                self._process(attempt)
+                ran += 1
