@@ -1,0 +1,45 @@
+"""Development sessions: tests, lint, typecheck, docs, bench."""
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PACKAGES = ["nuvom-core"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite (arguments go to pytest)."""
+    session.install("-r", "requirements-dev.txt")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on each package's src/."""
+    session.install("-r", "requirements-dev.txt")
+    for package in PACKAGES:
+        session.run("mypy", f"{package}/src")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation, failing on any warning."""
+    session.install("mkdocs")
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against the peers in one run; `nox -s bench -- --quick` for a smoke run."""
+    session.install("-r", "requirements-dev.txt", "-r", "bench/requirements.txt")
+    session.run("python", "bench/run.py", *session.posargs)

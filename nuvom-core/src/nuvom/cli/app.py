@@ -1,0 +1,57 @@
+"""The ``nuvom`` command line: builds the Typer app and turns Nuvom errors into exit codes."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from .. import __version__
+from ..config import get_settings, setting_sources
+from ..errors import NuvomError
+from .common import console, exit_code_for, fail
+from .demo import demo
+from .jobs import history_app, inspect_app, status
+from .queue import queue_app
+from .worker import runworker
+
+app = typer.Typer(
+    name="nuvom",
+    help="Nuvom: background jobs for Python. No server needed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the installed version."""
+    console.print(f"nuvom {__version__}")
+
+
+@app.command()
+def config() -> None:
+    """Print each setting's effective value and where it came from."""
+    table = Table(title="Nuvom settings")
+    for column in ("variable", "value", "source"):
+        table.add_column(column)
+    for variable, value, source in setting_sources(get_settings()):
+        style = {"environment": "cyan", ".env": "yellow"}.get(source, "dim")
+        table.add_row(variable, str(value), f"[{style}]{source}[/]")
+    console.print(table)
+
+
+app.command()(demo)
+app.command()(runworker)
+app.command()(status)
+app.add_typer(inspect_app, name="inspect")
+app.add_typer(history_app, name="history")
+app.add_typer(queue_app, name="queue")
+
+
+def main() -> None:
+    """Entry point of the ``nuvom`` script."""
+    try:
+        app()
+    except NuvomError as exc:
+        raise SystemExit(fail(str(exc), exit_code_for(exc)).exit_code) from None

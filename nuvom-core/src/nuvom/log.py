@@ -1,0 +1,22 @@
+"""Logging for the command line: one Rich handler, configured once. The library adds none."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.console import Console
+from rich.logging import RichHandler
+
+
+def configure_logging(level: str, console: Console | None = None) -> None:
+    """Send ``nuvom*`` logs to a Rich handler on stderr at ``level``."""
+    handler = RichHandler(
+        console=console or Console(stderr=True),
+        show_path=False,
+        rich_tracebacks=True,
+        log_time_format="%H:%M:%S",
+    )
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
