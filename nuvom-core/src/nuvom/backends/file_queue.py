@@ -107,7 +107,7 @@ class FileQueue(BaseQueue):
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
         now_ns = time.time_ns()
         staged: list[tuple[Path, Path]] = []
-        for env in envelopes:
+        for index, env in enumerate(envelopes):
             data = serialization.dumps(
                 {
                     "id": env.id,
@@ -117,11 +117,12 @@ class FileQueue(BaseQueue):
                     "payload": env.payload,
                 }
             )
-            due_ns = int(env.eta * _NS) if env.eta is not None else now_ns
+            # + index keeps a batch in input order: its jobs share one clock reading
+            due_ns = (int(env.eta * _NS) if env.eta is not None else now_ns) + index
             name = _Name(env.priority, due_ns, env.id, env.attempts, 0)
             folder, entry = (
                 (self._delayed / env.queue, name.delayed)
-                if due_ns > now_ns
+                if env.eta is not None and env.eta * _NS > now_ns
                 else (self._ready / env.queue, name.ready)
             )
             staged.append((write_temp(self._tmp, data, fsync=self.fsync), folder / entry))

@@ -7,8 +7,7 @@ from rich.table import Table
 
 from .. import __version__
 from ..config import get_settings, setting_sources
-from ..errors import NuvomError
-from .common import console, exit_code_for, fail
+from .common import console, handles_errors
 from .demo import demo
 from .jobs import history_app, inspect_app, status
 from .queue import queue_app
@@ -30,6 +29,7 @@ def version() -> None:
 
 
 @app.command()
+@handles_errors
 def config() -> None:
     """Print each setting's effective value and where it came from."""
     table = Table(title="Nuvom settings")
@@ -41,9 +41,9 @@ def config() -> None:
     console.print(table)
 
 
-app.command()(demo)
-app.command()(runworker)
-app.command()(status)
+app.command()(handles_errors(demo))
+app.command()(handles_errors(runworker))
+app.command()(handles_errors(status))
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(history_app, name="history")
 app.add_typer(queue_app, name="queue")
@@ -51,7 +51,4 @@ app.add_typer(queue_app, name="queue")
 
 def main() -> None:
     """Entry point of the ``nuvom`` script."""
-    try:
-        app()
-    except NuvomError as exc:
-        raise SystemExit(fail(str(exc), exit_code_for(exc)).exit_code) from None
+    app()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -13,7 +15,10 @@ from rich.console import Console
 from ..errors import ConfigError, JobNotFound, NuvomError, PluginError
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 #: Exit codes: 0 ok, 1 the thing asked about failed, 2 bad usage or unknown id.
 EXIT_FAILED = 1
@@ -41,3 +46,16 @@ def import_modules(modules: Iterable[str]) -> None:
             importlib.import_module(module)
         except ImportError as exc:
             raise fail(f"cannot import {module!r}: {exc}") from None
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a :class:`NuvomError` raised by ``command`` into one red line and its exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except NuvomError as exc:
+            raise fail(str(exc), exit_code_for(exc)) from None
+
+    return wrapper

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..job import describe, get_job
 from ..record import JobRecord, JobStatus
 from ..runtime import get_results
-from .common import EXIT_FAILED, console
+from .common import EXIT_FAILED, console, handles_errors
 
 inspect_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
 history_app = typer.Typer(help="Recent jobs.", no_args_is_help=True)
@@ -60,6 +60,7 @@ def _jsonable(value: Any) -> Any:
 
 
 @inspect_app.command("job")
+@handles_errors
 def inspect_job(
     job_id: str = typer.Argument(..., help="The job id."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table or json"),
@@ -106,6 +107,7 @@ def _history_row(record: JobRecord) -> list[str]:
 
 
 @history_app.command("recent")
+@handles_errors
 def history_recent(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many jobs."),
     status_filter: JobStatus | None = typer.Option(None, "--status", "-s", help="Only this status."),
@@ -113,7 +115,8 @@ def history_recent(
     """List the most recent jobs, newest first."""
     records = get_results().list_jobs(status=status_filter, limit=limit)
     table = Table(title=f"{len(records)} most recent job(s)")
-    for column in ("id", "task", "status", "attempts", "created", "result / error"):
+    table.add_column("id", no_wrap=True)
+    for column in ("task", "status", "attempts", "created", "result / error"):
         table.add_column(column)
     for record in records:
         table.add_row(*_history_row(record))

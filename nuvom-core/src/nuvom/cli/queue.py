@@ -6,12 +6,13 @@ import typer
 from rich.table import Table
 
 from ..runtime import get_queue
-from .common import console
+from .common import console, handles_errors
 
 queue_app = typer.Typer(help="Inspect queues.", no_args_is_help=True)
 
 
 @queue_app.command("stats")
+@handles_errors
 def stats() -> None:
     """Counts of ready, scheduled, leased and quarantined jobs, and waiting jobs per queue."""
     backend = get_queue()

@@ -1,0 +1,45 @@
+"""End-to-end fixtures: a project directory with the task module, and worker processes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from .helpers import WorkerProcess, write_tasks
+
+
+@pytest.fixture
+def project(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The e2e task module, imported here from the test's working directory."""
+    write_tasks(isolated_nuvom)
+    monkeypatch.setenv("E2E_LOG", str(isolated_nuvom / "executions.log"))
+    monkeypatch.syspath_prepend(str(isolated_nuvom))
+    sys.modules.pop("e2e_tasks", None)
+    import e2e_tasks  # type: ignore[import-not-found]
+
+    yield e2e_tasks
+    sys.modules.pop("e2e_tasks", None)
+
+
+@pytest.fixture
+def exec_log(isolated_nuvom: Path) -> Path:
+    return isolated_nuvom / "executions.log"
+
+
+@pytest.fixture
+def start_worker(isolated_nuvom: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start ``nuvom runworker`` subprocesses; every one is stopped at the end of the test."""
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(isolated_nuvom, *args, env=env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop(timeout=10)
