@@ -78,8 +78,10 @@ class JobRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, for storage by any backend."""
-        data = dataclasses.asdict(self)
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         data["status"] = self.status.value
+        if self.error is not None:
+            data["error"] = dataclasses.asdict(self.error)
         return data
 
     @classmethod
@@ -97,3 +99,6 @@ class JobRecord:
             return cls(**fields)
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptEntry(f"job record is malformed: {exc}") from None
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobRecord))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,7 +18,7 @@ from .. import serialization
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import write_atomic
+from .fsutil import fsync_dir, write_temp
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,19 @@ class FileResults(BaseResults):
         return self.root / f"{job_id}{_SUFFIX}"
 
     def save(self, record: JobRecord, *, durable: bool = True) -> None:
-        data = serialization.dumps(record.to_dict(), path="record")
-        write_atomic(self._path(record.id), data, tmp_dir=self._tmp, fsync=durable and self.fsync)
+        self.save_many([record], durable=durable)
+
+    def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
+        """Write each record atomically; with fsync, the folder is synced once for the batch."""
+        fsync = durable and self.fsync
+        staged = [
+            (write_temp(self._tmp, serialization.dumps(r.to_dict(), path="record"), fsync=fsync), r.id)
+            for r in records
+        ]
+        for tmp, job_id in staged:
+            os.replace(tmp, self._path(job_id))
+        if fsync and staged:
+            fsync_dir(self.root)
 
     def _read(self, path: Path) -> JobRecord | None:
         try:

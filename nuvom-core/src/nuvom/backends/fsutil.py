@@ -1,4 +1,4 @@
-"""Small filesystem helpers for the file backends: atomic writes and directory fsync."""
+"""Small filesystem helpers for the file backends: temp files and directory fsync."""
 
 from __future__ import annotations
 
@@ -28,10 +28,3 @@ def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool) -> Path:
         os.close(fd)
     return path
 
-
-def write_atomic(path: Path, data: bytes, *, tmp_dir: Path, fsync: bool) -> None:
-    """Replace ``path`` with ``data``: readers see the old file or the new one, never a part."""
-    tmp = write_temp(tmp_dir, data, fsync=fsync)
-    os.replace(tmp, path)
-    if fsync:
-        fsync_dir(path.parent)

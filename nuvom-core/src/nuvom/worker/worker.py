@@ -9,6 +9,7 @@ Threads of one worker process:
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -31,6 +32,7 @@ from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import TaskRegistry, registry
 from ..task import Task
+from .committer import Commit, Committer
 from .execution import (
     Effective,
     Outcome,
@@ -41,12 +43,15 @@ from .execution import (
     running_record,
     settle,
 )
-from .pool import ThreadPool
+from .pool import JobThreads
 
 logger = logging.getLogger(__name__)
 
 _MONITOR_TICK_SECS = 0.05
 _PURGE_EVERY_SECS = 60.0
+#: A job's "running" record is stored once it has run this long: most jobs finish sooner, and
+#: their record goes from queued to its outcome in one write.
+_PUBLISH_RUNNING_AFTER_SECS = 0.05
 
 
 @dataclass(eq=False)
@@ -58,12 +63,16 @@ class _Attempt:
     #: claimed -> running -> done, or running -> timed_out -> done.
     state: str = "claimed"
     deadline: float = math.inf
+    started: float = math.inf
+    published: bool = False
     thread_id: int | None = None
     task: Task[Any, Any] | None = None
     record: JobRecord | None = None
     eff: Effective | None = None
     #: After a timeout under policy "retry": when to nack, once the attempt's thread has exited.
     retry_at: float | None = None
+    #: The outcome went to the committer, which releases the attempt once it is stored.
+    handed_over: bool = False
 
 
 class Worker:
@@ -88,12 +97,15 @@ class Worker:
         self.batch_size = batch_size or settings.batch_size
         self.tasks = tasks
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._pool = ThreadPool()
+        self._threads: JobThreads[_Attempt] = JobThreads(self._process, self.concurrency)
         self._cond = threading.Condition()
-        self._free = self.concurrency
+        #: Claimed jobs that occupy a slot or wait for one; at most ``capacity``.
+        self._busy = 0
+        self.capacity = self.concurrency + min(self.batch_size, self.concurrency)
         self._attempts: dict[str, _Attempt] = {}
         self._stopping = threading.Event()
         self._monitor_done = threading.Event()
+        self._committer: Committer | None = None
         self.processed = 0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -117,13 +129,21 @@ class Worker:
             self.concurrency,
             self.batch_size,
         )
+        self._threads.start()
+        self._committer = Committer(self.results)
+        self._committer.start()
         try:
             self._dispatch()
         finally:
-            clean = self._drain(self.settings.shutdown_grace_secs)
+            for attempt in self._threads.take_unstarted():
+                self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
+                self._release(attempt, slot=True, held=True)
+            clean = self._wait_for_running(self.settings.shutdown_grace_secs)
+            self._committer.stop()
+            self._committer = None
             self._monitor_done.set()
             monitor.join()
-            self._pool.shutdown()
+            self._threads.stop()
             if clean:
                 self.queue.close()
                 self.results.close()
@@ -147,9 +167,9 @@ class Worker:
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
             with self._cond:
-                while self._free == 0 and not self._stopping.is_set():
+                while self._busy >= self.capacity and not self._stopping.is_set():
                     self._cond.wait(0.5)
-                wanted = min(self.batch_size, self._free)
+                wanted = min(self.batch_size, self.capacity - self._busy)
             if self._stopping.is_set():
                 return
             try:
@@ -161,13 +181,16 @@ class Worker:
                 self._stopping.wait(1.0)
                 continue
             for lease in leases:
-                attempt = _Attempt(lease)
-                with self._cond:
-                    self._free -= 1
-                    self._attempts[lease.id] = attempt
-                self._pool.submit(lambda attempt=attempt: self._process(attempt))  # type: ignore[misc]
+                self._threads.put(self._hold(lease))
 
-    def _drain(self, grace: float) -> bool:
+    def _hold(self, lease: Lease) -> _Attempt:
+        attempt = _Attempt(lease)
+        with self._cond:
+            self._busy += 1
+            self._attempts[lease.id] = attempt
+        return attempt
+
+    def _wait_for_running(self, grace: float) -> bool:
         """Wait for running attempts; ``True`` when none is left."""
         deadline = time.monotonic() + grace
         with self._cond:
@@ -187,7 +210,7 @@ class Worker:
         with self._cond:
             self.processed += processed
             if slot:
-                self._free += 1
+                self._busy -= 1
             if held and self._attempts.get(attempt.lease.id) is attempt:
                 del self._attempts[attempt.lease.id]
             self._cond.notify_all()
@@ -218,13 +241,15 @@ class Worker:
                     "job %s (%s) returned after its timeout; outcome discarded", lease.id, task.name
                 )
                 return
-            self._finish(attempt, outcome)
+            assert attempt.record is not None and attempt.eff is not None
+            self._commit(attempt, settle(attempt.record, outcome, attempt.eff))
         except Exception:
             # Our own failure (e.g. the result backend is down): stop extending the lease so the
             # job is delivered again when it lapses; its delivery count grows each time.
             logger.exception("job %s could not be processed; it will be delivered again", lease.id)
         finally:
-            self._release(attempt, slot=not slot_released, held=True, processed=1)
+            if not attempt.handed_over:
+                self._release(attempt, slot=not slot_released, held=True, processed=1)
 
     def _prepare(self, attempt: _Attempt) -> tuple[Task[Any, Any], JobMessage] | None:
         """Decode, look up and mark running; ``None`` when the job was settled without running."""
@@ -232,7 +257,8 @@ class Worker:
         try:
             message = JobMessage.decode(lease.envelope.payload)
         except CorruptEntry as exc:
-            self._store_final_error(lease, None, ErrorInfo("CorruptEntry", exc.reason))
+            self.queue.ack(lease)  # nothing to store a record under: the payload has no readable id
+            logger.error("job %s has a corrupt payload and was dropped: %s", lease.id, exc.reason)
             return None
         existing = self.results.get_full(message.id)
         if existing is not None and existing.status is JobStatus.CANCELLED:
@@ -244,38 +270,46 @@ class Worker:
                 f"delivered {lease.deliveries} times to workers that stopped without finishing it "
                 f"(NUVOM_MAX_DELIVERIES={self.settings.max_deliveries}); failed as a poison job"
             )
-            self._store_final_error(
-                lease, existing or queued_record(message, 0), ErrorInfo("PoisonJob", reason)
-            )
+            self._fail_unrun(attempt, existing or queued_record(message, 0), ErrorInfo("PoisonJob", reason))
             return None
         task = self.tasks.get(message.task_name)
         if task is None:
             err = TaskNotFound(message.task_name)
-            self._store_final_error(
-                lease, existing or queued_record(message, 0), ErrorInfo("TaskNotFound", str(err))
+            self._fail_unrun(
+                attempt, existing or queued_record(message, 0), ErrorInfo("TaskNotFound", str(err))
             )
             return None
         eff = Effective.of(task, message, self.settings)
         record = running_record(existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id)
-        self.results.save(record, durable=False)
         with attempt.lock:
             attempt.task, attempt.record, attempt.eff = task, record, eff
             attempt.thread_id = threading.get_ident()
-            attempt.deadline = time.monotonic() + eff.timeout_secs
+            attempt.started = time.monotonic()
+            attempt.deadline = attempt.started + eff.timeout_secs
             attempt.state = "running"
         return task, message
 
-    def _store_final_error(self, lease: Lease, record: JobRecord | None, error: ErrorInfo) -> None:
-        if record is not None:
-            self.results.save(failed_record(record, error))
-        self.queue.ack(lease)
-        logger.error("job %s failed without running: %s: %s", lease.id, error.type, error.message)
+    def _fail_unrun(self, attempt: _Attempt, record: JobRecord, error: ErrorInfo) -> None:
+        logger.error("job %s failed without running: %s: %s", attempt.lease.id, error.type, error.message)
+        self._commit(attempt, failed_record(record, error))
 
-    def _finish(self, attempt: _Attempt, outcome: Outcome) -> None:
-        assert attempt.record is not None and attempt.eff is not None and attempt.task is not None
-        record = settle(attempt.record, outcome, attempt.eff)
-        self.results.save(record)
-        self._acknowledge(attempt.lease, record)
+    def _commit(self, attempt: _Attempt, record: JobRecord) -> None:
+        """Store the outcome, then ack or nack: through the committer when it runs, else now."""
+        then = functools.partial(self._committed, attempt, record)
+        if self._committer is None:
+            self.results.save(record)
+            attempt.handed_over = True
+            then(True)
+            return
+        attempt.handed_over = True
+        self._committer.submit(Commit(record, attempt.lease, then))
+
+    def _committed(self, attempt: _Attempt, record: JobRecord, stored: bool) -> None:
+        try:
+            if stored:
+                self._acknowledge(attempt.lease, record)
+        finally:
+            self._release(attempt, slot=True, held=True, processed=1)
 
     def _acknowledge(self, lease: Lease, record: JobRecord) -> None:
         """Ack or nack by the stored status: called only after the record is stored."""
@@ -337,7 +371,14 @@ class Worker:
             held = list(self._attempts.values())
         for attempt in held:
             with attempt.lock:
-                if attempt.state != "running" or now < attempt.deadline:
+                if attempt.state != "running":
+                    continue
+                if not attempt.published and now - attempt.started >= _PUBLISH_RUNNING_AFTER_SECS:
+                    # Under the attempt's lock, so the outcome can only be stored after this.
+                    assert attempt.record is not None
+                    self.results.save(attempt.record, durable=False)
+                    attempt.published = True
+                if now < attempt.deadline:
                     continue
                 assert attempt.eff is not None
                 if attempt.eff.timeout_policy == "ignore":
@@ -374,6 +415,8 @@ class Worker:
             attempt.eff.timeout_secs,
             "retry after the attempt exits" if attempt.retry_at is not None else "failed",
         )
+        if attempt.thread_id is not None:
+            self._threads.retire(attempt.thread_id)
         self._release(attempt, slot=True, held=attempt.retry_at is None)
 
     # -- in-process draining (tests) ---------------------------------------------------------
@@ -387,17 +430,15 @@ class Worker:
         deadline = time.monotonic() + timeout
         ran = 0
         while True:
-            waiting = sum(self.queue.qsize(q) for q in self.queues)
             left = deadline - time.monotonic()
-            if waiting == 0 or left <= 0:
-                return ran
             leases = self.queue.pop_batch(
-                1, queues=self.queues, timeout=min(left, 0.5), lease_secs=self.settings.lease_secs
+                self.batch_size, queues=self.queues, timeout=0, lease_secs=self.settings.lease_secs
             )
             for lease in leases:
-                attempt = _Attempt(lease)
-                with self._cond:
-                    self._free -= 1
-                    self._attempts[lease.id] = attempt
-                self._process(attempt)
+                self._process(self._hold(lease))
                 ran += 1
+            if leases:
+                continue
+            if left <= 0 or not any(self.queue.qsize(q) for q in self.queues):
+                return ran
+            self._stopping.wait(min(left, 0.05))  # jobs wait for their due time
