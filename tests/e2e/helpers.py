@@ -21,6 +21,10 @@ from nuvom import task
 LOG = Path(os.environ["E2E_LOG"])
 
 
+def _lines():
+    return LOG.read_text().splitlines() if LOG.exists() else []
+
+
 def _log(kind, key):
     # One short O_APPEND write per line: lines from concurrent writers never interleave.
     fd = os.open(LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -62,6 +66,37 @@ def flaky(key, failures=2):
 def hang(key):
     _log("hang", key)
     time.sleep(30)
+
+
+@task(timeout_secs=0.3, timeout_policy="retry", retries=1, retry_delay_secs=0)
+def slow_then_fast(key):
+    first = not any(line.startswith(f"slow {key} start") for line in _lines())
+    _log("slow", f"{key} start@{time.time()!r}")
+    if first:
+        time.sleep(1.0)  # past the 0.3 s timeout: the retry must wait until this returns
+    _log("slow", f"{key} end@{time.time()!r}")
+    return "done"
+
+
+def _before():
+    _log("hook", "before")
+
+
+def _after(result):
+    _log("hook", f"after:{result}")
+
+
+def _on_error(exc):
+    _log("hook", f"error:{type(exc).__name__}")
+    raise RuntimeError("a hook that raises is logged, never fatal")
+
+
+@task(retries=1, retry_delay_secs=0, before_job=_before, after_job=_after, on_error=_on_error)
+def hooked(fail_first):
+    failed = any(line.startswith("hook error:") for line in _lines())
+    if fail_first and not failed:
+        raise KeyError("first attempt fails")
+    return "ok"
 
 
 @task

@@ -202,3 +202,33 @@ def test_results_survive_in_another_process(project: ModuleType, start_worker: S
     record = get_results().get_full(job.id)
     assert record is not None and record.worker_id is not None
     assert get_job(job.id).get() == 42
+
+
+def test_timeout_retry_starts_only_after_the_timed_out_attempt_exits(
+    project: ModuleType, start_worker: StartWorker, exec_log: Path
+) -> None:
+    job = project.slow_then_fast.delay("s")
+    start_worker("--concurrency", "2")
+    assert job.get(timeout=30) == "done"
+    assert job.info()["attempts"] == 2
+    events = [line.split()[2] for line in exec_log.read_text().splitlines() if line.startswith("slow s ")]
+    times = {}
+    for event in events:
+        name, _, stamp = event.partition("@")
+        times.setdefault(name, []).append(float(stamp))
+    assert len(times["start"]) == 2 and len(times["end"]) == 2
+    first_end = min(times["end"])
+    second_start = max(times["start"])
+    assert second_start >= first_end, "the retry overlapped the timed-out attempt"
+
+
+def test_lifecycle_hooks_fire_in_the_worker_and_a_raising_hook_is_not_fatal(
+    project: ModuleType, start_worker: StartWorker, exec_log: Path
+) -> None:
+    job = project.hooked.delay(True)
+    worker = start_worker()
+    assert job.get(timeout=30) == "ok"
+    hooks = [line.split()[1] for line in exec_log.read_text().splitlines() if line.startswith("hook ")]
+    assert hooks == ["before", "error:KeyError", "before", "after:ok"]
+    wait_until(lambda: "a hook that raises is logged" in worker.output(), 10, "the hook error in the log")
+    assert worker.proc.poll() is None
