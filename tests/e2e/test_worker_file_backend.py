@@ -93,7 +93,7 @@ def test_corrupt_entry_is_quarantined_and_valid_jobs_run(
     jobs = project.add.map([(i, 1) for i in range(20)])
     ready = isolated_nuvom / ".nuvom" / "queue" / "ready" / "default"
     (ready / "garbage.txt").write_bytes(b"\x00\x01 not a job")
-    (ready / "0-0000000000000000001~badjob~0~0").write_bytes(b"\xc1\xc1\xc1")
+    (ready / "0" / "0-0000000000000000001~badjob~0~0").write_bytes(b"\xc1\xc1\xc1")
 
     # When a worker runs
     worker = start_worker()

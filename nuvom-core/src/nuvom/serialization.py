@@ -1,8 +1,9 @@
 """msgpack encoding of arguments, results and records. Never pickle.
 
 Beyond msgpack's own types (None, bool, int, float, str, bytes, list, dict), these round-trip
-exactly through extension types: ``datetime`` (naive or aware; a ``zoneinfo`` zone keeps its key),
-``date``, ``time``, ``timedelta``, ``UUID``, ``Decimal``, ``set``, ``frozenset`` and ``tuple``.
+exactly through extension types: ``datetime`` (naive or aware; a ``zoneinfo`` zone keeps its key;
+``fold`` kept), ``date``, ``time``, ``timedelta``, ``UUID``, ``Decimal``, ``set``, ``frozenset``,
+``tuple``, and ints beyond msgpack's 64-bit range.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _FROZENSET: Final = 6
 _TUPLE: Final = 7
 _TIME: Final = 8
 _TIMEDELTA: Final = 9
+_BIGINT: Final = 10
 
 _PLAIN_TYPES: Final = (type(None), bool, int, float, str, bytes)
 _EXT_TYPES: Final = (dt.datetime, dt.date, dt.time, dt.timedelta, uuid.UUID, Decimal)
@@ -44,7 +46,7 @@ def _default(obj: object) -> msgpack.ExtType:
     if isinstance(obj, dt.date):
         return msgpack.ExtType(_DATE, obj.isoformat().encode())
     if isinstance(obj, dt.time):
-        return msgpack.ExtType(_TIME, obj.isoformat().encode())
+        return msgpack.ExtType(_TIME, _pack([obj.isoformat(), obj.fold]))
     if isinstance(obj, dt.timedelta):
         return msgpack.ExtType(_TIMEDELTA, _pack([obj.days, obj.seconds, obj.microseconds]))
     if isinstance(obj, uuid.UUID):
@@ -57,20 +59,21 @@ def _default(obj: object) -> msgpack.ExtType:
         return msgpack.ExtType(_SET, _pack(list(obj)))
     if isinstance(obj, tuple):
         return msgpack.ExtType(_TUPLE, _pack(list(obj)))
+    if type(obj) is int:  # msgpack hands over the ints beyond its 64-bit range
+        return msgpack.ExtType(_BIGINT, str(obj).encode())
     raise _Unencodable(type(obj).__qualname__)
 
 
 def _ext_hook(code: int, data: bytes) -> object:
     if code == _DATETIME:
         iso, zone, fold = _unpack(data)
-        value = dt.datetime.fromisoformat(iso)
-        if zone is not None:
-            value = value.replace(tzinfo=ZoneInfo(zone), fold=fold)
-        return value
+        value = dt.datetime.fromisoformat(iso).replace(fold=fold)
+        return value.replace(tzinfo=ZoneInfo(zone)) if zone is not None else value
     if code == _DATE:
         return dt.date.fromisoformat(data.decode())
     if code == _TIME:
-        return dt.time.fromisoformat(data.decode())
+        iso, fold = _unpack(data)
+        return dt.time.fromisoformat(iso).replace(fold=fold)
     if code == _TIMEDELTA:
         days, seconds, micros = _unpack(data)
         return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
@@ -84,6 +87,8 @@ def _ext_hook(code: int, data: bytes) -> object:
         return frozenset(_unpack(data))
     if code == _TUPLE:
         return tuple(_unpack(data))
+    if code == _BIGINT:
+        return int(data.decode())
     return msgpack.ExtType(code, data)
 
 

@@ -19,14 +19,17 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 TimeoutPolicy = Literal["fail", "retry", "ignore"]
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,127}$")
 _POLICIES = ("fail", "retry", "ignore")
 
 
 def check_name(kind: str, value: str) -> str:
     """Return ``value`` if it is a valid queue name or job id, else raise ``ValueError``."""
     if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise ValueError(f"{kind} {value!r} is not valid: use 1 to 128 of letters, digits and _ . : -")
+        raise ValueError(
+            f"{kind} {value!r} is not valid: use 1 to 128 of letters, digits and _ . : -, "
+            "starting with a letter, digit or _"
+        )
     return value
 
 
@@ -36,9 +39,23 @@ def _check_priority(priority: int) -> int:
     return priority
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _check_non_negative(option: str, value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+    if value is not None and (not _is_number(value) or value < 0):
         raise ValueError(f"{option} {value!r} is not valid: use a number >= 0")
+
+
+def _check_timeout(value: float | None) -> None:
+    if value is not None and (not _is_number(value) or value <= 0):
+        raise ValueError(f"timeout_secs {value!r} is not valid: use a number > 0")
+
+
+def _check_retries(value: int | None) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        raise ValueError(f"retries {value!r} is not valid: use an int >= 0")
 
 
 @dataclass(frozen=True)
@@ -67,14 +84,10 @@ class TaskOptions:
         check_name("task name", self.name)
         check_name("queue", self.queue)
         _check_priority(self.priority)
-        if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
-            raise ValueError(f"retries {self.retries!r} is not valid: use an int >= 0")
+        _check_retries(self.retries)
         for option in ("retry_delay_secs", "retry_backoff_max_secs", "result_ttl_secs"):
             _check_non_negative(option, getattr(self, option))
-        if self.timeout_secs is not None and (
-            not isinstance(self.timeout_secs, (int, float)) or self.timeout_secs <= 0
-        ):
-            raise ValueError(f"timeout_secs {self.timeout_secs!r} is not valid: use a number > 0")
+        _check_timeout(self.timeout_secs)
         if self.timeout_policy is not None and self.timeout_policy not in _POLICIES:
             raise ValueError(
                 f"timeout_policy {self.timeout_policy!r} is not valid: use one of {', '.join(_POLICIES)}"
@@ -107,10 +120,8 @@ class CallOptions:
             _check_priority(self.priority)
         if self.job_id is not None:
             check_name("job_id", self.job_id)
-        if self.retries is not None and (not isinstance(self.retries, int) or self.retries < 0):
-            raise ValueError(f"retries {self.retries!r} is not valid: use an int >= 0")
-        if self.timeout_secs is not None and self.timeout_secs <= 0:
-            raise ValueError(f"timeout_secs {self.timeout_secs!r} is not valid: use a number > 0")
+        _check_retries(self.retries)
+        _check_timeout(self.timeout_secs)
 
 
 def map_item_to_call(item: object) -> tuple[tuple[Any, ...], dict[str, Any]]:

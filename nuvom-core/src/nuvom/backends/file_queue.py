@@ -3,15 +3,17 @@
 Layout under ``<data_dir>/queue``::
 
     tmp/                      files being written; renamed into place when complete
-    ready/<queue>/            due jobs   P-DUE~ID~ATTEMPTS~DELIVERIES   (sorted = claim order)
+    ready/<queue>/<P>/        due jobs of priority P, P-DUE~ID~ATTEMPTS~DELIVERIES (sorted = FIFO)
     delayed/<queue>/          future jobs DUE-P~ID~ATTEMPTS~DELIVERIES  (sorted = due order)
     leased/                   claimed     EXPIRY~OWNER~QUEUE~<ready name>
     owners/<owner>.lock       flock-ed by each claiming process for its whole life
     quarantine/               entries that cannot be decoded, each with a .reason file
 
 Every state change is one ``rename``, which is atomic on one filesystem, so two processes can
-never both claim a job. A lease names its expiry and its owner, so any process can return jobs of
-leases that expired, or whose owner's lock is free again because the owner died (``kill -9``).
+never both claim a job. One folder per priority lets a claimer see an urgent job at once while it
+works through a long, cached listing of a less urgent folder. A lease names its expiry and its
+owner, so any process can return jobs of leases that expired, or whose owner's lock is free again
+because the owner died (``kill -9``). Files found where they do not belong are quarantined.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ _SWEEP_SECS = 0.25
 _POLL_SECS = 0.01
 #: Temp files older than this are leftovers of a crash between write and rename.
 _STALE_TMP_SECS = 3600.0
+_PRIORITIES = tuple(str(p) for p in range(10))
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ class FileQueue(BaseQueue):
         self._lease_lock = threading.Lock()
         self._owner = f"{os.getpid()}.{uuid.uuid4().hex[:12]}"
         self._owner_fd: int | None = None
-        self._listings: dict[str, tuple[float, list[str]]] = {}
+        #: Cached, reverse-sorted listings of ready/<queue>/<priority>, and when they were read.
+        self._listings: dict[tuple[str, str], tuple[float, list[str]]] = {}
         self._last_sweep = 0.0
 
     # -- enqueue ---------------------------------------------------------------------------
@@ -120,19 +124,12 @@ class FileQueue(BaseQueue):
             # + index keeps a batch in input order: its jobs share one clock reading
             due_ns = (int(env.eta * _NS) if env.eta is not None else now_ns) + index
             name = _Name(env.priority, due_ns, env.id, env.attempts, 0)
-            folder, entry = (
-                (self._delayed / env.queue, name.delayed)
-                if env.eta is not None and env.eta * _NS > now_ns
-                else (self._ready / env.queue, name.ready)
-            )
-            staged.append((write_temp(self._tmp, data, fsync=self.fsync), folder / entry))
+            future = env.eta is not None and env.eta * _NS > now_ns
+            target = self._delayed / env.queue / name.delayed if future else self._ready_path(env.queue, name)
+            staged.append((write_temp(self._tmp, data, fsync=self.fsync), target))
         folders = set()
         for tmp, target in staged:
-            try:
-                os.rename(tmp, target)
-            except FileNotFoundError:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(tmp, target)
+            _move(tmp, target)
             folders.add(target.parent)
         if self.fsync:
             for folder in folders:
@@ -162,30 +159,39 @@ class FileQueue(BaseQueue):
                     leases.append(lease)
             return leases
 
-    def _next_candidate(self, queues: Sequence[str]) -> tuple[str, str] | None:
-        now = time.monotonic()
-        best: tuple[str, str] | None = None
-        for queue in queues:
-            listed_at, names = self._listings.get(queue, (0.0, []))
-            if not names or now - listed_at > _LISTING_TTL_SECS:
-                names = self._list_ready(queue)
-                self._listings[queue] = (now, names)
-            if names and (best is None or names[-1] < best[1]):
-                best = (queue, names[-1])
-        if best is not None:
-            self._listings[best[0]][1].pop()
-        return best
+    def _ready_path(self, queue: str, name: _Name) -> Path:
+        return self._ready / queue / str(name.priority) / name.ready
 
-    def _list_ready(self, queue: str) -> list[str]:
+    def _next_candidate(self, queues: Sequence[str]) -> tuple[Path, str, str] | None:
+        """The next entry to try: most urgent priority first, then earliest due across ``queues``."""
+        now = time.monotonic()
+        for priority in _PRIORITIES:
+            best: tuple[tuple[str, str], str] | None = None
+            for queue in queues:
+                key = (queue, priority)
+                listed_at, names = self._listings.get(key, (0.0, []))
+                if not names or now - listed_at > _LISTING_TTL_SECS:
+                    names = self._list(self._ready / queue / priority)
+                    self._listings[key] = (now, names)
+                if names and (best is None or names[-1] < best[1]):
+                    best = (key, names[-1])
+            if best is not None:
+                (queue, _), entry = best
+                self._listings[best[0]][1].pop()
+                return self._ready / queue / priority, queue, entry
+        return None
+
+    @staticmethod
+    def _list(folder: Path) -> list[str]:
         try:
-            names = os.listdir(self._ready / queue)
-        except FileNotFoundError:
+            names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
             return []
-        names.sort(reverse=True)  # popped from the end: lowest priority digit, then oldest
+        names.sort(reverse=True)  # popped from the end: the oldest first
         return names
 
-    def _claim_one(self, queue: str, entry: str, lease_secs: float) -> Lease | None:
-        source = self._ready / queue / entry
+    def _claim_one(self, folder: Path, queue: str, entry: str, lease_secs: float) -> Lease | None:
+        source = folder / entry
         try:
             name = _Name.parse(entry)
         except CorruptEntry as exc:
@@ -247,11 +253,8 @@ class FileQueue(BaseQueue):
             if due_ns > time.time_ns():
                 target = self._delayed / queue / back.delayed
             else:
-                target = self._ready / queue / back.ready
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.rename(self._leased / lease.token, target)
-            except FileNotFoundError:
+                target = self._ready_path(queue, back)
+            if not _move(self._leased / lease.token, target):
                 return  # the lease was lost
         if self.fsync:
             fsync_dir(target.parent)
@@ -301,6 +304,8 @@ class FileQueue(BaseQueue):
         self._return_lost_leases(now)
         for queue in queues:
             self._promote_due(queue, now)
+            self._quarantine_strays(queue)
+        self._remove_stale_temp_files(now)
 
     def _return_lost_leases(self, now: float) -> None:
         verdicts: dict[str, bool] = {}
@@ -309,7 +314,8 @@ class FileQueue(BaseQueue):
             try:
                 expiry, owner, queue, entry = token.split("~", 3)
                 expired = int(expiry) / _NS <= now
-            except ValueError:
+                name = _Name.parse(entry)
+            except (ValueError, CorruptEntry):
                 self._quarantine_file(self._leased / token, f"lease name {token!r} is malformed")
                 continue
             if owner not in verdicts:
@@ -318,33 +324,24 @@ class FileQueue(BaseQueue):
                 continue
             if verdicts[owner]:
                 dead.add(owner)
-            (self._ready / queue).mkdir(parents=True, exist_ok=True)
-            try:
-                os.rename(self._leased / token, self._ready / queue / entry)
-            except FileNotFoundError:
-                continue
-            logger.warning(
-                "returned job %s to queue %r: its lease %s",
-                entry.split("~")[1] if "~" in entry else entry,
-                queue,
-                "holder died" if verdicts[owner] else "expired",
-            )
-            self._listings.pop(queue, None)
+            if _move(self._leased / token, self._ready_path(queue, name)):
+                logger.warning(
+                    "returned job %s to queue %r: its lease %s",
+                    name.job_id,
+                    queue,
+                    "holder died" if verdicts[owner] else "expired",
+                )
+                self._listings.pop((queue, str(name.priority)), None)
         for owner in dead:
             try:
                 os.unlink(self._owners / f"{owner}.lock")
             except FileNotFoundError:
                 pass
-        self._remove_stale_temp_files(now)
 
     def _promote_due(self, queue: str, now: float) -> None:
         folder = self._delayed / queue
-        try:
-            names = sorted(os.listdir(folder))
-        except FileNotFoundError:
-            return
         now_ns = int(now * _NS)
-        for entry in names:
+        for entry in reversed(self._list(folder)):
             try:
                 name = _Name.parse(entry, delayed=True)
             except CorruptEntry as exc:
@@ -352,12 +349,18 @@ class FileQueue(BaseQueue):
                 continue
             if name.due_ns > now_ns:
                 break
-            (self._ready / queue).mkdir(parents=True, exist_ok=True)
-            try:
-                os.rename(folder / entry, self._ready / queue / name.ready)
-            except FileNotFoundError:
-                continue
-            self._listings.pop(queue, None)
+            if _move(folder / entry, self._ready_path(queue, name)):
+                self._listings.pop((queue, str(name.priority)), None)
+
+    def _quarantine_strays(self, queue: str) -> None:
+        """Files where only priority folders belong (e.g. dropped by hand) are moved aside."""
+        try:
+            entries = list(os.scandir(self._ready / queue))
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for entry in entries:
+            if not (entry.name in _PRIORITIES and entry.is_dir()):
+                self._quarantine_file(Path(entry.path), "not inside a priority folder of the queue")
 
     def _remove_stale_temp_files(self, now: float) -> None:
         for entry in os.scandir(self._tmp):
@@ -369,22 +372,30 @@ class FileQueue(BaseQueue):
 
     # -- inspection ------------------------------------------------------------------------
 
-    def _count(self, folder: Path, queue: str | None) -> dict[str, int]:
-        queues = [queue] if queue is not None else os.listdir(folder)
-        counts = {}
+    def _job_files(self, folder: Path, queue: str | None) -> dict[str, list[Path]]:
+        """Job files per queue under ``folder`` (ready/ or delayed/), ignoring stray files."""
+        files: dict[str, list[Path]] = {}
+        queues = [queue] if queue is not None else _subfolders(folder)
         for name in queues:
-            try:
-                counts[name] = len(os.listdir(folder / name))
-            except FileNotFoundError:
-                counts[name] = 0
-        return counts
+            found = files.setdefault(name, [])
+            base = folder / name
+            if folder is self._delayed:
+                found.extend(base / entry for entry in self._list(base))
+                continue
+            for priority in _subfolders(base):
+                found.extend(base / priority / entry for entry in self._list(base / priority))
+        return files
 
     def qsize(self, queue: str | None = None) -> int:
-        return sum(self._count(self._ready, queue).values()) + sum(self._count(self._delayed, queue).values())
+        return sum(
+            len(paths)
+            for folder in (self._ready, self._delayed)
+            for paths in self._job_files(folder, queue).values()
+        )
 
     def stats(self) -> QueueStats:
-        ready = self._count(self._ready, None)
-        delayed = self._count(self._delayed, None)
+        ready = {q: len(p) for q, p in self._job_files(self._ready, None).items()}
+        delayed = {q: len(p) for q, p in self._job_files(self._delayed, None).items()}
         by_queue = {q: ready.get(q, 0) + delayed.get(q, 0) for q in set(ready) | set(delayed)}
         return QueueStats(
             ready=sum(ready.values()),
@@ -397,13 +408,15 @@ class FileQueue(BaseQueue):
     def clear(self) -> int:
         count = 0
         with self._lock:
-            for folder in [*(self._ready.iterdir()), *(self._delayed.iterdir()), self._leased]:
-                for entry in os.listdir(folder):
-                    try:
-                        os.unlink(folder / entry)
-                        count += 1
-                    except FileNotFoundError:
-                        continue
+            paths = [self._leased / entry for entry in os.listdir(self._leased)]
+            for folder in (self._ready, self._delayed):
+                paths += [p for group in self._job_files(folder, None).values() for p in group]
+            for path in paths:
+                try:
+                    os.unlink(path)
+                    count += 1
+                except (FileNotFoundError, IsADirectoryError):
+                    continue
             self._listings.clear()
         return count
 
@@ -416,3 +429,25 @@ class FileQueue(BaseQueue):
                     os.unlink(self._owners / f"{self._owner}.lock")
                 except FileNotFoundError:
                     pass
+
+
+def _subfolders(folder: Path) -> list[str]:
+    try:
+        return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _move(source: Path, target: Path) -> bool:
+    """Rename ``source`` to ``target``, creating ``target``'s folder; ``False`` if ``source`` is gone."""
+    try:
+        os.rename(source, target)
+    except FileNotFoundError:
+        if target.parent.is_dir():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(source, target)
+        except FileNotFoundError:
+            return False
+    return True

@@ -27,4 +27,3 @@ def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool) -> Path:
     finally:
         os.close(fd)
     return path
-

@@ -20,6 +20,8 @@ class _Entry:
     envelope: Envelope
     deliveries: int = 0
     lease: Lease | None = None
+    #: When the job becomes claimable (its eta, retry time, or enqueue time).
+    due: float = 0.0
 
 
 class MemoryQueue(BaseQueue):
@@ -39,6 +41,7 @@ class MemoryQueue(BaseQueue):
 
     def _push(self, entry: _Entry, due: float) -> None:
         env = entry.envelope
+        entry.due = due
         if due > time.time():
             heapq.heappush(self._delayed, (due, next(self._seq), env.id))
         else:
@@ -157,7 +160,7 @@ class MemoryQueue(BaseQueue):
                     leased += 1
                     continue
                 by_queue[entry.envelope.queue] = by_queue.get(entry.envelope.queue, 0) + 1
-                if entry.envelope.eta is not None and entry.envelope.eta > now:
+                if entry.due > now:
                     scheduled += 1
                 else:
                     ready += 1
