@@ -66,8 +66,9 @@ def test_kill_9_loses_nothing_and_recovery_does_not_wait_for_the_lease(
     assert [job.get(timeout=1) for job in jobs] == [f"k{i}" for i in range(300)]
     counts = executions(exec_log, "work")
     twice = sorted(key for key, n in counts.items() if n > 1)
-    # Only jobs in flight at the kill may run twice: at most one per slot of the dead worker.
-    assert len(twice) <= 4, twice
+    # Only jobs in flight at the kill (claimed, not yet acknowledged) may run twice: at most the
+    # dead worker's capacity, 4 slots plus 4 prefetched claims.
+    assert len(twice) <= 8, twice
     assert all(key in ran_before_kill for key in twice)
     print(f"kill -9: {len(twice)} of 300 jobs ran twice: {twice}")
 

@@ -12,8 +12,7 @@ from .job import get_job as get_job
 from .record import JobStatus as JobStatus
 from .task import Task as Task
 from .task import task as task
-
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 __all__ = [
     "Job",

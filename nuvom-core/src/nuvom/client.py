@@ -11,6 +11,7 @@ from .backends.base import Envelope
 from .config import get_settings
 from .job import Job
 from .message import JobMessage
+from .plugins.manager import has_listeners, notify
 from .runtime import get_queue, get_results
 from .task import CallOptions, Task
 from .worker.execution import queued_record
@@ -70,7 +71,8 @@ def enqueue_calls(
         return [Job(m.id, m.task_name) for m in messages]
     max_retries = options.retries if options.retries is not None else task.opts.retries
     results = get_results()
-    results.save_many([queued_record(m, max_retries) for m in messages], durable=False)
+    records = [queued_record(m, max_retries) for m in messages]
+    results.save_many(records, durable=False)
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta) for m in messages]
     try:
         get_queue().enqueue_many(envelopes)
@@ -78,4 +80,7 @@ def enqueue_calls(
         for message in messages:
             results.delete(message.id)
         raise
+    if has_listeners("nuvom_job_enqueued"):
+        for record in records:
+            notify("nuvom_job_enqueued", job=record)
     return [Job(m.id, m.task_name) for m in messages]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field, ValidationError
@@ -16,10 +16,15 @@ from .errors import ConfigError
 ENV_PREFIX = "NUVOM_"
 TimeoutPolicy = Literal["fail", "retry", "ignore"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+_S = TypeVar("_S", bound="PluginSettings")
 
 
-class Settings(BaseSettings):
-    """Effective Nuvom settings. Each field is read from ``NUVOM_<FIELD>``."""
+class PluginSettings(BaseSettings):
+    """Base class for a plugin's own settings: ``NUVOM_``-prefixed, read like the core's.
+
+    Subclass it with your fields (``NUVOM_MYPLUGIN_URL`` is field ``myplugin_url``) and read it
+    with :meth:`load` inside your backend factory, so a bad value names its variable.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -28,6 +33,25 @@ class Settings(BaseSettings):
         extra="ignore",
         validate_default=True,
     )
+
+    @classmethod
+    def load(cls: type[_S]) -> _S:
+        """Read the settings from the environment and ``.env``.
+
+        Raises:
+            ConfigError: naming the first variable with a bad value, the value, and what is allowed.
+        """
+        try:
+            return cls()
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            prefix = cls.model_config.get("env_prefix") or ""
+            raise ConfigError(prefix + field.upper(), error.get("input"), error["msg"]) from None
+
+
+class Settings(PluginSettings):
+    """Effective Nuvom settings. Each field is read from ``NUVOM_<FIELD>``."""
 
     #: Queue backend name (any registered backend: memory, file, a plugin's).
     queue_backend: str = "file"
@@ -81,13 +105,7 @@ def load_settings() -> Settings:
     Raises:
         ConfigError: naming the first variable with a bad value, the value, and what is allowed.
     """
-    try:
-        return Settings()
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "?"
-        variable = ENV_PREFIX + field.upper()
-        raise ConfigError(variable, error.get("input"), error["msg"]) from None
+    return Settings.load()
 
 
 def get_settings() -> Settings:

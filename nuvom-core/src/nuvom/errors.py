@@ -4,7 +4,9 @@
 NuvomError
 ├── ConfigError                 a setting has a bad value (.variable, .value)
 ├── SerializationError          a value cannot travel as msgpack (.path, .type_name)
-├── PluginError                 a plugin or backend cannot be found or loaded
+├── PluginError                 a plugin or backend cannot be found or used
+│   ├── PluginLoadError         a plugin cannot be imported or its file read (.file, .line)
+│   └── PluginValidationError   a plugin's hook implementations do not match the specs (.plugin)
 ├── BackendError                a backend failed
 │   └── CorruptEntry            a stored entry cannot be decoded (.reason)
 ├── TaskNotFound                no task is registered under a name (.name)
@@ -18,6 +20,8 @@ NuvomError
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 
 class NuvomError(Exception):
@@ -46,6 +50,23 @@ class SerializationError(NuvomError):
 
 class PluginError(NuvomError):
     """A plugin or a backend cannot be found, loaded or used."""
+
+
+class PluginLoadError(PluginError):
+    """A plugin cannot be imported, or ``.nuvom_plugins.toml`` cannot be read."""
+
+    def __init__(self, message: str, *, file: Path | None = None, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        super().__init__(message)
+
+
+class PluginValidationError(PluginError):
+    """A plugin's hook implementations do not match the hook specifications."""
+
+    def __init__(self, plugin: str, reason: str) -> None:
+        self.plugin = plugin
+        super().__init__(f"plugin {plugin!r} is invalid: {reason}")
 
 
 class BackendError(NuvomError):

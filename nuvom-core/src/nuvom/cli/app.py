@@ -5,9 +5,11 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from .. import __version__
 from ..config import get_settings, setting_sources
-from .common import console, handles_errors
+from ..errors import NuvomError
+from ..plugins.manager import register_commands
+from ..version import __version__
+from .common import console, exit_code_for, fail, handles_errors
 from .demo import demo
 from .jobs import history_app, inspect_app, status
 from .queue import queue_app
@@ -50,5 +52,9 @@ app.add_typer(queue_app, name="queue")
 
 
 def main() -> None:
-    """Entry point of the ``nuvom`` script."""
+    """Entry point of the ``nuvom`` script: plugins add their commands, then the command runs."""
+    try:
+        register_commands(app)
+    except NuvomError as exc:
+        raise SystemExit(fail(f"plugins could not be loaded: {exc}", exit_code_for(exc)).exit_code) from None
     app()

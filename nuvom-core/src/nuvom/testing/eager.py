@@ -8,10 +8,12 @@ from typing import Any
 
 from ..config import get_settings
 from ..message import JobMessage
+from ..plugins.manager import notify
 from ..record import JobRecord, JobStatus
 from ..runtime import get_results
 from ..task import Task
 from ..worker.execution import Effective, run_attempt, running_record, settle
+from ..worker.worker import finished
 
 EAGER_WORKER_ID = "eager"
 
@@ -25,11 +27,12 @@ def run_inline(task: Task[Any, Any], message: JobMessage) -> JobRecord:
     while True:
         attempt += 1
         record = running_record(record, message, attempt, eff.max_retries, EAGER_WORKER_ID)
+        notify("nuvom_job_started", job=record)
         record = settle(record, run_attempt(task, message, eff.store_result), eff)
+        get_results().save(record)
+        finished(record)
         if record.status is not JobStatus.RETRYING:
-            break
-    get_results().save(record)
-    return record
+            return record
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from ..backends.base import Lease, QueueBackend, ResultBackend
 from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
 from ..message import JobMessage
+from ..plugins.manager import has_listeners, notify
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import TaskRegistry, registry
 from ..task import Task
@@ -132,9 +133,11 @@ class Worker:
         self._threads.start()
         self._committer = Committer(self.results)
         self._committer.start()
+        notify("nuvom_worker_started", worker=self)
         try:
             self._dispatch()
         finally:
+            notify("nuvom_worker_stopping", worker=self)
             for attempt in self._threads.take_unstarted():
                 self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
                 self._release(attempt, slot=True, held=True)
@@ -287,6 +290,8 @@ class Worker:
             attempt.started = time.monotonic()
             attempt.deadline = attempt.started + eff.timeout_secs
             attempt.state = "running"
+        if has_listeners("nuvom_job_started"):
+            notify("nuvom_job_started", job=record)
         return task, message
 
     def _fail_unrun(self, attempt: _Attempt, record: JobRecord, error: ErrorInfo) -> None:
@@ -308,6 +313,7 @@ class Worker:
         try:
             if stored:
                 self._acknowledge(attempt.lease, record)
+                finished(record)
         finally:
             self._release(attempt, slot=True, held=True, processed=1)
 
@@ -408,6 +414,7 @@ class Worker:
             attempt.retry_at = record.next_retry_at  # nacked by its thread once it exits
         else:
             self.queue.ack(attempt.lease)
+        finished(record)
         logger.error(
             "job %s (%s) timed out after %g s: %s; its slot is given to the next job",
             attempt.lease.id,
@@ -442,3 +449,17 @@ class Worker:
             if left <= 0 or not any(self.queue.qsize(q) for q in self.queues):
                 return ran
             self._stopping.wait(min(left, 0.05))  # jobs wait for their due time
+
+
+def finished(record: JobRecord) -> None:
+    """Tell monitoring plugins an attempt's outcome is stored."""
+    if not has_listeners("nuvom_job_finished"):
+        return
+    ran = (record.finished_at or 0.0) - record.started_at if record.started_at is not None else 0.0
+    notify(
+        "nuvom_job_finished",
+        job=record,
+        status=record.status,
+        duration_secs=max(0.0, ran),
+        error=record.error if record.status is not JobStatus.SUCCESS else None,
+    )
