@@ -121,7 +121,7 @@ def from_toml(path: Path) -> Iterator[Discovered]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else 1
+        line = int(match.group(1)) if match else max(1, len(text.splitlines()))  # "at end of document"
         raise PluginLoadError(f"{path}:{line}: malformed TOML: {exc}", file=path, line=line) from None
     table = data.get("plugins")
     unknown_top = set(data) - {"plugins"}
