@@ -72,7 +72,7 @@ def test_inspect_job_table_and_json(finished_jobs: tuple[str, str]) -> None:
         "success",
     )
     code, out = invoke("inspect", "job", bad)
-    assert code == 0
+    assert code == 1  # the job asked about failed
     assert "ValueError: boom from the task" in out
     assert 'raise ValueError("boom from the task")' in out  # the traceback is shown
     assert invoke("inspect", "job", "nope")[0] == 2
@@ -118,7 +118,7 @@ def run_nuvom(
     [
         ("NUVOM_MAX_WORKERS", "abc", "NUVOM_MAX_WORKERS='abc'"),
         ("NUVOM_TIMEOUT_POLICY", "sometimes", "'fail', 'retry' or 'ignore'"),
-        ("NUVOM_QUEUE_BACKEND", "nope", "available queue backends: file, memory"),
+        ("NUVOM_QUEUE_BACKEND", "nope", "available queue backends: acme-memory, file, memory"),
     ],
 )
 def test_bad_settings_fail_naming_the_variable_and_value(variable: str, value: str, expected: str) -> None:
@@ -144,3 +144,12 @@ def test_demo_runs_jobs_on_the_file_backend_and_prints_results(tmp_path: Path) -
     assert "ZeroDivisionError" in result.stdout
     assert (tmp_path / "demo" / "demo_tasks.py").exists()
     assert list((tmp_path / "demo" / ".nuvom" / "results").glob("*.rec"))
+
+
+def test_status_of_a_cancelled_job_exits_1() -> None:
+    @task(name="cli_cancelled")
+    def cli_cancelled() -> None: ...
+
+    job = cli_cancelled.delay()
+    assert job.cancel()
+    assert invoke("status", job.id) == (1, "cancelled\n")

@@ -57,7 +57,8 @@ def enqueue_calls(
 
     Every argument is encoded before anything is stored, so a bad argument stores nothing.
     The queued records are written before the jobs are queued, so a worker's "running" record
-    can never be overwritten by a late "queued" one.
+    can never be overwritten by a late "queued" one. A ``job_id`` whose job is still waiting or
+    running is not sent again: the existing job is returned.
     """
     if options.job_id is not None and len(calls) > 1:
         raise ValueError("job_id names one job; it cannot be used with .map()")
@@ -71,6 +72,10 @@ def enqueue_calls(
         return [Job(m.id, m.task_name) for m in messages]
     max_retries = options.retries if options.retries is not None else task.opts.retries
     results = get_results()
+    if options.job_id is not None:
+        existing = results.get_full(options.job_id)
+        if existing is not None and not existing.status.is_terminal:
+            return [Job(existing.id, existing.task_name)]  # already waiting or running: not sent twice
     records = [queued_record(m, max_retries) for m in messages]
     results.save_many(records, durable=False)
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta) for m in messages]

@@ -203,7 +203,8 @@ class Task(Generic[P, R]):
             eta: when the job may run; a naive datetime is read as local time.
             queue: the queue to send to, instead of the task's.
             priority: 0 (first) to 9 (last), instead of the task's.
-            job_id: the job's id instead of a random one (letters, digits, ``_ . : -``).
+            job_id: the job's id instead of a random one (letters, digits, ``_ . : -``); while a
+                job with this id waits or runs, sending it again returns that job.
             retries: instead of the task's ``retries``.
             timeout_secs: instead of the task's ``timeout_secs``.
 

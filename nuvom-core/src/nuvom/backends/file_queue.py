@@ -32,7 +32,7 @@ from typing import ClassVar
 from .. import serialization
 from ..errors import CorruptEntry, SerializationError
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
-from .fsutil import fsync_dir, write_temp
+from .fsutil import fsync_dir, remove_stale_temp_files, write_temp
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,6 @@ _LISTING_TTL_SECS = 0.5
 _SWEEP_SECS = 0.25
 #: Sleep between polls of an empty queue: short enough for latency, long enough to stay idle.
 _POLL_SECS = 0.01
-#: Temp files older than this are leftovers of a crash between write and rename.
-_STALE_TMP_SECS = 3600.0
 _PRIORITIES = tuple(str(p) for p in range(10))
 
 
@@ -305,7 +303,7 @@ class FileQueue(BaseQueue):
         for queue in queues:
             self._promote_due(queue, now)
             self._quarantine_strays(queue)
-        self._remove_stale_temp_files(now)
+        remove_stale_temp_files(self._tmp, now)
 
     def _return_lost_leases(self, now: float) -> None:
         verdicts: dict[str, bool] = {}
@@ -361,14 +359,6 @@ class FileQueue(BaseQueue):
         for entry in entries:
             if not (entry.name in _PRIORITIES and entry.is_dir()):
                 self._quarantine_file(Path(entry.path), "not inside a priority folder of the queue")
-
-    def _remove_stale_temp_files(self, now: float) -> None:
-        for entry in os.scandir(self._tmp):
-            try:
-                if now - entry.stat().st_mtime > _STALE_TMP_SECS:
-                    os.unlink(entry.path)
-            except FileNotFoundError:
-                continue
 
     # -- inspection ------------------------------------------------------------------------
 

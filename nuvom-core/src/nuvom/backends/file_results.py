@@ -18,7 +18,7 @@ from .. import serialization
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import fsync_dir, write_temp
+from .fsutil import fsync_dir, remove_stale_temp_files, write_temp
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,8 @@ class FileResults(BaseResults):
             return False
 
     def purge_expired(self, now: float | None = None) -> int:
+        """Delete expired records, and temp files a crash left behind (older than an hour)."""
         now = now or time.time()
         expired = [r.id for r in self._all() if is_expired(r, now)]
+        remove_stale_temp_files(self._tmp, now)
         return sum(self.delete(job_id) for job_id in expired)

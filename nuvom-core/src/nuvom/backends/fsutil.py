@@ -27,3 +27,17 @@ def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+#: Temp files older than this are leftovers of a crash between write and rename.
+STALE_TEMP_SECS = 3600.0
+
+
+def remove_stale_temp_files(tmp_dir: Path, now: float) -> None:
+    """Delete temp files in ``tmp_dir`` older than :data:`STALE_TEMP_SECS`."""
+    for entry in os.scandir(tmp_dir):
+        try:
+            if now - entry.stat().st_mtime > STALE_TEMP_SECS:
+                os.unlink(entry.path)
+        except FileNotFoundError:
+            continue

@@ -42,10 +42,10 @@ def _status_text(status: JobStatus) -> str:
 
 
 def status(job_id: str = typer.Argument(..., help="The job id.")) -> None:
-    """Print a job's status; exit 1 if it failed, 2 if the id is unknown."""
+    """Print a job's status; exit 1 if it failed or was cancelled, 2 if the id is unknown."""
     job_status = get_job(job_id).status()
     console.print(_status_text(job_status))
-    if job_status is JobStatus.FAILED:
+    if job_status in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -65,10 +65,12 @@ def inspect_job(
     job_id: str = typer.Argument(..., help="The job id."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table or json"),
 ) -> None:
-    """Show a job's full record: arguments, status, attempts, result or error, timestamps."""
+    """Show a job's full record; exit 1 if the job failed or was cancelled, 2 if the id is unknown."""
     info = get_job(job_id).info()
     if fmt is OutputFormat.json:
         console.print_json(json.dumps(info, default=_jsonable))
+        if info["status"] in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+            raise typer.Exit(EXIT_FAILED)
         return
     table = Table(show_header=False, box=None)
     table.add_column(style="bold")
@@ -88,6 +90,8 @@ def inspect_job(
     console.print(table)
     if error and error.get("traceback"):
         console.print(error["traceback"], highlight=False, markup=False)
+    if info["status"] in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _history_row(record: JobRecord) -> list[str]:

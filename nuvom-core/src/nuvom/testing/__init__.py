@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from ..config import get_settings
 from ..registry import registry
 from ..runtime import get_queue, get_results
+from ..runtime import reset as reset
 from ..worker.worker import Worker
 from .eager import eager as eager
 
@@ -27,4 +28,4 @@ def drain(queues: Sequence[str] | None = None, *, timeout: float = 5.0) -> int:
     return worker.drain(timeout=timeout)
 
 
-__all__ = ["drain", "eager"]
+__all__ = ["drain", "eager", "reset"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import serialization
+from ..backends.base import Lease
 from ..config import Settings
 from ..errors import Retry, SerializationError
 from ..message import JobMessage
@@ -106,8 +107,17 @@ async def _await(awaitable: Any) -> Any:
     return await awaitable
 
 
-def run_attempt(task: Task[Any, Any], message: JobMessage, store_result: bool) -> Outcome:
-    """Run one attempt with its hooks; never raises for what the task does."""
+def run_attempt(
+    task: Task[Any, Any],
+    message: JobMessage,
+    store_result: bool,
+    current: Callable[[], bool] = lambda: True,
+) -> Outcome:
+    """Run one attempt with its hooks; never raises for what the task does.
+
+    ``current`` says whether the attempt still counts: once it has timed out, its late
+    ``after_job``/``on_error`` hooks are not called (the timeout already called ``on_error``).
+    """
     try:
         args, kwargs = message.decode_call()
     except SerializationError as exc:
@@ -116,17 +126,21 @@ def run_attempt(task: Task[Any, Any], message: JobMessage, store_result: bool) -
     try:
         value = call_task(task, args, kwargs)
     except Retry as exc:
-        run_hook(task, task.opts.on_error, exc)
+        if current():
+            run_hook(task, task.opts.on_error, exc)
         return Outcome(error=error_info(exc), requested_delay=exc.delay)
-    except Exception as exc:
-        run_hook(task, task.opts.on_error, exc)
+    except (Exception, SystemExit) as exc:  # sys.exit() in a task fails the job, not the worker
+        if current():
+            run_hook(task, task.opts.on_error, exc)
         return Outcome(error=error_info(exc))
     try:
         encoded = serialization.dumps(value if store_result else None, path="result")
     except SerializationError as exc:
-        run_hook(task, task.opts.on_error, exc)
+        if current():
+            run_hook(task, task.opts.on_error, exc)
         return Outcome(error=error_info(exc), permanent=True)
-    run_hook(task, task.opts.after_job, value)
+    if current():
+        run_hook(task, task.opts.after_job, value)
     return Outcome(result=encoded)
 
 
@@ -144,6 +158,23 @@ def queued_record(message: JobMessage, max_retries: int) -> JobRecord:
         priority=message.priority,
         eta=message.eta,
         max_retries=max_retries,
+    )
+
+
+def unreadable_record(lease: Lease) -> JobRecord:
+    """A record for a job whose payload cannot be read: only the envelope is known."""
+    empty_args, empty_kwargs = JobMessage.encode_call((), {})
+    return JobRecord(
+        id=lease.id,
+        task_name="<unreadable>",
+        queue=lease.envelope.queue,
+        status=JobStatus.QUEUED,
+        args=empty_args,
+        kwargs=empty_kwargs,
+        created_at=time.time(),
+        priority=lease.envelope.priority,
+        eta=lease.envelope.eta,
+        attempts=lease.envelope.attempts,
     )
 
 

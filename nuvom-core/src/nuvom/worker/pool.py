@@ -75,7 +75,7 @@ class JobThreads(Generic[T]):
                 return
             try:
                 self._handle(item)
-            except Exception:  # the handler handles its own errors; this is a last guard
+            except BaseException:  # the handler handles its own errors; this is a last guard
                 logger.exception("a job thread's handler raised")
             with self._lock:
                 if ident in self._retired:

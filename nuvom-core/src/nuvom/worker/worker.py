@@ -43,6 +43,7 @@ from .execution import (
     run_hook,
     running_record,
     settle,
+    unreadable_record,
 )
 from .pool import JobThreads
 
@@ -232,7 +233,9 @@ class Worker:
                 return
             task, message = prepared
             assert attempt.eff is not None
-            outcome = run_attempt(task, message, attempt.eff.store_result)
+            outcome = run_attempt(
+                task, message, attempt.eff.store_result, current=lambda: attempt.state != "timed_out"
+            )
             with attempt.lock:
                 timed_out = attempt.state == "timed_out"
                 attempt.state = "done"
@@ -260,8 +263,7 @@ class Worker:
         try:
             message = JobMessage.decode(lease.envelope.payload)
         except CorruptEntry as exc:
-            self.queue.ack(lease)  # nothing to store a record under: the payload has no readable id
-            logger.error("job %s has a corrupt payload and was dropped: %s", lease.id, exc.reason)
+            self._fail_unrun(attempt, unreadable_record(lease), ErrorInfo("CorruptEntry", exc.reason))
             return None
         existing = self.results.get_full(message.id)
         if existing is not None and existing.status is JobStatus.CANCELLED:
