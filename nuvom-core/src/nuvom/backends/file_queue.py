@@ -32,7 +32,7 @@ from typing import ClassVar
 from .. import serialization
 from ..errors import CorruptEntry, SerializationError
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
-from .fsutil import fsync_dir, remove_stale_temp_files, write_temp
+from .fsutil import fsync_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class FileQueue(BaseQueue):
 
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
         now_ns = time.time_ns()
-        staged: list[tuple[Path, Path]] = []
+        staged: list[tuple[bytes, Path]] = []
         for index, env in enumerate(envelopes):
             data = serialization.dumps(
                 {
@@ -124,14 +124,8 @@ class FileQueue(BaseQueue):
             name = _Name(env.priority, due_ns, env.id, env.attempts, 0)
             future = env.eta is not None and env.eta * _NS > now_ns
             target = self._delayed / env.queue / name.delayed if future else self._ready_path(env.queue, name)
-            staged.append((write_temp(self._tmp, data, fsync=self.fsync), target))
-        folders = set()
-        for tmp, target in staged:
-            _move(tmp, target)
-            folders.add(target.parent)
-        if self.fsync:
-            for folder in folders:
-                fsync_dir(folder)
+            staged.append((data, target))
+        publish(staged, self._tmp, fsync=self.fsync)
 
     # -- claim -----------------------------------------------------------------------------
 
@@ -252,7 +246,7 @@ class FileQueue(BaseQueue):
                 target = self._delayed / queue / back.delayed
             else:
                 target = self._ready_path(queue, back)
-            if not _move(self._leased / lease.token, target):
+            if not move(self._leased / lease.token, target):
                 return  # the lease was lost
         if self.fsync:
             fsync_dir(target.parent)
@@ -322,7 +316,7 @@ class FileQueue(BaseQueue):
                 continue
             if verdicts[owner]:
                 dead.add(owner)
-            if _move(self._leased / token, self._ready_path(queue, name)):
+            if move(self._leased / token, self._ready_path(queue, name)):
                 logger.warning(
                     "returned job %s to queue %r: its lease %s",
                     name.job_id,
@@ -347,7 +341,7 @@ class FileQueue(BaseQueue):
                 continue
             if name.due_ns > now_ns:
                 break
-            if _move(folder / entry, self._ready_path(queue, name)):
+            if move(folder / entry, self._ready_path(queue, name)):
                 self._listings.pop((queue, str(name.priority)), None)
 
     def _quarantine_strays(self, queue: str) -> None:
@@ -426,18 +420,3 @@ def _subfolders(folder: Path) -> list[str]:
         return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
     except (FileNotFoundError, NotADirectoryError):
         return []
-
-
-def _move(source: Path, target: Path) -> bool:
-    """Rename ``source`` to ``target``, creating ``target``'s folder; ``False`` if ``source`` is gone."""
-    try:
-        os.rename(source, target)
-    except FileNotFoundError:
-        if target.parent.is_dir():
-            return False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(source, target)
-        except FileNotFoundError:
-            return False
-    return True

@@ -18,7 +18,7 @@ from .. import serialization
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import fsync_dir, remove_stale_temp_files, write_temp
+from .fsutil import publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -46,16 +46,9 @@ class FileResults(BaseResults):
         self.save_many([record], durable=durable)
 
     def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
-        """Write each record atomically; with fsync, the folder is synced once for the batch."""
-        fsync = durable and self.fsync
-        staged = [
-            (write_temp(self._tmp, serialization.dumps(r.to_dict(), path="record"), fsync=fsync), r.id)
-            for r in records
-        ]
-        for tmp, job_id in staged:
-            os.replace(tmp, self._path(job_id))
-        if fsync and staged:
-            fsync_dir(self.root)
+        """Write each record atomically; a batch is synced together (see ``fsutil.publish``)."""
+        staged = [(serialization.dumps(r.to_dict(), path="record"), self._path(r.id)) for r in records]
+        publish(staged, self._tmp, fsync=durable and self.fsync)
 
     def _read(self, path: Path) -> JobRecord | None:
         try:

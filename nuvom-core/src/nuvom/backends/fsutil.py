@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -16,17 +17,61 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool) -> Path:
-    """Write ``data`` to a new uniquely named file in ``tmp_dir`` and return its path."""
+def write_temp(tmp_dir: Path, data: bytes) -> Path:
+    """Write ``data`` to a new uniquely named file in ``tmp_dir`` and return its path (no fsync)."""
     path = tmp_dir / f"{os.getpid()}-{uuid.uuid4().hex}.tmp"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, data)
-        if fsync:
-            os.fsync(fd)
     finally:
         os.close(fd)
     return path
+
+
+def fsync_file(path: Path) -> None:
+    """Flush a file's data to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def move(source: Path, target: Path) -> bool:
+    """Rename ``source`` to ``target``, creating ``target``'s folder; ``False`` if ``source`` is gone."""
+    try:
+        os.rename(source, target)
+    except FileNotFoundError:
+        if target.parent.is_dir():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(source, target)
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) -> None:
+    """Make each ``(data, target)`` appear at ``target`` whole, never half-written.
+
+    Every file is written first and only then synced: on journaling filesystems the first sync
+    commits them all, so a batch costs little more than one file. Targets are renamed into place
+    only after their data is durable, then each target folder is synced once.
+    """
+    staged = [(write_temp(tmp_dir, data), target) for data, target in items]
+    if fsync:
+        for tmp, _ in staged:
+            fsync_file(tmp)
+    for tmp, target in staged:
+        try:
+            os.replace(tmp, target)
+        except FileNotFoundError:  # the target folder does not exist yet
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+    if fsync:
+        for folder in {target.parent for _, target in staged}:
+            fsync_dir(folder)
 
 
 #: Temp files older than this are leftovers of a crash between write and rename.

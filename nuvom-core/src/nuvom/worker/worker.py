@@ -54,6 +54,8 @@ _PURGE_EVERY_SECS = 60.0
 #: A job's "running" record is stored once it has run this long: most jobs finish sooner, and
 #: their record goes from queued to its outcome in one write.
 _PUBLISH_RUNNING_AFTER_SECS = 0.05
+#: Outcomes waiting to be stored, at most: claiming pauses beyond it.
+_MAX_COMMITTING = 256
 
 
 @dataclass(eq=False)
@@ -103,6 +105,8 @@ class Worker:
         self._cond = threading.Condition()
         #: Claimed jobs that occupy a slot or wait for one; at most ``capacity``.
         self._busy = 0
+        #: Outcomes handed to the committer and not stored yet; at most ``_MAX_COMMITTING``.
+        self._committing = 0
         self.capacity = self.concurrency + min(self.batch_size, self.concurrency)
         self._attempts: dict[str, _Attempt] = {}
         self._stopping = threading.Event()
@@ -171,7 +175,9 @@ class Worker:
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
             with self._cond:
-                while self._busy >= self.capacity and not self._stopping.is_set():
+                while (
+                    self._busy >= self.capacity or self._committing >= _MAX_COMMITTING
+                ) and not self._stopping.is_set():
                     self._cond.wait(0.5)
                 wanted = min(self.batch_size, self.capacity - self._busy)
             if self._stopping.is_set():
@@ -301,23 +307,34 @@ class Worker:
         self._commit(attempt, failed_record(record, error))
 
     def _commit(self, attempt: _Attempt, record: JobRecord) -> None:
-        """Store the outcome, then ack or nack: through the committer when it runs, else now."""
-        then = functools.partial(self._committed, attempt, record)
+        """Store the outcome, then ack or nack: through the committer when it runs, else now.
+
+        Handing over frees the job's slot at once; the lease stays held (and extended) until
+        the outcome is stored and the job acknowledged.
+        """
         if self._committer is None:
             self.results.save(record)
             attempt.handed_over = True
-            then(True)
+            self._committed(attempt, record, True, slot=True)
             return
         attempt.handed_over = True
+        with self._cond:
+            self._busy -= 1
+            self._committing += 1
+            self._cond.notify_all()
+        then = functools.partial(self._committed, attempt, record, slot=False)
         self._committer.submit(Commit(record, attempt.lease, then))
 
-    def _committed(self, attempt: _Attempt, record: JobRecord, stored: bool) -> None:
+    def _committed(self, attempt: _Attempt, record: JobRecord, stored: bool, *, slot: bool) -> None:
         try:
             if stored:
                 self._acknowledge(attempt.lease, record)
                 finished(record)
         finally:
-            self._release(attempt, slot=True, held=True, processed=1)
+            if not slot:
+                with self._cond:
+                    self._committing -= 1
+            self._release(attempt, slot=slot, held=True, processed=1)
 
     def _acknowledge(self, lease: Lease, record: JobRecord) -> None:
         """Ack or nack by the stored status: called only after the record is stored."""
