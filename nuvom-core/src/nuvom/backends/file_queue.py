@@ -44,6 +44,8 @@ _SWEEP_SECS = 0.25
 #: Sleep between polls of an empty queue: short enough for latency, long enough to stay idle.
 _POLL_SECS = 0.01
 _PRIORITIES = tuple(str(p) for p in range(10))
+#: How old a folder's mtime must be before a listing taken at that mtime is trusted.
+_SETTLED_NS = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class FileQueue(BaseQueue):
         self._owner_fd: int | None = None
         #: Cached, reverse-sorted listings of ready/<queue>/<priority>, and when they were read.
         self._listings: dict[tuple[str, str], tuple[float, list[str]]] = {}
+        #: Per queue: the mtime of ready/<queue> and the priority folders it held then.
+        self._folders: dict[str, tuple[int, list[str]]] = {}
         self._last_sweep = 0.0
 
     # -- enqueue ---------------------------------------------------------------------------
@@ -154,12 +158,30 @@ class FileQueue(BaseQueue):
     def _ready_path(self, queue: str, name: _Name) -> Path:
         return self._ready / queue / str(name.priority) / name.ready
 
+    def _priority_folders(self, queue: str) -> list[str]:
+        """The priority folders of ``queue``, re-read only when its folder's mtime moves."""
+        path = self._ready / queue
+        try:
+            mtime = os.stat(path).st_mtime_ns
+        except FileNotFoundError:
+            return []
+        cached = self._folders.get(queue)
+        # A fresh mtime may be shared with a change made just after our read (coarse clocks).
+        if cached is not None and cached[0] == mtime and time.time_ns() - mtime > _SETTLED_NS:
+            return cached[1]
+        names = sorted(name for name in os.listdir(path) if name in _PRIORITIES)
+        self._folders[queue] = (mtime, names)
+        return names
+
     def _next_candidate(self, queues: Sequence[str]) -> tuple[Path, str, str] | None:
         """The next entry to try: most urgent priority first, then earliest due across ``queues``."""
         now = time.monotonic()
-        for priority in _PRIORITIES:
+        present = {queue: self._priority_folders(queue) for queue in queues}
+        for priority in sorted({p for folders in present.values() for p in folders}):
             best: tuple[tuple[str, str], str] | None = None
             for queue in queues:
+                if priority not in present[queue]:
+                    continue
                 key = (queue, priority)
                 listed_at, names = self._listings.get(key, (0.0, []))
                 if not names or now - listed_at > _LISTING_TTL_SECS:
