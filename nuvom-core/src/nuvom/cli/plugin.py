@@ -1,0 +1,106 @@
+"""``nuvom plugin test``: run the conformance suite against a backend and show each check."""
+
+from __future__ import annotations
+
+import enum
+import importlib.util
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from ..errors import PluginError
+from .common import EXIT_FAILED, console, handles_errors
+
+if TYPE_CHECKING:
+    from ..testing.runner import Kind, SuiteReport
+
+plugin_app = typer.Typer(help="Plugins: test a backend against the conformance suite.", no_args_is_help=True)
+
+
+@plugin_app.callback()
+def plugin_group() -> None:
+    """Plugins: test a backend against the conformance suite."""
+
+
+class SuiteKind(str, enum.Enum):
+    """Which conformance suite to run."""
+
+    queue = "queue"
+    result = "result"
+
+
+_OUTCOME = {
+    "passed": Text("pass", style="green"),
+    "failed": Text("FAIL", style="bold red"),
+    "skipped": Text("skip", style="yellow"),
+}
+
+
+@plugin_app.command("test")
+@handles_errors
+def run_conformance(
+    target: str = typer.Argument(
+        ..., help="A registered backend name, an installed entry point or distribution, or module:Class."
+    ),
+    kind: SuiteKind | None = typer.Option(
+        None, "--kind", help="The suite to run (default: every role the target offers)."
+    ),
+    name: str | None = typer.Option(
+        None, "--name", help="Which backend of an entry point that offers several."
+    ),
+    select: str | None = typer.Option(
+        None, "-k", "--select", help="Run only the checks matching this pytest -k expression."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print each failure's full report."),
+) -> None:
+    """Run the conformance suite against TARGET; exit 0 only when every check passes."""
+    for module in ("pytest", "hypothesis"):
+        if importlib.util.find_spec(module) is None:
+            raise PluginError(f"the conformance suite needs {module}: pip install 'nuvom-core[testing]'")
+    from ..testing.runner import kinds_of, run_suite
+
+    cwd = str(Path.cwd())  # so module:Class finds the project's own modules, as `python -m` would
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+    kinds: list[Kind] = [kind.value] if kind is not None else kinds_of(target, name)
+    reports = [run_suite(target, k, name, select=select) for k in kinds]
+    for report in reports:
+        _render(report, verbose=verbose)
+    if not all(report.ok for report in reports):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _render(report: SuiteReport, *, verbose: bool) -> None:
+    table = Table(title=f"{report.kind} backend conformance: {report.label}", title_justify="left")
+    table.add_column("check", overflow="fold")
+    table.add_column("result")
+    table.add_column("contract, or why it failed or was skipped", overflow="fold")
+    for check in report.checks:
+        detail = (
+            Text(check.message, style="red")
+            if check.outcome == "failed"
+            else Text(check.description.replace("``", ""))
+        )
+        if check.outcome == "skipped":
+            detail = Text(check.message, style="yellow")
+        table.add_row(check.name.removeprefix("test_"), _OUTCOME[check.outcome], detail)
+    console.print(table)
+    failed = report.by_outcome("failed")
+    counts = f"{len(report.by_outcome('passed'))} passed, {len(failed)} failed, "
+    counts += f"{len(report.by_outcome('skipped'))} skipped in {report.duration_secs:.1f} s"
+    if not report.checks:
+        counts = f"no checks ran (pytest exit code {report.exit_code})"
+    console.print(Text(counts, style="bold red" if failed or not report.ok else "bold green"))
+    for check in failed:
+        line = Text.assemble(("FAILED ", "bold red"), check.name, ": ", check.message)
+        console.print(line, soft_wrap=True)
+        if verbose and check.details:
+            console.print(Text(check.details), soft_wrap=True)
+    if failed and not verbose:
+        console.print(Text("full reports: add -v; one check alone: -k NAME", style="dim"))
+    if verbose and not report.checks:
+        console.print(Text(report.output), soft_wrap=True)

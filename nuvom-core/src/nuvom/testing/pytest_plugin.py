@@ -1,0 +1,132 @@
+"""The pytest plugin ``nuvom``: run the conformance suite against a backend named on the command line.
+
+```
+pytest --pyargs nuvom.testing.suite --nuvom-target file [--nuvom-kind queue|result] [--nuvom-name NAME]
+```
+It adds those options and default ``queue_factory`` / ``results_factory`` fixtures that build the
+target's backend over a fresh data directory per check. It loads in every pytest run and does
+nothing there: a fixture of the same name in a conftest or test module wins, and without
+``--nuvom-target`` a check that needs one of these fixtures is skipped, saying what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+
+Kind = Literal["queue", "result"]
+
+_FIXTURE_OF: dict[Kind, str] = {"queue": "queue_factory", "result": "results_factory"}
+_resolved_key = pytest.StashKey[dict[Kind, tuple[Callable[[Any], Any], str]]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nuvom", "Nuvom backend conformance suite")
+    group.addoption(
+        "--nuvom-target",
+        metavar="TARGET",
+        default=None,
+        help="backend to test: a registered backend name, an installed entry point or distribution, "
+        "or module:Class",
+    )
+    group.addoption(
+        "--nuvom-kind",
+        choices=("queue", "result"),
+        default=None,
+        help="test only this role of the target (default: every role the tests ask for)",
+    )
+    group.addoption(
+        "--nuvom-name",
+        metavar="NAME",
+        default=None,
+        help="which backend of an entry point that offers several",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    target = config.getoption("nuvom_target")
+    if target is None:
+        return []
+    kind = config.getoption("nuvom_kind") or "queue and result"
+    return [f"nuvom conformance target: {target} ({kind})"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--nuvom-target`` and ``--nuvom-kind``, deselect the suite's checks of the other role."""
+    kind = config.getoption("nuvom_kind")
+    if config.getoption("nuvom_target") is None or kind is None:
+        return
+    from .suite import QueueBackendSuite, ResultBackendSuite
+
+    other = ResultBackendSuite if kind == "queue" else QueueBackendSuite
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        cls = getattr(item, "cls", None)
+        (drop if cls is not None and issubclass(cls, other) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _resolve(config: pytest.Config, kind: Kind) -> Callable[[Any], Any]:
+    cache = config.stash.setdefault(_resolved_key, {})
+    if kind not in cache:
+        from ..plugins.targets import resolve_target
+
+        target = config.getoption("nuvom_target")
+        cache[kind] = resolve_target(target, kind, config.getoption("nuvom_name"))
+    return cache[kind][0]
+
+
+def _instances(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: Kind
+) -> Iterator[Callable[[], Any]]:
+    config = request.config
+    if config.getoption("nuvom_target") is None:
+        pytest.skip(f"no {kind} backend to test: define a {_FIXTURE_OF[kind]} fixture or pass --nuvom-target")
+    chosen = config.getoption("nuvom_kind")
+    if chosen is not None and chosen != kind:
+        pytest.skip(f"--nuvom-kind is {chosen}")
+    build = _resolve(config, kind)
+
+    from ..backends.base import Capability
+    from ..config import Settings
+
+    data_dir = tmp_path / "nuvom-data"
+    monkeypatch.setenv("NUVOM_DATA_DIR", str(data_dir))
+    settings = Settings(data_dir=data_dir)
+    made: list[Any] = []
+    sharing = {Capability.CROSS_PROCESS, Capability.PERSISTENT}
+
+    def factory() -> Any:
+        # A backend that is neither cross-process nor persistent keeps its store in the instance:
+        # then the instance itself is what every call must share.
+        if made and not sharing & set(getattr(made[0], "capabilities", ())):
+            return made[0]
+        backend = build(settings)
+        made.append(backend)
+        return backend
+
+    yield factory
+    for backend in made:
+        backend.close()
+
+
+@pytest.fixture
+def queue_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], Any]]:
+    """Instances of the ``--nuvom-target`` queue backend over one fresh store per check."""
+    yield from _instances(request, tmp_path, monkeypatch, "queue")
+
+
+@pytest.fixture
+def results_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], Any]]:
+    """Instances of the ``--nuvom-target`` result backend over one fresh store per check."""
+    yield from _instances(request, tmp_path, monkeypatch, "result")

@@ -1,0 +1,44 @@
+"""The backend conformance suite: every sentence of a backend contract as a pytest check.
+
+Adopt it in one line, plus a fixture that builds your backend::
+
+    # tests/test_my_backend.py
+    from nuvom.testing.suite import *  # noqa: F403
+
+    @pytest.fixture
+    def queue_factory(tmp_path):
+        return lambda: MyQueue(tmp_path)  # a new instance over the same store on each call
+
+The star import brings ``TestQueueBackend`` and ``TestResultBackend``, which need a
+``queue_factory`` and a ``results_factory`` fixture; the pytest plugin ``nuvom`` skips either when
+it is missing. To adopt one role only, or to override a check, subclass instead::
+
+    from nuvom.testing.suite import QueueBackendSuite
+
+    class TestMyQueue(QueueBackendSuite):
+        def test_a_5_mb_payload_round_trips(self, queue): ...
+
+Optional features are skipped by the capabilities a backend declares, never by its name.
+``nuvom plugin test TARGET`` and ``pytest --pyargs nuvom.testing.suite --nuvom-target TARGET`` run
+this same suite against a backend named on the command line.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in ("model", "queue", "results", "support")))
+
+from .queue import QueueBackendSuite  # noqa: E402
+from .results import ResultBackendSuite  # noqa: E402
+
+
+class TestQueueBackend(QueueBackendSuite):
+    """The queue suite against the ``queue_factory`` fixture."""
+
+
+class TestResultBackend(ResultBackendSuite):
+    """The result store suite against the ``results_factory`` fixture."""
+
+
+__all__ = ["QueueBackendSuite", "ResultBackendSuite", "TestQueueBackend", "TestResultBackend"]
