@@ -10,8 +10,6 @@ from typer.testing import CliRunner
 
 from nuvom.cli.plugin import plugin_app
 
-from .known_bugs import KNOWN_BUGS, deselect_known_bugs
-
 BROKEN = "tests.conformance.broken_backends"
 
 
@@ -20,7 +18,6 @@ def plugin_test(*args: str):
 
 
 def test_the_memory_backends_pass() -> None:
-    assert "memory" not in KNOWN_BUGS
     result = plugin_test("memory")
 
     assert result.exit_code == 0, result.output
@@ -30,24 +27,16 @@ def test_the_memory_backends_pass() -> None:
     assert "Capability.CROSS_PROCESS" in result.output  # skipped by capability, saying why
 
 
-def test_the_file_backends_pass_but_for_their_known_bugs() -> None:
-    result = plugin_test("file", *deselect_known_bugs("file"))
+def test_the_file_backends_pass() -> None:
+    result = plugin_test("file")
 
     assert result.exit_code == 0, result.output
     assert "queue backend conformance: file" in result.output
     assert "result backend conformance: file" in result.output
-    # the file backends declare every capability, so nothing is skipped
-    assert f"{32 - len(KNOWN_BUGS['file'])} passed, 0 failed, 0 skipped" in result.output
+    # the file queue declares every capability but exact order across clients
+    assert "32 passed, 0 failed, 1 skipped" in result.output
+    assert "Capability.EXACT_ORDER" in result.output
     assert "17 passed, 0 failed, 0 skipped" in result.output
-
-
-def test_the_known_bugs_of_the_file_backends_still_fail() -> None:
-    # When this fails, a bug was fixed: remove it from known_bugs.py.
-    for check in KNOWN_BUGS["file"]:
-        result = plugin_test("file", "-k", check)
-
-        assert result.exit_code == 1, result.output
-        assert f"FAILED {check}: " in result.output
 
 
 def test_an_ack_that_ignores_the_lease_token_fails_naming_the_check() -> None:
@@ -94,7 +83,7 @@ def test_an_unimportable_class_is_a_usage_error() -> None:
 
 def test_pytest_runs_the_suite_with_the_plugin_options(tmp_path) -> None:
     # Given: the plugin named on pytest's command line, as the pytest11 entry point would load it
-    args = [sys.executable, "-m", "pytest", "-p", "nuvom.testing.pytest_plugin", "-p", "no:cacheprovider"]
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
     args += ["--pyargs", "nuvom.testing.suite", "--nuvom-target", "file", "--nuvom-kind", "result", "-q"]
 
     # When
@@ -117,7 +106,7 @@ def test_the_plugin_does_nothing_without_its_options(tmp_path) -> None:
             """
         )
     )
-    args = [sys.executable, "-m", "pytest", "-p", "nuvom.testing.pytest_plugin", "-p", "no:cacheprovider"]
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 
     # When
     run = subprocess.run(

@@ -24,6 +24,9 @@ class Capability(str, enum.Enum):
     PERSISTENT = "persistent"
     #: Corrupt entries are moved aside and counted instead of raised.
     QUARANTINE = "quarantine"
+    #: Claim order is exact even for a job another client adds with an earlier due time than
+    #: jobs a claimer has already seen (without it, such a job may wait a moment longer).
+    EXACT_ORDER = "exact_order"
 
 
 @dataclass(frozen=True)
@@ -190,8 +193,7 @@ class BaseQueue:
         return leases[0] if leases else None
 
     def stats(self) -> QueueStats:
-        """Only the waiting count; override to report more."""
-        return QueueStats(ready=self.qsize())
+        raise NotImplementedError
 
     def qsize(self, queue: str | None = None) -> int:
         raise NotImplementedError

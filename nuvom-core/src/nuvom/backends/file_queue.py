@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .. import serialization
+from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
 from .fsutil import fsync_dir, move, publish, remove_stale_temp_files
@@ -105,6 +106,11 @@ class FileQueue(BaseQueue):
         self._folders: dict[str, tuple[int, list[str]]] = {}
         self._last_sweep = 0.0
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileQueue:
+        """The queue under ``<NUVOM_DATA_DIR>/queue``."""
+        return cls(settings.data_dir / "queue", fsync=settings.file_fsync)
+
     # -- enqueue ---------------------------------------------------------------------------
 
     def enqueue(self, envelope: Envelope) -> None:
@@ -130,6 +136,9 @@ class FileQueue(BaseQueue):
             target = self._delayed / env.queue / name.delayed if future else self._ready_path(env.queue, name)
             staged.append((data, target))
         publish(staged, self._tmp, fsync=self.fsync)
+        with self._lock:
+            for _, target in staged:
+                self._remember(target)
 
     # -- claim -----------------------------------------------------------------------------
 
@@ -194,6 +203,26 @@ class FileQueue(BaseQueue):
                 self._listings[best[0]][1].pop()
                 return self._ready / queue / priority, queue, entry
         return None
+
+    def _remember(self, path: Path) -> None:
+        """Add a job this instance just made ready to its cached listing, in claim order.
+
+        Jobs other clients add are seen when the listing is next read (at most
+        ``_LISTING_TTL_SECS`` later), hence no ``Capability.EXACT_ORDER``.
+        """
+        key = (path.parent.parent.name, path.parent.name)
+        cached = self._listings.get(key)
+        if path.parent.parent.parent != self._ready or not cached or not cached[1]:
+            return  # not a ready job, or nothing cached: the next read lists it
+        names = cached[1]  # sorted descending: the next to claim is last
+        low, high = 0, len(names)
+        while low < high:
+            middle = (low + high) // 2
+            if names[middle] > path.name:
+                low = middle + 1
+            else:
+                high = middle
+        names.insert(low, path.name)
 
     @staticmethod
     def _list(folder: Path) -> list[str]:
@@ -270,6 +299,8 @@ class FileQueue(BaseQueue):
                 target = self._ready_path(queue, back)
             if not move(self._leased / lease.token, target):
                 return  # the lease was lost
+        with self._lock:
+            self._remember(target)
         if self.fsync:
             fsync_dir(target.parent)
 

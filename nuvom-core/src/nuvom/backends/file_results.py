@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from .. import serialization
+from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
@@ -38,6 +39,11 @@ class FileResults(BaseResults):
         self.fsync = fsync
         self._tmp = self.root / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FileResults:
+        """The store under ``<NUVOM_DATA_DIR>/results``."""
+        return cls(settings.data_dir / "results", fsync=settings.file_fsync)
 
     def _path(self, job_id: str) -> Path:
         return self.root / f"{job_id}{_SUFFIX}"

@@ -28,7 +28,7 @@ class MemoryQueue(BaseQueue):
     """A priority queue with leases, shared by the threads of one process."""
 
     name: ClassVar[str] = "memory"
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.EXACT_ORDER})
 
     def __init__(self) -> None:
         self._cond = threading.Condition()

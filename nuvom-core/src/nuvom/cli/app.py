@@ -12,6 +12,7 @@ from ..version import __version__
 from .common import console, exit_code_for, fail, handles_errors
 from .demo import demo
 from .jobs import history_app, inspect_app, status
+from .plugin import plugin_app
 from .queue import queue_app
 from .worker import runworker
 
@@ -49,6 +50,7 @@ app.command()(handles_errors(status))
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(history_app, name="history")
 app.add_typer(queue_app, name="queue")
+app.add_typer(plugin_app, name="plugin")
 
 
 def main() -> None:

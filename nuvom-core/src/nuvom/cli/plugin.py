@@ -1,4 +1,4 @@
-"""``nuvom plugin test``: run the conformance suite against a backend and show each check."""
+"""``nuvom plugin list|test|scaffold``: see plugins, prove a backend, start a new one."""
 
 from __future__ import annotations
 
@@ -13,17 +13,50 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import PluginError
+from ..plugins.manager import plugin_infos
+from ..plugins.scaffold import scaffold_plugin
 from .common import EXIT_FAILED, console, handles_errors
 
 if TYPE_CHECKING:
     from ..testing.runner import Kind, SuiteReport
 
-plugin_app = typer.Typer(help="Plugins: test a backend against the conformance suite.", no_args_is_help=True)
+plugin_app = typer.Typer(help="Plugins: list them, test a backend, scaffold a new one.", no_args_is_help=True)
 
 
-@plugin_app.callback()
-def plugin_group() -> None:
-    """Plugins: test a backend against the conformance suite."""
+class ScaffoldKind(str, enum.Enum):
+    """What the scaffolded plugin provides."""
+
+    queue = "queue"
+    result = "result"
+    monitoring = "monitoring"
+
+
+@plugin_app.command("list")
+@handles_errors
+def list_plugins() -> None:
+    """Show every plugin: where it came from, its version and what it provides."""
+    table = Table(title="Nuvom plugins, in registration order", title_justify="left")
+    for column in ("plugin", "source", "version", "provides"):
+        table.add_column(column, overflow="fold")
+    for info in plugin_infos():
+        provides = [f"{kind} backends: {', '.join(names)}" for kind, names in info.backends.items()]
+        if info.hooks:
+            provides.append("hooks: " + ", ".join(h.removeprefix("nuvom_") for h in info.hooks))
+        table.add_row(info.name, info.source, info.version or "-", "\n".join(provides) or "-")
+    console.print(table)
+
+
+@plugin_app.command("scaffold")
+@handles_errors
+def scaffold(
+    name: str = typer.Argument(..., help="The plugin's name, e.g. mongo (package nuvom-mongo)."),
+    kind: ScaffoldKind = typer.Option(..., "--kind", help="queue, result or monitoring."),
+    out: Path = typer.Option(Path("."), "--out", help="Where to write the package."),
+) -> None:
+    """Write a pip-installable plugin package whose conformance suite passes out of the box."""
+    root = scaffold_plugin(name, kind.value, out)
+    console.print(f"wrote [bold]{root}[/]")
+    console.print(f"next: cd {root} && pip install -e '.[test]' && nuvom plugin test {name}", highlight=False)
 
 
 class SuiteKind(str, enum.Enum):

@@ -44,6 +44,7 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, out: Path) -> Path:
         "dist": f"nuvom-{name}",
         "package": package,
         "title": title,
+        "slug": slug,
         "upper": slug.upper(),
         "kind": kind,
         "core_version": __version__,

@@ -153,10 +153,23 @@ class QueueBackendSuite:
         ids = drain_ids(queue)
         assert ids == ["urgent", "low-2", "low-3"], f"claimed {ids} after an urgent job arrived"
 
-    def test_a_job_due_earlier_is_claimed_first_even_when_enqueued_later(
+    def test_a_job_due_earlier_is_claimed_first_even_when_enqueued_later(self, queue: QueueBackend) -> None:
+        """Within a priority, an earlier due time is claimed first, even if enqueued later (a past eta)."""
+        queue.enqueue_many([env(f"now-{i}") for i in (1, 2, 3)])
+        first = [lease.id for lease in pop(queue, 1)]
+        assert first == ["now-1"], f"claimed {first}, expected ['now-1']"
+
+        queue.enqueue(env("overdue", eta=time.time() - 100))
+
+        ids = drain_ids(queue)
+        expected = ["overdue", "now-2", "now-3"]
+        assert ids == expected, f"claimed {ids}, expected {expected}: 'overdue' was due 100 s before them"
+
+    @requires(Capability.EXACT_ORDER)
+    def test_a_job_due_earlier_from_another_client_is_claimed_first(
         self, queue: QueueBackend, make_queue: Callable[[], QueueBackend]
     ) -> None:
-        """Within a priority, an earlier due time is claimed first, even if enqueued later (a past eta)."""
+        """An earlier due time wins even when another client enqueues it after claiming began."""
         queue.enqueue_many([env(f"now-{i}") for i in (1, 2, 3)])
         first = [lease.id for lease in pop(queue, 1)]
         assert first == ["now-1"], f"claimed {first}, expected ['now-1']"
