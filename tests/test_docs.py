@@ -47,3 +47,13 @@ def test_the_public_api_is_pinned() -> None:
     ]
     for name in nuvom.__all__:
         assert hasattr(nuvom, name)
+
+
+def test_every_conformance_check_is_listed_in_the_docs() -> None:
+    from nuvom.testing.suite import QueueBackendSuite, ResultBackendSuite
+
+    listed = (DOCS / "plugins" / "conformance.md").read_text()
+    for suite in (QueueBackendSuite, ResultBackendSuite):
+        for name in dir(suite):
+            if name.startswith("test_"):
+                assert f"`{name.removeprefix('test_')}`" in listed, f"{name} is missing from conformance.md"
