@@ -33,7 +33,7 @@ from .. import serialization
 from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
-from .fsutil import fsync_dir, move, publish, remove_stale_temp_files
+from .fsutil import fsync_path, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -302,7 +302,7 @@ class FileQueue(BaseQueue):
         with self._lock:
             self._remember(target)
         if self.fsync:
-            fsync_dir(target.parent)
+            fsync_path(target.parent)
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         with self._lease_lock:

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink inside ``path`` durable."""
+def fsync_path(path: Path) -> None:
+    """Flush a file's data, or make the renames and unlinks inside a folder durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -26,15 +26,6 @@ def write_temp(tmp_dir: Path, data: bytes) -> Path:
     finally:
         os.close(fd)
     return path
-
-
-def fsync_file(path: Path) -> None:
-    """Flush a file's data to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def move(source: Path, target: Path) -> bool:
@@ -62,7 +53,7 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
     staged = [(write_temp(tmp_dir, data), target) for data, target in items]
     if fsync:
         for tmp, _ in staged:
-            fsync_file(tmp)
+            fsync_path(tmp)
     for tmp, target in staged:
         try:
             os.replace(tmp, target)
@@ -71,7 +62,7 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
             os.replace(tmp, target)
     if fsync:
         for folder in {target.parent for _, target in staged}:
-            fsync_dir(folder)
+            fsync_path(folder)
 
 
 #: Temp files older than this are leftovers of a crash between write and rename.

@@ -17,6 +17,7 @@ from ...backends.base import Capability, Envelope, QueueBackend
 from .model import run_queue_model
 from .support import (
     BackendFactory,
+    closing_instances,
     drain_ids,
     env,
     first_difference,
@@ -55,16 +56,7 @@ class QueueBackendSuite:
     @pytest.fixture
     def make_queue(self, queue_factory: BackendFactory) -> Iterator[Callable[[], QueueBackend]]:
         """Instances from ``queue_factory``, closed when the check ends."""
-        made: list[QueueBackend] = []
-
-        def make() -> QueueBackend:
-            backend: QueueBackend = queue_factory()
-            made.append(backend)
-            return backend
-
-        yield make
-        for backend in made:
-            backend.close()
+        yield from closing_instances(queue_factory)
 
     @pytest.fixture
     def queue(self, make_queue: Callable[[], QueueBackend], request: pytest.FixtureRequest) -> QueueBackend:

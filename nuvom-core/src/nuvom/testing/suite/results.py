@@ -15,7 +15,7 @@ import pytest
 from ... import serialization
 from ...backends.base import Capability, ResultBackend
 from ...record import ErrorInfo, JobRecord, JobStatus
-from .support import BackendFactory, requires, skip_unless_capable
+from .support import BackendFactory, closing_instances, requires, skip_unless_capable
 
 _TRACEBACK = (
     "Traceback (most recent call last):\n"
@@ -50,16 +50,7 @@ class ResultBackendSuite:
     @pytest.fixture
     def make_results(self, results_factory: BackendFactory) -> Iterator[Callable[[], ResultBackend]]:
         """Instances from ``results_factory``, closed when the check ends."""
-        made: list[ResultBackend] = []
-
-        def make() -> ResultBackend:
-            backend: ResultBackend = results_factory()
-            made.append(backend)
-            return backend
-
-        yield make
-        for backend in made:
-            backend.close()
+        yield from closing_instances(results_factory)
 
     @pytest.fixture
     def results(

@@ -12,15 +12,16 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import pytest
 
-from ...backends.base import Capability, Envelope, Lease, QueueBackend
+from ...backends.base import Capability, Envelope, Lease, QueueBackend, ResultBackend
 from ...backends.file_queue import FileQueue
 
 T = TypeVar("T")
+B = TypeVar("B", QueueBackend, ResultBackend)
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: A zero-argument callable that returns a backend over the store of the running check.
@@ -51,6 +52,19 @@ def skip_unless_capable(backend: object, check: Callable[..., Any] | None) -> No
     missing = sorted(c.name for c in needed - declared)
     if missing:
         pytest.skip(f"the backend does not declare Capability.{', Capability.'.join(missing)}")
+
+
+def closing_instances(factory: Callable[[], B]) -> Iterator[Callable[[], B]]:
+    """A maker of instances from ``factory`` that closes every one it made when resumed."""
+    made: list[B] = []
+
+    def make() -> B:
+        made.append(factory())
+        return made[-1]
+
+    yield make
+    for backend in made:
+        backend.close()
 
 
 def wait_for(produce: Callable[[], T | None], timeout: float, what: str, interval: float = 0.01) -> T:
