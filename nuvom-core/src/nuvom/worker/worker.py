@@ -374,7 +374,7 @@ class Worker:
         while not self._monitor_done.wait(_MONITOR_TICK_SECS):
             now = time.monotonic()
             try:
-                self._enforce_timeouts(now)
+                self._watch_running(now)
                 if now - last_extend >= extend_every:
                     last_extend = now
                     self._extend_leases()
@@ -391,7 +391,8 @@ class Worker:
             if not self.queue.extend(attempt.lease, self.settings.lease_secs):
                 logger.warning("lease of job %s was lost; another worker may run it too", attempt.lease.id)
 
-    def _enforce_timeouts(self, now: float) -> None:
+    def _watch_running(self, now: float) -> None:
+        """Store "running" for attempts past 50 ms, and time out those past their deadline."""
         with self._cond:
             held = list(self._attempts.values())
         for attempt in held:
