@@ -142,3 +142,17 @@ def test_resolve_target_by_name_class_and_entry_point() -> None:
         resolve_target("nothing-like-this", "queue")
     with pytest.raises(PluginError, match="cannot import"):
         resolve_target("no_such_mod:Thing", "queue")
+
+
+def test_plugin_list_shows_each_plugin_with_its_source(toml_plugin_on_path: None) -> None:
+    from typer.testing import CliRunner
+
+    from nuvom.cli.app import app
+
+    path = write_toml('[plugins]\nmodules = ["toml_only_plugin"]\n')
+    result = CliRunner().invoke(app, ["plugin", "list"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if line.count("│") >= 4}
+    assert "built-in" in rows["nuvom.builtin"]
+    assert "entry point (nuvom-acme-plugin 1.2.3)" in rows["acme"] and "acme-memory" in rows["acme"]
+    assert str(path) in rows["toml_only_plugin"] and "toml-hooked-results" in rows["toml_only_plugin"]
