@@ -14,6 +14,7 @@ from .demo import demo
 from .jobs import history_app, inspect_app, status
 from .plugin import plugin_app
 from .queue import queue_app
+from .tasks import discover_app, list_app
 from .worker import runworker
 
 app = typer.Typer(
@@ -51,6 +52,8 @@ app.add_typer(inspect_app, name="inspect")
 app.add_typer(history_app, name="history")
 app.add_typer(queue_app, name="queue")
 app.add_typer(plugin_app, name="plugin")
+app.add_typer(discover_app, name="discover")
+app.add_typer(list_app, name="list")
 
 
 def main() -> None:

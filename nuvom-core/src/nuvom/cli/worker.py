@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import typer
 
-from ..config import get_settings
+from ..config import Settings, get_settings
+from ..discovery.registration import import_discovered, refresh_manifest
 from ..log import configure_logging
 from ..registry import registry
 from ..runtime import get_queue, get_results
 from ..task import check_name
 from ..worker import Worker
+from ..worker.reloader import run_with_reload
 from .common import fail, import_modules
+
+logger = logging.getLogger(__name__)
+
+
+def load_discovered_tasks(settings: Settings, root: Path) -> None:
+    """Refresh the manifest of ``root`` and import the modules of its tasks."""
+    refresh = refresh_manifest(root, settings.data_dir)
+    result = refresh.result
+    if refresh.rebuilt:
+        logger.info("no usable task manifest: discovered %d task(s) in %s", len(result.tasks), root.resolve())
+    for module, error in import_discovered(result):
+        logger.error("tasks of module %s are not served: it failed to import: %s", module, error)
 
 
 def runworker(
     imports: list[str] = typer.Option(
-        [], "--import", "-i", help="Module defining tasks; repeat for several."
+        [], "--import", "-i", help="Module defining tasks; repeat for several (default: discover them)."
     ),
     queues: str = typer.Option("default", "--queues", "-q", help="Comma-separated queues to serve."),
     concurrency: int | None = typer.Option(
@@ -24,19 +41,43 @@ def runworker(
     batch_size: int | None = typer.Option(
         None, "--batch-size", "-b", min=1, help="Jobs claimed per round trip (default NUVOM_BATCH_SIZE)."
     ),
+    dev: bool = typer.Option(
+        False, "--dev", help="Restart the worker when a .py file of the project changes."
+    ),
 ) -> None:
     """Run a worker: claim jobs, run them, store results, until SIGINT/SIGTERM."""
     settings = get_settings()
     configure_logging(settings.log_level)
-    import_modules(imports)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     try:
         for name in names:
             check_name("queue", name)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if dev:
+        args = [f"--import={module}" for module in imports] + [f"--queues={','.join(names)}"]
+        args += [f"--concurrency={concurrency}"] if concurrency else []
+        args += [f"--batch-size={batch_size}"] if batch_size else []
+        root = Path.cwd()
+
+        def rescan() -> None:
+            if not imports:
+                changes = refresh_manifest(root, settings.data_dir).changes
+                for kind, tasks in (("added", changes.added), ("removed", changes.removed)):
+                    for task in tasks:
+                        logger.info("task %s %s (%s)", task.name, kind, task.origin)
+
+        run_with_reload(args, root, grace=settings.shutdown_grace_secs, on_change=rescan)
+        return
+    if imports:
+        import_modules(imports)
+    else:
+        load_discovered_tasks(settings, Path.cwd())
     if not registry.all():
-        raise fail("no tasks are registered: pass the modules that define them with --import MODULE")
+        raise fail(
+            "no tasks are registered: none were discovered under this folder; "
+            "pass the modules that define them with --import MODULE"
+        )
     worker = Worker(
         settings, get_queue(), get_results(), queues=names, concurrency=concurrency, batch_size=batch_size
     )

@@ -1,0 +1,6 @@
+from nuvom import task
+
+
+@task(queue="workers")
+def package_task():
+    pass

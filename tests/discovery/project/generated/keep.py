@@ -1,0 +1,6 @@
+from nuvom import task
+
+
+@task
+def kept():
+    pass

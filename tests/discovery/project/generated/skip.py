@@ -1,0 +1,6 @@
+from nuvom import task
+
+
+@task
+def must_not_be_found():
+    pass
