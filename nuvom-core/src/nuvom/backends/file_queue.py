@@ -210,6 +210,8 @@ class FileQueue(BaseQueue):
         Jobs other clients add are seen when the listing is next read (at most
         ``_LISTING_TTL_SECS`` later), hence no ``Capability.EXACT_ORDER``.
         """
+        if not self._listings:
+            return  # a sender that never claims: nothing cached
         key = (path.parent.parent.name, path.parent.name)
         cached = self._listings.get(key)
         if path.parent.parent.parent != self._ready or not cached or not cached[1]:

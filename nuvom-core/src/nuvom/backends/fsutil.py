@@ -19,13 +19,13 @@ def fsync_path(path: Path) -> None:
 
 def write_temp(tmp_dir: Path, data: bytes) -> Path:
     """Write ``data`` to a new uniquely named file in ``tmp_dir`` and return its path (no fsync)."""
-    path = tmp_dir / f"{os.getpid()}-{uuid.uuid4().hex}.tmp"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    name = os.path.join(tmp_dir, f"{os.getpid()}-{uuid.uuid4().hex}.tmp")  # hot path: no pathlib
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, data)
     finally:
         os.close(fd)
-    return path
+    return Path(name)
 
 
 def move(source: Path, target: Path) -> bool:
