@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,18 @@ def wait_all_done(
         if time.monotonic() > deadline:
             raise TimeoutError(f"only {done} of {n} jobs done after {timeout} s:\n{worker.log_tail()}")
         time.sleep(poll)
+
+
+def measure_drain(
+    worker_cm: AbstractContextManager[WorkerProcess], is_done: Callable[[int], bool], n: int, timeout: float
+) -> Result:
+    """Start the worker, wait until every job is done, and return the drain figures."""
+    with worker_cm as worker:
+        worker.wait_ready()
+        cpu_ready = worker.cpu()
+        done_at = wait_all_done(worker, is_done, n, timeout=timeout)
+        cpu_done = worker.cpu()
+    return drain_result(worker, n, done_at, cpu_ready, cpu_done)
 
 
 def drain_result(worker: WorkerProcess, n: int, done_at: float, cpu_ready: float, cpu_done: float) -> Result:
@@ -167,12 +180,7 @@ def nuvom(scenario: str, args: argparse.Namespace, tmp: Path) -> Result:
         def is_done(i: int) -> bool:
             return Job(ids[i]).status() is JobStatus.SUCCESS
 
-        with _nuvom_worker(tmp, data_dir) as worker:
-            worker.wait_ready()
-            cpu_ready = worker.cpu()
-            done_at = wait_all_done(worker, is_done, n, timeout=args.timeout)
-            cpu_done = worker.cpu()
-        return drain_result(worker, n, done_at, cpu_ready, cpu_done)
+        return measure_drain(_nuvom_worker(tmp, data_dir), is_done, n, args.timeout)
 
     if scenario == "roundtrip":
         get_queue(), get_results()
@@ -233,12 +241,7 @@ def huey(kind: str, scenario: str, args: argparse.Namespace, tmp: Path) -> Resul
         def is_done(i: int) -> bool:
             return results[i].get(preserve=True) is not None
 
-        with _huey_worker(tmp, kind, path, fast_poll=False) as worker:
-            worker.wait_ready()
-            cpu_ready = worker.cpu()
-            done_at = wait_all_done(worker, is_done, n, timeout=args.timeout)
-            cpu_done = worker.cpu()
-        return drain_result(worker, n, done_at, cpu_ready, cpu_done)
+        return measure_drain(_huey_worker(tmp, kind, path, fast_poll=False), is_done, n, args.timeout)
 
     if scenario == "roundtrip":
         app.pending_count()

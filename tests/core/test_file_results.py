@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nuvom import serialization
 from nuvom.backends.file_results import FileResults
 from nuvom.errors import CorruptEntry
-from nuvom.record import JobRecord, JobStatus
+from nuvom.record import JobStatus
+from nuvom.testing.suite.results import record
 
 
 @pytest.fixture
@@ -20,19 +20,6 @@ def store(tmp_path: Path) -> FileResults:
     results = FileResults(tmp_path / "results", fsync=False)
     yield results
     results.close()
-
-
-def record(job_id: str, **changes) -> JobRecord:
-    base = JobRecord(
-        id=job_id,
-        task_name="core_results_task",
-        queue="default",
-        status=JobStatus.QUEUED,
-        args=serialization.dumps([1, "two"]),
-        kwargs=serialization.dumps({}),
-        created_at=1_700_000_000.0,
-    )
-    return base.replace(**changes)
 
 
 def test_an_expired_record_is_hidden_until_purge_deletes_its_file(store: FileResults, tmp_path: Path) -> None:
