@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -33,8 +35,9 @@ def test_the_file_backends_pass() -> None:
     assert result.exit_code == 0, result.output
     assert "queue backend conformance: file" in result.output
     assert "result backend conformance: file" in result.output
-    # the file queue declares every capability but exact order across clients
-    assert "32 passed, 0 failed, 1 skipped" in result.output
+    # the file queue declares every capability but exact order across clients, and has no
+    # fenced completion (its three checks are skipped)
+    assert "32 passed, 0 failed, 4 skipped" in result.output
     assert "Capability.EXACT_ORDER" in result.output
     assert "17 passed, 0 failed, 0 skipped" in result.output
 
@@ -55,6 +58,52 @@ def test_a_claim_that_is_not_atomic_fails_naming_the_check() -> None:
     assert result.exit_code == 1, result.output
     assert "FAILED test_claims_are_atomic_across_threads: " in result.output
     assert "claimed more than once by 4 threads" in result.output
+
+
+def test_a_completion_that_ignores_the_lease_token_fails_naming_the_check(tmp_path) -> None:
+    # Given: a suite adopted with a queue whose complete_many ignores lease tokens
+    (tmp_path / "test_blind.py").write_text(
+        textwrap.dedent(
+            f"""
+            import pytest
+            from nuvom.backends.memory import MemoryResults
+            from nuvom.testing.suite import QueueBackendSuite
+            from {BROKEN} import LeaseBlindCompletingMemoryQueue
+
+            class TestBlind(QueueBackendSuite):
+                @pytest.fixture
+                def queue_factory(self):
+                    queue = LeaseBlindCompletingMemoryQueue()
+                    return lambda: queue
+
+                @pytest.fixture
+                def results_factory(self):
+                    results = MemoryResults()
+                    return lambda: results
+            """
+        )
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-k",
+        "complete_many",
+        "test_blind.py",
+    ]
+
+    # When
+    run = subprocess.run(
+        args, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=_with_repo_path()
+    )
+
+    # Then
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "2 passed" in run.stdout and "1 failed" in run.stdout, run.stdout
+    assert "a lost lease must not be completed" in run.stdout
 
 
 def test_k_runs_only_the_matching_checks() -> None:
@@ -118,3 +167,9 @@ def test_the_plugin_does_nothing_without_its_options(tmp_path) -> None:
     assert "1 passed" in run.stdout, run.stdout
     assert "define a queue_factory fixture or pass --nuvom-target" in run.stdout
     assert "define a results_factory fixture or pass --nuvom-target" in run.stdout
+
+
+def _with_repo_path() -> dict[str, str]:
+    """The environment, with the repository root importable (for ``tests.conformance``)."""
+    root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}

@@ -3,6 +3,8 @@
 from .base import BaseQueue as BaseQueue
 from .base import BaseResults as BaseResults
 from .base import Capability as Capability
+from .base import CompletingQueue as CompletingQueue
+from .base import Completion as Completion
 from .base import Envelope as Envelope
 from .base import Lease as Lease
 from .base import QueueBackend as QueueBackend
@@ -13,6 +15,8 @@ __all__ = [
     "BaseQueue",
     "BaseResults",
     "Capability",
+    "CompletingQueue",
+    "Completion",
     "Envelope",
     "Lease",
     "QueueBackend",

@@ -128,6 +128,40 @@ class QueueBackend(Protocol):
         """Release connections and files. Idempotent."""
 
 
+@dataclass(frozen=True)
+class Completion:
+    """An attempt's outcome to store and settle: ack when terminal, nack when ``retrying``."""
+
+    lease: Lease
+    record: JobRecord
+
+    @property
+    def retry_at(self) -> float | None:
+        """When a ``retrying`` job is due again; ``None`` for a terminal outcome (ack)."""
+        return self.record.next_retry_at if self.record.status is JobStatus.RETRYING else None
+
+
+@runtime_checkable
+class CompletingQueue(Protocol):
+    """Optional: a queue that stores outcomes and settles their leases in one fenced step.
+
+    A queue whose result store can live in the same database (SQLite, Redis) implements
+    ``complete_many`` so that a worker whose lease was lost (it stalled past expiry and another
+    worker claimed the job) can neither ack the job nor overwrite the new holder's outcome.
+    """
+
+    def complete_many(self, completions: Sequence[Completion], results: ResultBackend) -> list[bool] | None:
+        """Store each record and settle its lease, atomically per completion.
+
+        For each completion whose lease is still held (same token, even if past its expiry
+        while nobody re-claimed it): save the record into ``results`` and ``ack`` the job, or
+        ``nack(retry_at=completion.retry_at)`` it when the record is ``retrying``. A completion
+        whose lease is lost writes nothing. Returns one flag per completion, ``True`` when
+        applied, or ``None`` without doing anything when ``results`` is not a store this queue
+        can write with it (the worker then saves and acks separately).
+        """
+
+
 @runtime_checkable
 class ResultBackend(Protocol):
     """A store of job records.

@@ -12,7 +12,18 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from ..record import JobRecord, JobStatus
-from .base import BaseQueue, BaseResults, Capability, Envelope, Lease, QueueStats, is_expired, newest_first
+from .base import (
+    BaseQueue,
+    BaseResults,
+    Capability,
+    Completion,
+    Envelope,
+    Lease,
+    QueueStats,
+    ResultBackend,
+    is_expired,
+    newest_first,
+)
 
 
 @dataclasses.dataclass
@@ -118,6 +129,23 @@ class MemoryQueue(BaseQueue):
             if self._held(lease) is not None:
                 del self._entries[lease.id]
                 del self._leased[lease.id]
+
+    def complete_many(self, completions: Sequence[Completion], results: ResultBackend) -> list[bool] | None:
+        """Store and settle each outcome under the queue's lock, only while its lease is held."""
+        if not isinstance(results, MemoryResults):
+            return None
+        applied: list[bool] = []
+        with self._cond:
+            for completion in completions:
+                held = self._held(completion.lease) is not None
+                if held:
+                    results.save(completion.record)
+                    if completion.retry_at is None:
+                        self.ack(completion.lease)
+                    else:
+                        self.nack(completion.lease, retry_at=completion.retry_at)
+                applied.append(held)
+        return applied
 
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
         with self._cond:

@@ -3,23 +3,59 @@
 Job threads hand over an outcome and go on to their next job. The committer stores everything
 handed over since its last round with one ``save_many`` (one fsync of the folder for the file
 backend, one transaction or pipeline elsewhere) and only then acknowledges the jobs, so a job is
-still acknowledged only after its outcome is stored.
+still acknowledged only after its outcome is stored. A queue that implements
+:class:`~nuvom.backends.base.CompletingQueue` stores and settles each outcome in one fenced step
+instead, so a worker that lost its lease cannot overwrite the new holder's outcome.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..backends.base import Lease, ResultBackend
+from ..backends.base import CompletingQueue, Completion, Lease, QueueBackend, ResultBackend
 from ..record import JobRecord
 
 logger = logging.getLogger(__name__)
 
 _MAX_BATCH = 256
+
+
+class Stored(enum.Enum):
+    """What became of an outcome handed to :func:`store_outcomes`."""
+
+    #: Stored; the job still has to be acked or nacked.
+    STORED = "stored"
+    #: Stored and its lease settled (acked or nacked) in the same step.
+    SETTLED = "settled"
+    #: Not stored: the store failed, so the job will be delivered again.
+    FAILED = "failed"
+    #: Not stored: the lease was lost to another worker, whose outcome stands.
+    LEASE_LOST = "lease_lost"
+
+
+def store_outcomes(
+    jobs: QueueBackend, results: ResultBackend, completions: Sequence[Completion]
+) -> list[Stored]:
+    """Store outcomes, fenced by their leases where the queue can, else with one ``save_many``."""
+    try:
+        if isinstance(jobs, CompletingQueue):
+            applied = jobs.complete_many(completions, results)
+            if applied is not None:
+                if len(applied) != len(completions):
+                    raise TypeError(
+                        f"complete_many returned {len(applied)} flags for {len(completions)} outcomes"
+                    )
+                return [Stored.SETTLED if ok else Stored.LEASE_LOST for ok in applied]
+        results.save_many([c.record for c in completions])
+        return [Stored.STORED] * len(completions)
+    except Exception:
+        logger.exception("storing %d outcome(s) failed; their jobs will be delivered again", len(completions))
+        return [Stored.FAILED] * len(completions)
 
 
 @dataclass(frozen=True)
@@ -28,14 +64,15 @@ class Commit:
 
     record: JobRecord
     lease: Lease
-    #: Called after the record is stored, with ``True``; or with ``False`` if storing failed.
-    then: Callable[[bool], None]
+    #: Called with what became of the record.
+    then: Callable[[Stored], None]
 
 
 class Committer:
     """A thread that stores outcomes in batches and then runs their follow-ups."""
 
-    def __init__(self, results: ResultBackend) -> None:
+    def __init__(self, jobs: QueueBackend, results: ResultBackend) -> None:
+        self._queue = jobs
         self._results = results
         self._items: queue.SimpleQueue[Commit | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="nuvom-committer", daemon=True)
@@ -68,13 +105,10 @@ class Committer:
                 return
 
     def _commit(self, commits: list[Commit]) -> None:
-        try:
-            self._results.save_many([c.record for c in commits])
-            stored = True
-        except Exception:
-            logger.exception("storing %d outcome(s) failed; their jobs will be delivered again", len(commits))
-            stored = False
-        for commit in commits:
+        outcomes = store_outcomes(
+            self._queue, self._results, [Completion(c.lease, c.record) for c in commits]
+        )
+        for commit, stored in zip(commits, outcomes, strict=True):
             try:
                 commit.then(stored)
             except Exception:

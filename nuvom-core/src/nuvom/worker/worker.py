@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from ..backends.base import Lease, QueueBackend, ResultBackend
+from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
 from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
 from ..message import JobMessage
@@ -33,7 +33,7 @@ from ..plugins.manager import has_listeners, notify
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import TaskRegistry, registry
 from ..task import Task
-from .committer import Commit, Committer
+from .committer import Commit, Committer, Stored, store_outcomes
 from .execution import (
     Effective,
     Outcome,
@@ -136,7 +136,7 @@ class Worker:
             self.batch_size,
         )
         self._threads.start()
-        self._committer = Committer(self.results)
+        self._committer = Committer(self.queue, self.results)
         self._committer.start()
         notify("nuvom_worker_started", worker=self)
         try:
@@ -313,9 +313,9 @@ class Worker:
         the outcome is stored and the job acknowledged.
         """
         if self._committer is None:
-            self.results.save(record)
+            (stored,) = store_outcomes(self.queue, self.results, [Completion(attempt.lease, record)])
             attempt.handed_over = True
-            self._committed(attempt, record, True, slot=True)
+            self._committed(attempt, record, stored, slot=True)
             return
         attempt.handed_over = True
         with self._cond:
@@ -325,10 +325,19 @@ class Worker:
         then = functools.partial(self._committed, attempt, record, slot=False)
         self._committer.submit(Commit(record, attempt.lease, then))
 
-    def _committed(self, attempt: _Attempt, record: JobRecord, stored: bool, *, slot: bool) -> None:
+    def _committed(self, attempt: _Attempt, record: JobRecord, stored: Stored, *, slot: bool) -> None:
         try:
-            if stored:
+            if stored is Stored.STORED:
                 self._acknowledge(attempt.lease, record)
+            elif stored is Stored.SETTLED:
+                self._log_outcome(attempt.lease, record)
+            elif stored is Stored.LEASE_LOST:
+                logger.warning(
+                    "job %s: lease lost before its outcome was stored; the outcome of the worker "
+                    "that holds it now stands",
+                    attempt.lease.id,
+                )
+            if stored in (Stored.STORED, Stored.SETTLED):
                 finished(record)
         finally:
             if not slot:
@@ -338,10 +347,18 @@ class Worker:
 
     def _acknowledge(self, lease: Lease, record: JobRecord) -> None:
         """Ack or nack by the stored status: called only after the record is stored."""
+        if record.status is JobStatus.RETRYING:
+            assert record.next_retry_at is not None
+            self.queue.nack(lease, retry_at=record.next_retry_at)
+        else:
+            self.queue.ack(lease)
+        self._log_outcome(lease, record)
+
+    @staticmethod
+    def _log_outcome(lease: Lease, record: JobRecord) -> None:
         name = record.task_name
         if record.status is JobStatus.RETRYING:
             assert record.next_retry_at is not None and record.error is not None
-            self.queue.nack(lease, retry_at=record.next_retry_at)
             logger.warning(
                 "job %s (%s) attempt %d failed (%s: %s); retrying in %.2f s",
                 lease.id,
@@ -351,9 +368,7 @@ class Worker:
                 record.error.message,
                 record.next_retry_at - time.time(),
             )
-            return
-        self.queue.ack(lease)
-        if record.status is JobStatus.FAILED:
+        elif record.status is JobStatus.FAILED:
             assert record.error is not None
             logger.error(
                 "job %s (%s) failed after %d attempt(s): %s: %s",

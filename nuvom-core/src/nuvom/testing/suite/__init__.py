@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import pytest
 
-pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in ("model", "queue", "results", "support")))
+pytest.register_assert_rewrite(
+    *(f"{__name__}.{m}" for m in ("completion", "model", "queue", "results", "support"))
+)
 
 from .queue import QueueBackendSuite  # noqa: E402
 from .results import ResultBackendSuite  # noqa: E402

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ...backends.base import Capability, Envelope, QueueBackend
+from .completion import CompletingQueueSuite
 from .model import run_queue_model
 from .support import (
     BackendFactory,
@@ -37,7 +38,7 @@ _CLAIM_BATCH = 5
 _CONTENTION_TIMEOUT_SECS = 30.0
 
 
-class QueueBackendSuite:
+class QueueBackendSuite(CompletingQueueSuite):
     """Every sentence of the queue contract, one check each.
 
     Adopt it with ``from nuvom.testing.suite import *`` (which brings ``TestQueueBackend``) or
