@@ -37,11 +37,13 @@ def test_the_public_api_is_pinned() -> None:
         "JobStatus",
         "NuvomError",
         "Retry",
+        "Schedule",
         "SerializationError",
         "Settings",
         "Task",
         "__version__",
         "get_job",
+        "get_schedule",
         "get_settings",
         "task",
     ]

@@ -32,7 +32,11 @@ def test_builtins_come_first_then_the_installed_entry_point() -> None:
     names = [info.name for info in plugin_infos()]
     assert names[0] == "nuvom.builtin"
     assert infos["nuvom.builtin"].source == "built-in"
-    assert infos["nuvom.builtin"].backends == {"queue": ["file", "memory"], "result": ["file", "memory"]}
+    assert infos["nuvom.builtin"].backends == {
+        "queue": ["file", "memory"],
+        "result": ["file", "memory"],
+        "scheduler": ["file", "memory"],
+    }
     acme = infos["acme"]
     assert acme.source == "entry point (nuvom-acme-plugin 1.2.3)"
     assert acme.version == "1.2.3"

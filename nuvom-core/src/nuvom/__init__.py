@@ -10,6 +10,8 @@ from .errors import SerializationError as SerializationError
 from .job import Job as Job
 from .job import get_job as get_job
 from .record import JobStatus as JobStatus
+from .scheduling.api import Schedule as Schedule
+from .scheduling.api import get_schedule as get_schedule
 from .task import Task as Task
 from .task import task as task
 from .version import __version__ as __version__
@@ -21,11 +23,13 @@ __all__ = [
     "JobStatus",
     "NuvomError",
     "Retry",
+    "Schedule",
     "SerializationError",
     "Settings",
     "Task",
     "__version__",
     "get_job",
+    "get_schedule",
     "get_settings",
     "task",
 ]

@@ -71,11 +71,20 @@ def enqueue_calls(
             run_inline(task, message)
         return [Job(m.id, m.task_name) for m in messages]
     max_retries = options.retries if options.retries is not None else task.opts.retries
-    results = get_results()
     if options.job_id is not None:
-        existing = results.get_full(options.job_id)
+        existing = get_results().get_full(options.job_id)
         if existing is not None and not existing.status.is_terminal:
             return [Job(existing.id, existing.task_name)]  # already waiting or running: not sent twice
+    send_messages(messages, max_retries)
+    return [Job(m.id, m.task_name) for m in messages]
+
+
+def send_messages(messages: Sequence[JobMessage], max_retries: int) -> None:
+    """Store the queued records, then queue the jobs in one ``enqueue_many``.
+
+    If queueing fails, the records are deleted again and the error propagates.
+    """
+    results = get_results()
     records = [queued_record(m, max_retries) for m in messages]
     results.save_many(records, durable=False)
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta) for m in messages]
@@ -88,4 +97,3 @@ def enqueue_calls(
     if has_listeners("nuvom_job_enqueued"):
         for record in records:
             notify("nuvom_job_enqueued", job=record)
-    return [Job(m.id, m.task_name) for m in messages]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .backends.base import QueueBackend, ResultBackend
+from .backends.base import QueueBackend, ResultBackend, SchedulerBackend
 from .config import Settings, get_settings, reset_settings
 from .errors import ConfigError
 from .plugins.manager import BackendKind, backend_factories, reset_plugin_manager
@@ -13,6 +13,7 @@ from .plugins.manager import BackendKind, backend_factories, reset_plugin_manage
 _lock = threading.RLock()
 _queue: QueueBackend | None = None
 _results: ResultBackend | None = None
+_scheduler: SchedulerBackend | None = None
 
 _SETTING_OF: dict[BackendKind, str] = {
     "queue": "queue_backend",
@@ -54,13 +55,22 @@ def get_results() -> ResultBackend:
         return _results
 
 
-def reset() -> None:
-    """Close the backends and forget the settings and plugins; the next use rebuilds all three."""
-    global _queue, _results
+def get_scheduler_store() -> SchedulerBackend:
+    """This process's scheduler store."""
+    global _scheduler
     with _lock:
-        for backend in (_queue, _results):
+        if _scheduler is None:
+            _scheduler = create_backend("scheduler", get_settings())
+        return _scheduler
+
+
+def reset() -> None:
+    """Close the backends and forget the settings and plugins; the next use rebuilds them."""
+    global _queue, _results, _scheduler
+    with _lock:
+        for backend in (_queue, _results, _scheduler):
             if backend is not None:
                 backend.close()
-        _queue = _results = None
+        _queue = _results = _scheduler = None
         reset_settings()
         reset_plugin_manager()

@@ -14,6 +14,7 @@ from .registry import registry
 
 if TYPE_CHECKING:
     from .job import Job
+    from .scheduling.api import Schedule
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -152,6 +153,51 @@ class TaskCall(Generic[P, R]):
 
         return enqueue_calls(self.task, [map_item_to_call(i) for i in items], self.call_options)
 
+    def schedule(
+        self,
+        *args: Any,
+        at: datetime | None = None,
+        in_: timedelta | None = None,
+        interval: float | timedelta | None = None,
+        cron: str | None = None,
+        timezone_name: str = "UTC",
+        schedule_id: str | None = None,
+        **kwargs: Any,
+    ) -> Schedule:
+        """Run this call later or repeatedly; ``nuvom runscheduler`` sends each fire as a job.
+
+        Args:
+            *args: the call's positional arguments, as for ``.delay()``.
+            at: one fire at this timezone-aware datetime (a naive one is rejected).
+            in_: one fire after this timedelta (``timedelta(0)``: as soon as a scheduler runs).
+            interval: a fire every this many seconds (or timedelta), the first one interval from
+                now; missed fires are coalesced and the phase is kept.
+            cron: a fire at each match of this 5-field expression, read in ``timezone_name``.
+            timezone_name: the IANA timezone of ``cron``.
+            schedule_id: a stable id that makes scheduling idempotent: the same schedule again
+                is kept as it is (with its next run), a changed one replaces it.
+            **kwargs: the call's keyword arguments, as for ``.delay()``.
+
+        Raises:
+            ValueError: unless exactly one of ``at``, ``in_``, ``interval``, ``cron`` is given, or
+                naming a bad cron expression, timezone, interval or id.
+            SerializationError: naming the argument that cannot be encoded.
+        """
+        from .scheduling.api import create_schedule
+
+        return create_schedule(
+            self.task,
+            self.call_options,
+            args,
+            kwargs,
+            at=at,
+            in_=in_,
+            interval=interval,
+            cron=cron,
+            timezone_name=timezone_name,
+            schedule_id=schedule_id,
+        )
+
 
 class Task(Generic[P, R]):
     """A registered task. Call it to run it here; ``.delay()`` to run it on a worker."""
@@ -226,6 +272,33 @@ class Task(Generic[P, R]):
     def map(self, items: Iterable[object]) -> list[Job]:
         """Enqueue one call per item (tuple → ``*args``, dict → ``**kwargs``, else one argument)."""
         return TaskCall(self, CallOptions()).map(items)
+
+    def schedule(
+        self,
+        *args: Any,
+        at: datetime | None = None,
+        in_: timedelta | None = None,
+        interval: float | timedelta | None = None,
+        cron: str | None = None,
+        timezone_name: str = "UTC",
+        schedule_id: str | None = None,
+        **kwargs: Any,
+    ) -> Schedule:
+        """Run a call later or repeatedly: exactly one of ``at``, ``in_``, ``interval``, ``cron``.
+
+        See :meth:`TaskCall.schedule`; ``task.options(queue=..., priority=..., retries=...,
+        timeout_secs=...).schedule(...)`` sets per-schedule options.
+        """
+        return TaskCall(self, CallOptions()).schedule(
+            *args,
+            at=at,
+            in_=in_,
+            interval=interval,
+            cron=cron,
+            timezone_name=timezone_name,
+            schedule_id=schedule_id,
+            **kwargs,
+        )
 
 
 @overload

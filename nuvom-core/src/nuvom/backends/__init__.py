@@ -10,6 +10,7 @@ from .base import Lease as Lease
 from .base import QueueBackend as QueueBackend
 from .base import QueueStats as QueueStats
 from .base import ResultBackend as ResultBackend
+from .base import SchedulerBackend as SchedulerBackend
 
 __all__ = [
     "BaseQueue",
@@ -22,4 +23,5 @@ __all__ = [
     "QueueBackend",
     "QueueStats",
     "ResultBackend",
+    "SchedulerBackend",
 ]

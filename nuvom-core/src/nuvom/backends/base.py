@@ -6,6 +6,7 @@ records whose arguments and results are opaque bytes: msgpack stays in ``nuvom.s
 
 from __future__ import annotations
 
+import builtins
 import enum
 import time
 from collections.abc import Iterable, Sequence
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol, runtime_checkable
 
 from ..record import ErrorInfo, JobRecord, JobStatus
+from ..scheduling.record import ScheduleRecord
 
 
 class Capability(str, enum.Enum):
@@ -200,6 +202,60 @@ class ResultBackend(Protocol):
 
     def close(self) -> None:
         """Release connections and files. Idempotent."""
+
+
+@runtime_checkable
+class SchedulerBackend(Protocol):
+    """A store of schedules that hands out each fire to exactly one scheduler.
+
+    - ``add`` stores the schedule, replacing any with the same id.
+    - ``claim_due(now, limit, lease_secs)`` atomically claims up to ``limit`` schedules whose
+      ``next_run <= now`` and that no live claim holds, earliest first, setting their
+      ``claimed_until`` to ``now + lease_secs``; a claim that lapses makes the fire claimable again.
+    - ``mark_fired(id, fire_ts, next_run)`` applies only while the schedule's ``next_run`` is
+      still ``fire_ts`` (so a second call, or a call for a replaced schedule, does nothing): it
+      counts the run, sets ``last_run`` and ``next_run`` and clears the claim; ``next_run=None``
+      deletes the schedule (a one-off that fired).
+    - ``cancel`` deletes the schedule: it is never claimed again.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]]
+
+    def add(self, schedule: ScheduleRecord) -> None:
+        """Store ``schedule``, replacing any schedule with its id."""
+
+    def get(self, schedule_id: str) -> ScheduleRecord | None:
+        """The schedule, or ``None``."""
+
+    def list(self) -> builtins.list[ScheduleRecord]:
+        """Every schedule, soonest ``next_run`` first."""
+
+    def cancel(self, schedule_id: str) -> bool:
+        """Delete the schedule; ``True`` if there was one."""
+
+    def claim_due(self, now: float, limit: int, *, lease_secs: float = 30.0) -> builtins.list[ScheduleRecord]:
+        """Claim due schedules (see the class docstring); each carries its fire time in ``next_run``."""
+
+    def mark_fired(self, schedule_id: str, fire_ts: float, next_run: float | None) -> bool:
+        """Record the fire at ``fire_ts``; ``True`` if it applied."""
+
+    def close(self) -> None:
+        """Release connections and files. Idempotent."""
+
+
+def due_order(schedules: Iterable[ScheduleRecord], now: float, limit: int) -> list[ScheduleRecord]:
+    """The claimable schedules among ``schedules``, earliest first: the common core of ``claim_due``."""
+    due = [s for s in schedules if s.next_run <= now and (s.claimed_until is None or s.claimed_until <= now)]
+    due.sort(key=lambda s: (s.next_run, s.id))
+    return due[:limit]
+
+
+def fired(schedule: ScheduleRecord, fire_ts: float, next_run: float) -> ScheduleRecord:
+    """``schedule`` after its fire at ``fire_ts``: the common core of ``mark_fired``."""
+    return schedule.replace(
+        next_run=next_run, last_run=fire_ts, run_count=schedule.run_count + 1, claimed_until=None
+    )
 
 
 class BaseQueue:

@@ -14,6 +14,7 @@ from .demo import demo
 from .jobs import history_app, inspect_app, status
 from .plugin import plugin_app
 from .queue import queue_app
+from .scheduler import runscheduler, schedule_app
 from .tasks import discover_app, list_app
 from .worker import runworker
 
@@ -47,10 +48,12 @@ def config() -> None:
 
 app.command()(handles_errors(demo))
 app.command()(handles_errors(runworker))
+app.command()(handles_errors(runscheduler))
 app.command()(handles_errors(status))
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(history_app, name="history")
 app.add_typer(queue_app, name="queue")
+app.add_typer(schedule_app, name="schedule")
 app.add_typer(plugin_app, name="plugin")
 app.add_typer(discover_app, name="discover")
 app.add_typer(list_app, name="list")

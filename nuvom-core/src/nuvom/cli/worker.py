@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import typer
@@ -11,7 +12,8 @@ from ..config import Settings, get_settings
 from ..discovery.registration import import_discovered, refresh_manifest
 from ..log import configure_logging
 from ..registry import registry
-from ..runtime import get_queue, get_results
+from ..runtime import get_queue, get_results, get_scheduler_store
+from ..scheduling.runner import Scheduler
 from ..task import check_name
 from ..worker import Worker
 from ..worker.reloader import run_with_reload
@@ -41,6 +43,9 @@ def runworker(
     batch_size: int | None = typer.Option(
         None, "--batch-size", "-b", min=1, help="Jobs claimed per round trip (default NUVOM_BATCH_SIZE)."
     ),
+    with_scheduler: bool = typer.Option(
+        False, "--with-scheduler", help="Also dispatch due schedules in this process (one-box setups)."
+    ),
     dev: bool = typer.Option(
         False, "--dev", help="Restart the worker when a .py file of the project changes."
     ),
@@ -58,6 +63,7 @@ def runworker(
         args = [f"--import={module}" for module in imports] + [f"--queues={','.join(names)}"]
         args += [f"--concurrency={concurrency}"] if concurrency else []
         args += [f"--batch-size={batch_size}"] if batch_size else []
+        args += ["--with-scheduler"] if with_scheduler else []
         root = Path.cwd()
 
         def rescan() -> None:
@@ -69,10 +75,7 @@ def runworker(
 
         run_with_reload(args, root, grace=settings.shutdown_grace_secs, on_change=rescan)
         return
-    if imports:
-        import_modules(imports)
-    else:
-        load_discovered_tasks(settings, Path.cwd())
+    load_tasks(settings, imports)
     if not registry.all():
         raise fail(
             "no tasks are registered: none were discovered under this folder; "
@@ -81,4 +84,22 @@ def runworker(
     worker = Worker(
         settings, get_queue(), get_results(), queues=names, concurrency=concurrency, batch_size=batch_size
     )
-    worker.run()
+    if not with_scheduler:
+        worker.run()
+        return
+    scheduler = Scheduler(get_scheduler_store(), lease_secs=settings.lease_secs)
+    thread = threading.Thread(target=scheduler.run, name="nuvom-scheduler", daemon=True)
+    thread.start()
+    try:
+        worker.run()
+    finally:
+        scheduler.stop()
+        thread.join()
+
+
+def load_tasks(settings: Settings, imports: list[str]) -> None:
+    """Import ``imports``, or else the tasks discovered under the working directory."""
+    if imports:
+        import_modules(imports)
+    else:
+        load_discovered_tasks(settings, Path.cwd())

@@ -1,0 +1,90 @@
+"""``nuvom runscheduler``, ``nuvom schedule list`` and ``nuvom schedule cancel``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+from types import FrameType
+
+import typer
+from rich.table import Table
+
+from ..config import get_settings
+from ..log import configure_logging
+from ..runtime import get_scheduler_store
+from ..scheduling.record import ScheduleRecord
+from ..scheduling.runner import Scheduler
+from .common import EXIT_USAGE, console, fail, handles_errors
+from .worker import load_tasks
+
+schedule_app = typer.Typer(help="Schedules: list them, cancel one.", no_args_is_help=True)
+
+
+def runscheduler(
+    imports: list[str] = typer.Option(
+        [], "--import", "-i", help="Module defining tasks; repeat for several (default: discover them)."
+    ),
+    poll: float = typer.Option(1.0, "--poll", min=0.01, help="Seconds between looks for due schedules."),
+) -> None:
+    """Send due schedules as jobs until SIGINT/SIGTERM; run as many as you like, each fire goes out once."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    load_tasks(settings, imports)
+    scheduler = Scheduler(get_scheduler_store(), poll_secs=poll, lease_secs=settings.lease_secs)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        scheduler.stop()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    scheduler.run()
+
+
+def _when(ts: float | None) -> tuple[str, str]:
+    if ts is None:
+        return "-", "-"
+    local = dt.datetime.fromtimestamp(ts).astimezone()
+    utc = dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+    return local.strftime("%Y-%m-%d %H:%M:%S %Z"), utc.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _timetable(schedule: ScheduleRecord) -> str:
+    if schedule.mode == "interval":
+        return f"every {schedule.interval_secs:g} s"
+    if schedule.mode == "cron":
+        return f"cron {schedule.cron} ({schedule.timezone})"
+    return "once"
+
+
+@schedule_app.command("list")
+@handles_errors
+def list_schedules() -> None:
+    """Every schedule: id, task, timetable, next run (local and UTC) and how often it has run."""
+    schedules = get_scheduler_store().list()
+    if not schedules:
+        console.print("no schedules")
+        return
+    table = Table()
+    for column in ("id", "task", "mode", "next run (local)", "next run (UTC)", "runs", "last run (UTC)"):
+        table.add_column(column)
+    for schedule in schedules:
+        local, utc = _when(schedule.next_run)
+        table.add_row(
+            schedule.id,
+            schedule.task_name,
+            _timetable(schedule),
+            local,
+            utc,
+            str(schedule.run_count),
+            _when(schedule.last_run)[1],
+        )
+    console.print(table)
+
+
+@schedule_app.command("cancel")
+@handles_errors
+def cancel_schedule(schedule_id: str = typer.Argument(..., help="The schedule id.")) -> None:
+    """Cancel a schedule: it never fires again. Exit 2 if the id is unknown."""
+    if not get_scheduler_store().cancel(schedule_id):
+        raise fail(f"no schedule with id {schedule_id!r}", EXIT_USAGE)
+    console.print(f"cancelled schedule {schedule_id}")

@@ -1,0 +1,1 @@
+"""Schedules: one-off, interval and cron fires of a task, dispatched by ``nuvom runscheduler``."""

@@ -1,0 +1,124 @@
+"""The scheduler loop: claim due fires, send each as a job with a deterministic id, move on.
+
+Exactly-once per fire, however many schedulers run: ``claim_due`` hands a fire to one scheduler
+at a time (a lease), the job id is ``<schedule id>:<fire time in ms>``, and a fire whose job
+record already exists (a scheduler died after sending it, before marking the fire) is only
+marked, not sent again. A scheduler that dies before sending leaves the claim to lapse, and
+another scheduler sends the fire then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..backends.base import SchedulerBackend
+from ..message import JobMessage
+from ..registry import registry
+from ..runtime import get_results
+from .record import ScheduleRecord
+from .timing import next_run_after
+
+logger = logging.getLogger(__name__)
+
+#: Fires claimed per store round trip.
+_CLAIM_LIMIT = 100
+
+
+def fire_job_id(schedule_id: str, fire_ts: float) -> str:
+    """The id of the job sent for ``schedule_id``'s fire at ``fire_ts``: the same in every scheduler."""
+    return f"{schedule_id}:{round(fire_ts * 1000)}"
+
+
+def send_fire(schedule: ScheduleRecord, now: float) -> bool:
+    """Send the fire ``schedule.next_run`` as a job unless it was sent already; ``True`` if sent."""
+    from ..client import send_messages
+
+    job_id = fire_job_id(schedule.id, schedule.next_run)
+    if get_results().get_full(job_id) is not None:
+        return False
+    message = JobMessage(
+        id=job_id,
+        task_name=schedule.task_name,
+        args=schedule.args,
+        kwargs=schedule.kwargs,
+        queue=schedule.queue,
+        priority=schedule.priority,
+        created_at=now,
+        retries=schedule.retries,
+        timeout_secs=schedule.timeout_secs,
+    )
+    task = registry.get(schedule.task_name)
+    default_retries = task.opts.retries if task is not None else 0
+    send_messages([message], schedule.retries if schedule.retries is not None else default_retries)
+    return True
+
+
+class Scheduler:
+    """Dispatches the due fires of one scheduler store until stopped."""
+
+    def __init__(self, store: SchedulerBackend, *, poll_secs: float = 1.0, lease_secs: float = 30.0) -> None:
+        self.store = store
+        self.poll_secs = poll_secs
+        self.lease_secs = lease_secs
+        self.sent = 0
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Stop after the current round (thread-safe)."""
+        self._stopping.set()
+
+    def run(self) -> None:
+        """Dispatch until :meth:`stop`; a failing round is logged and retried after a poll."""
+        logger.info("scheduler started: polling every %g s", self.poll_secs)
+        self.warn_unknown_tasks()
+        while not self._stopping.is_set():
+            try:
+                claimed = self.run_once()
+            except Exception:
+                logger.exception("scheduler round failed; retrying in %g s", self.poll_secs)
+                claimed = 0
+            if claimed < _CLAIM_LIMIT:
+                self._stopping.wait(self.poll_secs)
+        logger.info("scheduler stopped after sending %d jobs", self.sent)
+
+    def run_once(self, now: float | None = None) -> int:
+        """Claim and dispatch the fires due at ``now``; return how many were claimed."""
+        now = time.time() if now is None else now
+        due = self.store.claim_due(now, _CLAIM_LIMIT, lease_secs=self.lease_secs)
+        for schedule in due:
+            try:
+                self.dispatch(schedule, now)
+            except Exception:
+                logger.exception(
+                    "schedule %s: sending its fire failed; it is retried when the claim lapses", schedule.id
+                )
+        return len(due)
+
+    def dispatch(self, schedule: ScheduleRecord, now: float) -> None:
+        """Send one claimed fire, then mark it fired with the schedule's next run."""
+        fire_ts = schedule.next_run
+        sent = send_fire(schedule, now)
+        self.sent += sent
+        following = next_run_after(schedule, fire_ts, now)
+        self.store.mark_fired(schedule.id, fire_ts, following)
+        logger.info(
+            "schedule %s (%s): %s job %s; next run %s",
+            schedule.id,
+            schedule.task_name,
+            "sent" if sent else "already sent",
+            fire_job_id(schedule.id, fire_ts),
+            "none" if following is None else time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(following)),
+        )
+
+    def warn_unknown_tasks(self) -> None:
+        """Log schedules of tasks this process does not know (their jobs fail on the worker)."""
+        for schedule in self.store.list():
+            if registry.get(schedule.task_name) is None:
+                logger.warning(
+                    "schedule %s runs task %r, which this scheduler has not imported; "
+                    "its jobs still go out, and a worker without it fails them with TaskNotFound",
+                    schedule.id,
+                    schedule.task_name,
+                )
