@@ -17,6 +17,7 @@ from .helpers import free_port
 
 REPO = Path(__file__).parent.parent.parent
 ALERTS = REPO / "docs" / "backends" / "prometheus-alerts.yml"
+DASHBOARD = REPO / "docs" / "backends" / "grafana-dashboard.json"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import urllib.parse
@@ -13,8 +14,20 @@ from types import ModuleType
 import pytest
 
 from ..e2e.helpers import WorkerProcess, wait_until
-from .conftest import ALERTS, PrometheusServer
+from .conftest import ALERTS, DASHBOARD, PrometheusServer
 from .helpers import exporter_url
+
+METRICS = [
+    "nuvom_jobs_enqueued_total",
+    "nuvom_jobs_finished_total",
+    "nuvom_job_retries_total",
+    "nuvom_job_duration_seconds",
+    "nuvom_job_queue_wait_seconds",
+    "nuvom_jobs_in_progress",
+    "nuvom_queue_depth",
+    "nuvom_worker_slots",
+    "nuvom_worker_last_heartbeat_timestamp_seconds",
+]
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -65,6 +78,33 @@ def test_promql_sums_the_successes_a_real_prometheus_scraped(
         "NuvomQueueWaitHigh",
         "NuvomWorkerNoHeartbeat",
     }
+    # And every dashboard query is valid PromQL that returns data here (rates need two scrapes)
+    for expr in dashboard_queries():
+        wait_until(lambda expr=expr: query(server, expr), 15, f"data for the dashboard query {expr}", 0.25)
+
+
+def dashboard_queries() -> list[str]:
+    """The dashboard's expressions, with Grafana's variables replaced by what they stand for."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    exprs = [target["expr"] for panel in panels for target in panel["targets"]]
+    return [e.replace("$__rate_interval", "1m").replace('"$queue"', '".*"') for e in exprs]
+
+
+def test_the_dashboard_has_a_panel_for_each_question_and_uses_only_our_metrics() -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    assert [p["title"] for p in dashboard["panels"]] == [
+        "Throughput per task",
+        "Failure ratio per task",
+        "p95 attempt duration",
+        "p95 queue wait",
+        "Queue depth",
+        "Jobs in progress / slots",
+        "Heartbeat age per worker",
+    ]
+    used = {
+        name for expr in dashboard_queries() for name in re.findall(r"\b(nuvom_\w+?)(?:_bucket)?\b", expr)
+    }
+    assert used <= set(METRICS), used - set(METRICS)
 
 
 @pytest.mark.skipif(
