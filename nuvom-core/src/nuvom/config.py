@@ -91,8 +91,8 @@ class Settings(PluginSettings):
     sqlite_path: Path | None = None
     #: Interface the Prometheus exporter binds.
     prometheus_host: str = "127.0.0.1"
-    #: Port the Prometheus exporter binds.
-    prometheus_port: int = Field(9150, ge=1, le=65535)
+    #: Port the Prometheus exporter binds; 0 lets the system pick a free one (the exporter logs it).
+    prometheus_port: int = Field(9150, ge=0, le=65535)
 
 
 _lock = threading.Lock()

@@ -1,0 +1,135 @@
+"""In-process: enqueues are counted by the sender; a raising metric update never fails a job."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from nuvom import task
+from nuvom.backends.memory import MemoryQueue
+from nuvom.config import load_settings
+from nuvom.testing import drain
+from nuvom_prometheus import ExporterError, Metrics, get_metrics, start_exporter
+
+from .helpers import listening, scrape, value
+
+
+def sample(name: str, **labels: str) -> float:
+    return get_metrics().registry.get_sample_value(name, labels) or 0.0
+
+
+@pytest.fixture
+def tasks(memory_backends: None):
+    @task(name="prom_ok")
+    def ok(x: int) -> int:
+        return x
+
+    @task(name="prom_retried", retries=1, retry_delay_secs=0)
+    def retried() -> str:
+        retried.calls += 1  # type: ignore[attr-defined]
+        if retried.calls == 1:  # type: ignore[attr-defined]
+            raise ConnectionError("first attempt fails")
+        return "ok"
+
+    retried.calls = 0  # type: ignore[attr-defined]
+    return ok, retried
+
+
+def test_the_sending_process_counts_its_enqueues(tasks) -> None:
+    ok, _ = tasks
+    before = sample("nuvom_jobs_enqueued_total", task="prom_ok", queue="default")
+    ok.delay(1)
+    ok.options(queue="other").delay(2)
+    ok.map([3, 4])
+    assert sample("nuvom_jobs_enqueued_total", task="prom_ok", queue="default") == before + 3
+    assert sample("nuvom_jobs_enqueued_total", task="prom_ok", queue="other") >= 1
+
+
+def test_a_raising_metric_update_never_fails_a_job_and_the_others_still_count(
+    tasks, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given the duration histogram broken: every observation raises
+    ok, retried = tasks
+    metrics = get_metrics()
+
+    def broken(*labels: str) -> None:
+        raise RuntimeError("the duration histogram is broken")
+
+    monkeypatch.setattr(metrics.duration, "labels", broken)
+    finished = ("nuvom_jobs_finished_total", {"task": "prom_ok", "queue": "default", "status": "success"})
+    before_ok = sample(finished[0], **finished[1])
+    before_retries = sample("nuvom_job_retries_total", task="prom_retried", queue="default")
+
+    # When jobs run in a real worker (in this thread)
+    jobs = [ok.delay(i) for i in range(3)] + [retried.delay()]
+    with caplog.at_level(logging.DEBUG, logger="nuvom_prometheus"):
+        drain(timeout=5)
+
+    # Then every job succeeded, the other metrics counted, and the failure was logged once as a warning
+    assert [job.get(timeout=1) for job in jobs] == [0, 1, 2, "ok"]
+    assert sample(finished[0], **finished[1]) == before_ok + 3
+    assert sample("nuvom_job_retries_total", task="prom_retried", queue="default") == before_retries + 1
+    assert sample("nuvom_jobs_in_progress", queue="default") == 0
+    warnings = [
+        r for r in caplog.records if r.name == "nuvom_prometheus.metrics" and r.levelno == logging.WARNING
+    ]
+    assert [r.getMessage() for r in warnings] == [
+        "updating nuvom_job_duration_seconds failed; the job is not affected"
+    ]
+
+
+class UnreadableQueue(MemoryQueue):
+    """A real memory queue whose stats cannot be read, as when its server is down."""
+
+    def stats(self):  # type: ignore[override]
+        raise ConnectionError("backend unreachable")
+
+
+def test_a_failing_queue_depth_read_leaves_the_scrape_intact() -> None:
+    # Given metrics reading depth from a healthy queue and from one that fails
+    metrics = Metrics()
+    healthy = MemoryQueue()
+    metrics.worker_started(1, healthy, ["default", "mail"], "threads", 2)
+    metrics.worker_started(2, UnreadableQueue(), ["default"], "threads", 2)
+
+    # When Prometheus scrapes
+    text = generate_latest(metrics.registry).decode()
+
+    # Then the healthy queue's depth and every other metric are there
+    samples = {s.name: s for f in text_string_to_metric_families(text) for s in f.samples}
+    depths = [
+        s for f in text_string_to_metric_families(text) for s in f.samples if s.name == "nuvom_queue_depth"
+    ]
+    assert {s.labels["queue"]: s.value for s in depths} == {"default": 0, "mail": 0}
+    assert samples["nuvom_worker_slots"].value == 4
+
+
+def test_start_exporter_on_a_busy_port_names_host_and_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = load_settings().model_copy(update={"prometheus_port": port})
+        with pytest.raises(ExporterError) as caught:
+            start_exporter(settings)
+    assert (caught.value.host, caught.value.port) == ("127.0.0.1", port)
+    assert f"127.0.0.1:{port}: address already in use" in str(caught.value)
+    assert "NUVOM_PROMETHEUS_PORT" in str(caught.value)
+
+
+def test_start_exporter_serves_the_registry_until_stopped() -> None:
+    # Given an exporter on a free port (0)
+    metrics = Metrics()
+    metrics.worker_started(1, MemoryQueue(), ["default"], "threads", 3)
+    exporter = start_exporter(load_settings().model_copy(update={"prometheus_port": 0}), metrics.registry)
+
+    # Then it serves that registry at its URL, until stopped
+    assert exporter.port != 0 and exporter.url == f"http://127.0.0.1:{exporter.port}/metrics"
+    assert value(scrape(exporter.url), "nuvom_worker_slots", pool="threads") == 3
+    exporter.stop()
+    exporter.stop()  # idempotent
+    assert not listening("127.0.0.1", exporter.port)
