@@ -52,10 +52,10 @@ def test_the_public_api_is_pinned() -> None:
 
 
 def test_every_conformance_check_is_listed_in_the_docs() -> None:
-    from nuvom.testing.suite import QueueBackendSuite, ResultBackendSuite
+    from nuvom.testing.suite import QueueBackendSuite, ResultBackendSuite, SchedulerBackendSuite
 
     listed = (DOCS / "plugins" / "conformance.md").read_text()
-    for suite in (QueueBackendSuite, ResultBackendSuite):
+    for suite in (QueueBackendSuite, ResultBackendSuite, SchedulerBackendSuite):
         for name in dir(suite):
             if name.startswith("test_"):
                 assert f"`{name.removeprefix('test_')}`" in listed, f"{name} is missing from conformance.md"

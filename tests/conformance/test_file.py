@@ -8,6 +8,7 @@ import pytest
 
 from nuvom.backends.file_queue import FileQueue
 from nuvom.backends.file_results import FileResults
+from nuvom.backends.file_scheduler import FileScheduler
 from nuvom.testing.suite import *  # noqa: F403
 
 
@@ -27,3 +28,8 @@ def queue_factory(tmp_path: Path):
 @pytest.fixture
 def results_factory(tmp_path: Path):
     return lambda: FileResults(tmp_path / "results")
+
+
+@pytest.fixture
+def scheduler_factory(tmp_path: Path):
+    return lambda: FileScheduler(tmp_path / "schedules")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nuvom.backends.memory import MemoryQueue, MemoryResults
+from nuvom.backends.memory_scheduler import MemoryScheduler
 from nuvom.testing.suite import *  # noqa: F403
 
 
@@ -21,3 +22,9 @@ def results_factory():
     results = MemoryResults()
     yield lambda: results
     results.close()
+
+
+@pytest.fixture
+def scheduler_factory():
+    store = MemoryScheduler()
+    return lambda: store

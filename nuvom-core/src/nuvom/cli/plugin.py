@@ -64,6 +64,7 @@ class SuiteKind(str, enum.Enum):
 
     queue = "queue"
     result = "result"
+    scheduler = "scheduler"
 
 
 _OUTCOME = {

@@ -19,9 +19,13 @@ import pytest
 
 from ..errors import PluginError
 
-Kind = Literal["queue", "result"]
+Kind = Literal["queue", "result", "scheduler"]
 
-_FIXTURE_OF: dict[Kind, str] = {"queue": "queue_factory", "result": "results_factory"}
+_FIXTURE_OF: dict[Kind, str] = {
+    "queue": "queue_factory",
+    "result": "results_factory",
+    "scheduler": "scheduler_factory",
+}
 _resolved_key = pytest.StashKey[dict[Kind, tuple[Callable[[Any], Any], str]]]()
 
 
@@ -36,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--nuvom-kind",
-        choices=("queue", "result"),
+        choices=("queue", "result", "scheduler"),
         default=None,
         help="test only this role of the target (default: every role the tests ask for)",
     )
@@ -52,7 +56,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     target = config.getoption("nuvom_target")
     if target is None:
         return []
-    kind = config.getoption("nuvom_kind") or "queue and result"
+    kind = config.getoption("nuvom_kind") or "queue, result and scheduler"
     return [f"nuvom conformance target: {target} ({kind})"]
 
 
@@ -61,14 +65,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     kind = config.getoption("nuvom_kind")
     if config.getoption("nuvom_target") is None or kind is None:
         return
-    from .suite import QueueBackendSuite, ResultBackendSuite
+    from .suite import QueueBackendSuite, ResultBackendSuite, SchedulerBackendSuite
 
-    other = ResultBackendSuite if kind == "queue" else QueueBackendSuite
+    suites: dict[Kind, type] = {
+        "queue": QueueBackendSuite,
+        "result": ResultBackendSuite,
+        "scheduler": SchedulerBackendSuite,
+    }
+    others = tuple(suite for k, suite in suites.items() if k != kind)
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []
     for item in items:
         cls = getattr(item, "cls", None)
-        (drop if cls is not None and issubclass(cls, other) else keep).append(item)
+        (drop if cls is not None and issubclass(cls, others) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -136,3 +145,11 @@ def results_factory(
 ) -> Iterator[Callable[[], Any]]:
     """Instances of the ``--nuvom-target`` result backend over one fresh store per check."""
     yield from _instances(request, tmp_path, monkeypatch, "result")
+
+
+@pytest.fixture
+def scheduler_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], Any]]:
+    """Instances of the ``--nuvom-target`` scheduler store over one fresh store per check."""
+    yield from _instances(request, tmp_path, monkeypatch, "scheduler")

@@ -22,13 +22,17 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from ..errors import PluginError
 from ..plugins.targets import resolve_target
 
-Kind = Literal["queue", "result"]
+Kind = Literal["queue", "result", "scheduler"]
 Outcome = Literal["passed", "failed", "skipped"]
 
-KINDS: tuple[Kind, ...] = ("queue", "result")
+KINDS: tuple[Kind, ...] = ("queue", "result", "scheduler")
 #: The module holding the suite's collected classes, run by ``--pyargs``.
 SUITE_MODULE = "nuvom.testing.suite.test_backends"
-_CLASS_OF: dict[Kind, str] = {"queue": "TestQueueBackend", "result": "TestResultBackend"}
+_CLASS_OF: dict[Kind, str] = {
+    "queue": "TestQueueBackend",
+    "result": "TestResultBackend",
+    "scheduler": "TestSchedulerBackend",
+}
 _RANK: dict[Outcome, int] = {"passed": 0, "skipped": 1, "failed": 2}
 
 
@@ -226,9 +230,12 @@ def kinds_of(target: str, name: str | None = None) -> list[Kind]:
             found.append("queue")
         if callable(getattr(obj, "get_full", None)):
             found.append("result")
+        if callable(getattr(obj, "claim_due", None)):
+            found.append("scheduler")
         if not found:
             raise PluginError(
-                f"{target} is neither a queue backend (no pop_batch) nor a result backend (no get_full)"
+                f"{target} is not a queue backend (no pop_batch), a result backend (no get_full) "
+                "or a scheduler store (no claim_due)"
             )
         return found
     found = []

@@ -9,9 +9,10 @@ Adopt it in one line, plus a fixture that builds your backend::
     def queue_factory(tmp_path):
         return lambda: MyQueue(tmp_path)  # a new instance over the same store on each call
 
-The star import brings ``TestQueueBackend`` and ``TestResultBackend``, which need a
-``queue_factory`` and a ``results_factory`` fixture; the pytest plugin ``nuvom`` skips either when
-it is missing. To adopt one role only, or to override a check, subclass instead::
+The star import brings ``TestQueueBackend``, ``TestResultBackend`` and ``TestSchedulerBackend``,
+which need a ``queue_factory``, ``results_factory`` and ``scheduler_factory`` fixture; the pytest
+plugin ``nuvom`` skips each one whose fixture is missing. To adopt one role only, or to override
+a check, subclass instead::
 
     from nuvom.testing.suite import QueueBackendSuite
 
@@ -28,11 +29,12 @@ from __future__ import annotations
 import pytest
 
 pytest.register_assert_rewrite(
-    *(f"{__name__}.{m}" for m in ("completion", "model", "queue", "results", "support"))
+    *(f"{__name__}.{m}" for m in ("completion", "model", "queue", "results", "scheduler", "support"))
 )
 
 from .queue import QueueBackendSuite  # noqa: E402
 from .results import ResultBackendSuite  # noqa: E402
+from .scheduler import SchedulerBackendSuite  # noqa: E402
 
 
 class TestQueueBackend(QueueBackendSuite):
@@ -43,4 +45,15 @@ class TestResultBackend(ResultBackendSuite):
     """The result store suite against the ``results_factory`` fixture."""
 
 
-__all__ = ["QueueBackendSuite", "ResultBackendSuite", "TestQueueBackend", "TestResultBackend"]
+class TestSchedulerBackend(SchedulerBackendSuite):
+    """The scheduler store suite against the ``scheduler_factory`` fixture."""
+
+
+__all__ = [
+    "QueueBackendSuite",
+    "ResultBackendSuite",
+    "SchedulerBackendSuite",
+    "TestQueueBackend",
+    "TestResultBackend",
+    "TestSchedulerBackend",
+]
