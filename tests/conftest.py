@@ -20,8 +20,6 @@ def isolated_nuvom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NUVOM_DATA_DIR", str(tmp_path / ".nuvom"))
-    # Workers of parallel tests would all try the default metrics port when nuvom-prometheus is installed.
-    monkeypatch.setenv("NUVOM_PROMETHEUS_PORT", "0")
     runtime.reset()
     before = registry.all()
     yield tmp_path

@@ -32,11 +32,11 @@ def exec_log(isolated_nuvom: Path) -> Path:
 
 @pytest.fixture
 def start_worker(isolated_nuvom: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start ``nuvom runworker`` subprocesses; every one is stopped at the end of the test."""
+    """Start ``nuvom runworker`` (or ``command``) subprocesses; each is stopped at the end of the test."""
     started: list[WorkerProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        worker = WorkerProcess(isolated_nuvom, *args, env=env)
+    def start(*args: str, env: dict[str, str] | None = None, command: str = "runworker") -> WorkerProcess:
+        worker = WorkerProcess(isolated_nuvom, *args, env=env, command=command)
         started.append(worker)
         return worker
 

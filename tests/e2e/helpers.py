@@ -131,15 +131,17 @@ def executions(log: Path, kind: str) -> Counter[str]:
 
 
 class WorkerProcess:
-    """A ``nuvom runworker`` subprocess, stopped by pid."""
+    """A ``nuvom runworker`` (or other long-running ``command``) subprocess, stopped by pid."""
 
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, cwd: Path, *args: str, env: dict[str, str] | None = None, command: str = "runworker"
+    ) -> None:
         self.cwd = cwd
-        self.log_path = cwd / f"worker-{time.monotonic_ns()}.log"
+        self.log_path = cwd / f"{command}-{time.monotonic_ns()}.log"
         full_env = {**os.environ, **(env or {})}
         with self.log_path.open("w") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nuvom", "runworker", "--import", "e2e_tasks", *args],
+                [sys.executable, "-m", "nuvom", command, "--import", "e2e_tasks", *args],
                 cwd=cwd,
                 env=full_env,
                 stdout=log,

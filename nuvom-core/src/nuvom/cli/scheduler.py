@@ -59,13 +59,13 @@ def _timetable(schedule: ScheduleRecord) -> str:
 @schedule_app.command("list")
 @handles_errors
 def list_schedules() -> None:
-    """Every schedule: id, task, timetable, next run (local and UTC) and how often it has run."""
+    """Every schedule: id, task, timetable, next run (local time and UTC) and how often it ran."""
     schedules = get_scheduler_store().list()
     if not schedules:
         console.print("no schedules")
         return
     table = Table()
-    for column in ("id", "task", "mode", "next run (local)", "next run (UTC)", "runs", "last run (UTC)"):
+    for column in ("id", "task", "mode", "next run (local / UTC)", "runs"):
         table.add_column(column)
     for schedule in schedules:
         local, utc = _when(schedule.next_run)
@@ -73,10 +73,8 @@ def list_schedules() -> None:
             schedule.id,
             schedule.task_name,
             _timetable(schedule),
-            local,
-            utc,
+            f"{local}\n{utc} UTC",
             str(schedule.run_count),
-            _when(schedule.last_run)[1],
         )
     console.print(table)
 
