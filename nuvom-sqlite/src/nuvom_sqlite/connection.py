@@ -13,14 +13,15 @@ then does it surface, as a :class:`~nuvom.errors.BackendError` naming the databa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from nuvom.errors import BackendError
 
@@ -33,6 +34,17 @@ T = TypeVar("T")
 #: ``UPDATE … RETURNING`` appeared in SQLite 3.35.0.
 MIN_SQLITE_VERSION = (3, 35, 0)
 _MAX_BACKOFF_SECS = 0.05
+
+#: Forks this process descends from; a connection opened under another count is the parent's.
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 class Database:
@@ -54,18 +66,18 @@ class Database:
         self.synchronous = synchronous
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
-        self._pid = os.getpid()
+        self._generation = _forks
         #: Connections inherited through fork: kept referenced so they are never closed here.
         self._inherited: list[sqlite3.Connection] = []
-        with self._lock:
-            self._connection()
+        with self._use():
+            pass
+        stat = os.stat(self.path)
+        #: The file's identity, to tell whether two instances share one database.
+        self.identity = (stat.st_dev, stat.st_ino)
 
     def same_file(self, other: Database) -> bool:
-        """True when ``other`` opens the same database file."""
-        try:
-            return os.path.samefile(self.path, other.path)
-        except OSError:
-            return False
+        """True when ``other`` opened the same database file."""
+        return self.identity == other.identity
 
     def error(self, exc: BaseException, doing: str) -> BackendError:
         """A :class:`BackendError` naming the database file."""
@@ -73,16 +85,24 @@ class Database:
 
     # -- connections -----------------------------------------------------------------------
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._pid != os.getpid():
-            # A forked child: the parent's connection (and any lock state) is not ours.
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection, held under the instance's lock."""
+        self._after_fork()
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._open()
+            yield self._conn
+
+    def _after_fork(self) -> None:
+        if self._generation != _forks:
+            # A forked child: the parent's connection is not ours, and its lock may have been
+            # held by a thread that does not exist here.
+            self._lock = threading.RLock()
             if self._conn is not None:
                 self._inherited.append(self._conn)
             self._conn = None
-            self._pid = os.getpid()
-        if self._conn is None:
-            self._conn = self._open()
-        return self._conn
+            self._generation = _forks
 
     def _open(self) -> sqlite3.Connection:
         if self.path.is_dir():
@@ -135,8 +155,9 @@ class Database:
 
     def close(self) -> None:
         """Close this process's connection. Idempotent; the next use opens a new one."""
+        self._after_fork()
         with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
+            if self._conn is not None:
                 self._conn.close()
             self._conn = None
 
@@ -150,8 +171,7 @@ class Database:
         """
 
         def attempt() -> T:
-            with self._lock:
-                conn = self._connection()
+            with self._use() as conn:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     result = work(conn)
@@ -167,8 +187,7 @@ class Database:
         """Run ``work`` in one read transaction (a consistent snapshot), retried while busy."""
 
         def attempt() -> T:
-            with self._lock:
-                conn = self._connection()
+            with self._use() as conn:
                 conn.execute("BEGIN")
                 try:
                     return work(conn)
@@ -177,16 +196,18 @@ class Database:
 
         return self._run(attempt, doing)
 
+    def query(self, sql: str, params: Sequence[object] = (), doing: str = "a read") -> list[Any]:
+        """The rows of one statement, which SQLite reads from one snapshot (no transaction needed)."""
+
+        def attempt() -> list[Any]:
+            with self._use() as conn:
+                return conn.execute(sql, params).fetchall()
+
+        return self._run(attempt, doing)
+
     def data_version(self) -> int:
         """``PRAGMA data_version``: changes whenever another connection commits."""
-        return self._run(
-            lambda: self._locked(lambda conn: int(conn.execute("PRAGMA data_version").fetchone()[0])),
-            "a change check",
-        )
-
-    def _locked(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            return work(self._connection())
+        return int(self.query("PRAGMA data_version", (), "a change check")[0][0])
 
     def _run(self, attempt: Callable[[], T], doing: str) -> T:
         try:

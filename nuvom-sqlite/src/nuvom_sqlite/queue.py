@@ -71,6 +71,10 @@ SELECT id, queue, payload, ?, ? FROM {QUEUE} WHERE seq = ?
 """
 
 
+#: What an empty claim saw: the ``data_version`` and the due time of the next waiting row.
+_Idle = tuple[int, float | None]
+
+
 def claim_sql(queue_count: int) -> str:
     """The query picking the most urgent ready rows of ``queue_count`` queues: each by its index."""
     if queue_count == 1:
@@ -129,15 +133,19 @@ class SqliteQueue(BaseQueue):
     # -- claim -----------------------------------------------------------------------------
 
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        if n <= 0 or not queues:
+            return []
         deadline = time.monotonic() + timeout
         while True:
             with self._changed:
                 writes = self._writes
-            version = self.database.data_version()
-            leases, next_due = self._claim(n, queues, lease_secs)
+            leases, idle = self._claim(n, queues, lease_secs)
             left = deadline - time.monotonic()
-            if leases or n <= 0 or not queues or left <= 0:
+            if leases or left <= 0:
                 return leases
+            if idle is None:
+                continue  # every row picked was corrupt and is quarantined now: claim again
+            version, next_due = idle
             if next_due is not None:
                 left = min(left, max(0.0, next_due - time.time()))
             self._wait_for_change(writes, version, left)
@@ -154,12 +162,14 @@ class SqliteQueue(BaseQueue):
                 return
             step = min(step * 1.5, _MAX_POLL_SECS)
 
-    def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], float | None]:
-        """Lease up to ``n`` jobs; also when the next waiting row falls due, if none was ready."""
-        if n <= 0 or not queues:
-            return [], None
+    def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], _Idle | None]:
+        """Lease up to ``n`` jobs; ``None`` or, when none was ready, what to wait for.
 
-        def claim(conn: sqlite3.Connection) -> tuple[list[Lease], float | None]:
+        That is the ``data_version`` the claim saw (another process's commit changes it) and when
+        the next waiting row falls due.
+        """
+
+        def claim(conn: sqlite3.Connection) -> tuple[list[Lease], _Idle | None]:
             now = time.time()
             conn.execute(_PROMOTE, (now,))
             params: list[object] = [p for queue in queues for p in (queue, n)]
@@ -167,7 +177,8 @@ class SqliteQueue(BaseQueue):
                 params.append(n)
             chosen = [row[0] for row in conn.execute(claim_sql(len(queues)), params)]
             if not chosen:
-                return [], conn.execute(_NEXT_DUE).fetchone()[0]
+                version = conn.execute("PRAGMA data_version").fetchone()[0]
+                return [], (version, conn.execute(_NEXT_DUE).fetchone()[0])
             token = uuid.uuid4().hex
             expires_at = now + lease_secs
             rows: dict[int, tuple[Any, ...]] = {}
@@ -241,8 +252,7 @@ class SqliteQueue(BaseQueue):
         params: tuple[str, ...] = ()
         if queue is not None:
             sql, params = sql + " AND queue = ?", (queue,)
-        count: int = self.database.read(lambda conn: conn.execute(sql, params).fetchone()[0], "counting jobs")
-        return count
+        return int(self.database.query(sql, params, "counting jobs")[0][0])
 
     def stats(self) -> QueueStats:
         def count(conn: sqlite3.Connection) -> QueueStats:

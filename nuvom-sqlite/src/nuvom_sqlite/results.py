@@ -97,20 +97,17 @@ class SqliteResults(BaseResults):
         self._maybe_purge()
 
     def get_full(self, job_id: str) -> JobRecord | None:
-        row = self.database.read(
-            lambda conn: conn.execute(
-                f"SELECT record FROM {RESULTS} WHERE id = ? AND {_LIVE}", (job_id, time.time())
-            ).fetchone(),
+        rows = self.database.query(
+            f"SELECT record FROM {RESULTS} WHERE id = ? AND {_LIVE}",
+            (job_id, time.time()),
             "reading a result",
         )
-        return None if row is None else decode_record(job_id, row[0])
+        return decode_record(job_id, rows[0][0]) if rows else None
 
     def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
         where, params = (f"status = ? AND {_LIVE}", [status.value]) if status else (_LIVE, [])
         sql = f"SELECT id, record FROM {RESULTS} WHERE {where} ORDER BY created_at DESC LIMIT ? OFFSET ?"
-        rows = self.database.read(
-            lambda conn: conn.execute(sql, (*params, time.time(), limit, offset)).fetchall(), "listing jobs"
-        )
+        rows = self.database.query(sql, (*params, time.time(), limit, offset), "listing jobs")
         return [decode_record(job_id, data) for job_id, data in rows]
 
     def delete(self, job_id: str) -> bool:
