@@ -310,21 +310,29 @@ def _envelope(row: tuple[Any, ...]) -> Envelope:
     Raises:
         CorruptEntry: naming the first column that does not hold what it must.
     """
-    v = dict(zip(_COLUMNS, row, strict=True))
+    seq, job_id, queue, priority, eta, attempts, _, payload = row
+    if (
+        type(job_id) is str
+        and type(queue) is str
+        and type(priority) is int
+        and 0 <= priority <= 9
+        and (eta is None or type(eta) is float)
+        and type(attempts) is int
+        and attempts >= 0
+        and type(payload) is bytes
+    ):
+        return Envelope(job_id, queue, payload, priority, eta, attempts)
     checks = {
-        "id": isinstance(v["id"], str),
-        "queue": isinstance(v["queue"], str),
-        "priority": isinstance(v["priority"], int) and 0 <= v["priority"] <= 9,
-        "eta": v["eta"] is None or isinstance(v["eta"], float | int),
-        "attempts": isinstance(v["attempts"], int) and v["attempts"] >= 0,
-        "payload": isinstance(v["payload"], bytes),
+        "id": type(job_id) is str,
+        "queue": type(queue) is str,
+        "priority": type(priority) is int and 0 <= priority <= 9,
+        "eta": eta is None or type(eta) is float,
+        "attempts": type(attempts) is int and attempts >= 0,
+        "payload": type(payload) is bytes,
     }
-    bad = [column for column, ok in checks.items() if not ok]
-    if bad:
-        value = v[bad[0]]
-        kind = type(value).__name__
-        raise CorruptEntry(f"queue row {v['seq']}: column {bad[0]} holds {kind} {value!r:.40}")
-    return Envelope(v["id"], v["queue"], v["payload"], v["priority"], v["eta"], v["attempts"])
+    column = next(name for name, ok in checks.items() if not ok)
+    value = row[_COLUMNS.index(column)]
+    raise CorruptEntry(f"queue row {seq}: column {column} holds {type(value).__name__} {value!r:.40}")
 
 
 def _quarantine(conn: sqlite3.Connection, seq: int, reason: str, now: float) -> None:
