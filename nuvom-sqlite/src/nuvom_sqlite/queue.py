@@ -305,34 +305,34 @@ _COLUMNS = ("seq", "id", "queue", "priority", "eta", "attempts", "deliveries", "
 
 
 def _envelope(row: tuple[Any, ...]) -> Envelope:
-    """The envelope of a leased row, checking each column's type.
+    """The envelope of a leased row.
 
     Raises:
         CorruptEntry: naming the first column that does not hold what it must.
     """
     seq, job_id, queue, priority, eta, attempts, _, payload = row
-    if (
-        type(job_id) is str
-        and type(queue) is str
-        and type(priority) is int
-        and 0 <= priority <= 9
-        and (eta is None or type(eta) is float)
-        and type(attempts) is int
-        and attempts >= 0
-        and type(payload) is bytes
-    ):
-        return Envelope(job_id, queue, payload, priority, eta, attempts)
-    checks = {
-        "id": type(job_id) is str,
-        "queue": type(queue) is str,
-        "priority": type(priority) is int and 0 <= priority <= 9,
-        "eta": eta is None or type(eta) is float,
-        "attempts": type(attempts) is int and attempts >= 0,
-        "payload": type(payload) is bytes,
-    }
-    column = next(name for name, ok in checks.items() if not ok)
-    value = row[_COLUMNS.index(column)]
-    raise CorruptEntry(f"queue row {seq}: column {column} holds {type(value).__name__} {value!r:.40}")
+    column = _bad_column(job_id, queue, priority, eta, attempts, payload)
+    if column is not None:
+        value = row[_COLUMNS.index(column)]
+        raise CorruptEntry(f"queue row {seq}: column {column} holds {type(value).__name__} {value!r:.40}")
+    return Envelope(job_id, queue, payload, priority, eta, attempts)
+
+
+def _bad_column(job_id: Any, queue: Any, priority: Any, eta: Any, attempts: Any, payload: Any) -> str | None:
+    """The first column whose value is not what an envelope needs, or ``None``."""
+    if type(job_id) is not str:
+        return "id"
+    if type(queue) is not str:
+        return "queue"
+    if type(priority) is not int or not 0 <= priority <= 9:
+        return "priority"
+    if eta is not None and type(eta) is not float:
+        return "eta"
+    if type(attempts) is not int or attempts < 0:
+        return "attempts"
+    if type(payload) is not bytes:
+        return "payload"
+    return None
 
 
 def _quarantine(conn: sqlite3.Connection, seq: int, reason: str, now: float) -> None:
