@@ -5,7 +5,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["nuvom-core", "nuvom-prometheus"]
+PACKAGES = ["nuvom-core", "nuvom-prometheus", "nuvom-sqlite"]
 
 
 @nox.session
