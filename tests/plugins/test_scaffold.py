@@ -45,7 +45,7 @@ def run(python: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
     )
 
 
-@pytest.mark.parametrize("kind", ["queue", "result"])
+@pytest.mark.parametrize("kind", ["queue", "result", "scheduler"])
 def test_a_scaffolded_backend_installs_and_passes_nuvom_plugin_test(tmp_path: Path, kind: str) -> None:
     # Given a package written by the scaffold command
     result = CliRunner().invoke(

@@ -28,6 +28,7 @@ class ScaffoldKind(str, enum.Enum):
 
     queue = "queue"
     result = "result"
+    scheduler = "scheduler"
     monitoring = "monitoring"
 
 
@@ -50,7 +51,7 @@ def list_plugins() -> None:
 @handles_errors
 def scaffold(
     name: str = typer.Argument(..., help="The plugin's name, e.g. mongo (package nuvom-mongo)."),
-    kind: ScaffoldKind = typer.Option(..., "--kind", help="queue, result or monitoring."),
+    kind: ScaffoldKind = typer.Option(..., "--kind", help="queue, result, scheduler or monitoring."),
     out: Path = typer.Option(Path("."), "--out", help="Where to write the package."),
 ) -> None:
     """Write a pip-installable plugin package whose conformance suite passes out of the box."""

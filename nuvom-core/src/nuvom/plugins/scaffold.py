@@ -10,7 +10,7 @@ from typing import Literal
 from ..errors import PluginError
 from ..version import __version__
 
-ScaffoldKind = Literal["queue", "result", "monitoring"]
+ScaffoldKind = Literal["queue", "result", "scheduler", "monitoring"]
 _TEMPLATES = Path(__file__).with_name("templates")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 
@@ -32,11 +32,13 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, out: Path) -> Path:
     check = {
         "queue": f"nuvom plugin test {name}",
         "result": f"nuvom plugin test {name} --kind result",
+        "scheduler": f"nuvom plugin test {name} --kind scheduler",
         "monitoring": "pytest",
     }[kind]
     hint = {
         "queue": f"replace the bodies of `{title}Queue` with calls to your storage.",
         "result": f"replace the bodies of `{title}Results` with calls to your storage.",
+        "scheduler": f"replace the bodies of `{title}Scheduler` with calls to your storage.",
         "monitoring": "fill in the hooks you need and delete the others.",
     }[kind]
     values = {
