@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nuvom.testing.suite import *  # noqa: F403
-from nuvom_sqlite import SqliteQueue, SqliteResults
+from nuvom_sqlite import SqliteQueue, SqliteResults, SqliteScheduler
 
 
 @pytest.fixture
@@ -18,3 +18,8 @@ def queue_factory(tmp_path: Path):
 @pytest.fixture
 def results_factory(tmp_path: Path):
     return lambda: SqliteResults(tmp_path / "nuvom.db")
+
+
+@pytest.fixture
+def scheduler_factory(tmp_path: Path):
+    return lambda: SqliteScheduler(tmp_path / "nuvom.db")

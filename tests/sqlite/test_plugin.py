@@ -20,9 +20,11 @@ def test_nuvom_plugin_test_sqlite_passes_every_check() -> None:
     assert result.exit_code == 0, result.output
     assert "queue backend conformance: sqlite" in result.output
     assert "result backend conformance: sqlite" in result.output
+    assert "scheduler backend conformance: sqlite" in result.output
     # every capability is declared and complete_many is implemented: nothing is skipped
     assert "36 passed, 0 failed, 0 skipped" in result.output
     assert "17 passed, 0 failed, 0 skipped" in result.output
+    assert "14 passed, 0 failed, 0 skipped" in result.output
 
 
 def test_the_backends_are_chosen_by_name_and_share_the_default_file(

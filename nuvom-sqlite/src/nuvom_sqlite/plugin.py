@@ -1,4 +1,4 @@
-"""Registers the ``sqlite`` queue and result backends through the hooks (entry point group ``nuvom``)."""
+"""Registers the ``sqlite`` queue, result and scheduler backends (entry point group ``nuvom``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from nuvom.plugins.hookspecs import BackendFactory
 
 from .queue import SqliteQueue
 from .results import SqliteResults
+from .scheduler import SqliteScheduler
 
 
 @hookimpl
@@ -17,3 +18,8 @@ def nuvom_queue_backends() -> dict[str, BackendFactory]:
 @hookimpl
 def nuvom_result_backends() -> dict[str, BackendFactory]:
     return {"sqlite": SqliteResults.from_settings}
+
+
+@hookimpl
+def nuvom_scheduler_backends() -> dict[str, BackendFactory]:
+    return {"sqlite": SqliteScheduler.from_settings}

@@ -6,6 +6,10 @@ claim first flips rows whose ``due`` has passed to ready (a range scan of a smal
 then reads the most urgent ready rows through the claim index, so a claim costs O(log n) on any
 backlog. A leased row keeps its ``token`` after its lease lapses until it is claimed again, so a
 late ``ack`` of a lapsed lease that nobody took over still counts.
+
+The scheduler store keeps one row per schedule: the whole record as msgpack, with ``next_run``
+and ``claimed_until`` also as columns (the columns are the truth: a claim changes only
+``claimed_until``). Unreadable schedule rows move to their own quarantine table.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from typing import Final
 QUEUE: Final = "nuvom_queue"
 QUARANTINE: Final = "nuvom_quarantine"
 RESULTS: Final = "nuvom_results"
+SCHEDULES: Final = "nuvom_schedules"
+SCHEDULES_QUARANTINE: Final = "nuvom_schedules_quarantine"
 #: Ready jobs by queue, priority, due time and sequence: the claim reads it in order.
 CLAIM_INDEX: Final = "nuvom_queue_claim"
 #: Jobs not ready yet (scheduled or leased) by due time: what the next claim must promote.
 WAITING_INDEX: Final = "nuvom_queue_waiting"
 
-#: Bumped when the layout changes; stored in ``PRAGMA user_version``.
+#: Bumped when the layout changes incompatibly; stored in ``PRAGMA user_version``. Added tables
+#: (like the schedules') are created by the idempotent DDL and need no bump.
 VERSION: Final = 1
 
 DDL: Final = f"""
@@ -60,4 +67,20 @@ CREATE TABLE IF NOT EXISTS {RESULTS} (
 CREATE INDEX IF NOT EXISTS nuvom_results_created ON {RESULTS} (created_at);
 CREATE INDEX IF NOT EXISTS nuvom_results_status ON {RESULTS} (status, created_at);
 CREATE INDEX IF NOT EXISTS nuvom_results_expiry ON {RESULTS} (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS {SCHEDULES} (
+    id TEXT PRIMARY KEY,
+    next_run REAL NOT NULL,
+    claimed_until REAL,
+    record BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nuvom_schedules_next_run ON {SCHEDULES} (next_run, id);
+
+CREATE TABLE IF NOT EXISTS {SCHEDULES_QUARANTINE} (
+    seq INTEGER PRIMARY KEY,
+    schedule_id TEXT NOT NULL,
+    record,
+    reason TEXT NOT NULL,
+    quarantined_at REAL NOT NULL
+);
 """
