@@ -471,10 +471,12 @@ class QueueBackendSuite(CompletingQueueSuite):
         ids = [f"job-{i:04d}" for i in range(_CONTENDED_JOBS)]
         queue.enqueue_many([env(i) for i in ids])
         context = multiprocessing.get_context("fork")
-        start, finish = context.Barrier(_CLAIMERS), context.Barrier(_CLAIMERS)
+        start, first, finish = (context.Barrier(_CLAIMERS) for _ in range(3))
         pipes = [context.Pipe(duplex=False) for _ in range(_CLAIMERS)]
         children = [
-            context.Process(target=_claim_in_child, args=(queue_factory, start, finish, sender), daemon=True)
+            context.Process(
+                target=_claim_in_child, args=(queue_factory, start, first, finish, sender), daemon=True
+            )
             for _, sender in pipes
         ]
         for child in children:
@@ -593,17 +595,22 @@ def _claim_until_empty(queue: QueueBackend, *, timeout: float = _CONTENTION_TIME
             )
 
 
-def _claim_in_child(factory: BackendFactory, start: Any, finish: Any, sender: Connection) -> None:
+def _claim_in_child(factory: BackendFactory, start: Any, first: Any, finish: Any, sender: Connection) -> None:
     ids: list[str] = []
     error = ""
     try:
         queue: QueueBackend = factory()
         try:
             start.wait(timeout=30)
-            ids = _claim_until_empty(queue)
+            # Every process claims once while all are live, however unevenly the CPUs are shared;
+            # then they race for the rest.
+            ids = [lease.id for lease in pop(queue, _CLAIM_BATCH, timeout=5.0)]
+            first.wait(timeout=30)
+            ids += _claim_until_empty(queue)
             # Stay open until every claimer is done: closing may hand this process's leases back.
             finish.wait(timeout=_CONTENTION_TIMEOUT_SECS + 10)
         except BaseException:
+            first.abort()
             finish.abort()
             raise
         finally:
