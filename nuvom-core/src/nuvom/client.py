@@ -34,8 +34,13 @@ def build_message(
         SerializationError: naming the argument that cannot be encoded.
     """
     encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs)
+    job_id = options.job_id
+    if job_id is None and options.unique_for is not None:
+        from .workflows.sending import unique_id
+
+        job_id = unique_id(task.name, encoded_args, encoded_kwargs)
     return JobMessage(
-        id=options.job_id or uuid.uuid4().hex,
+        id=job_id or uuid.uuid4().hex,
         task_name=task.name,
         args=encoded_args,
         kwargs=encoded_kwargs,
@@ -58,10 +63,11 @@ def enqueue_calls(
     Every argument is encoded before anything is stored, so a bad argument stores nothing.
     The queued records are written before the jobs are queued, so a worker's "running" record
     can never be overwritten by a late "queued" one. A ``job_id`` whose job is still waiting or
-    running is not sent again: the existing job is returned.
+    running (or a ``unique_for`` call sent within its window) is not sent again: the existing job
+    is returned.
     """
-    if options.job_id is not None and len(calls) > 1:
-        raise ValueError("job_id names one job; it cannot be used with .map()")
+    if options.unique and len(calls) > 1:
+        raise ValueError("job_id and unique_for name one job; they cannot be used with .map()")
     now = time.time()
     messages = [build_message(task, args, kwargs, options, now) for args, kwargs in calls]
     if get_settings().eager:
@@ -72,12 +78,15 @@ def enqueue_calls(
         return [Job(m.id, m.task_name) for m in messages]
     max_retries = options.retries if options.retries is not None else task.opts.retries
     results = get_results()
-    if options.job_id is not None:
-        existing = results.get_full(options.job_id)
-        if existing is not None and not existing.status.is_terminal:
-            return [Job(existing.id, existing.task_name)]  # already waiting or running: not sent twice
     records = [queued_record(m, max_retries) for m in messages]
-    results.save_many(records, durable=False)
+    if options.unique:
+        from .workflows.sending import reserve
+
+        holder = reserve(results, records[0], options.unique_for)
+        if holder is not None:
+            return [Job(holder.id, holder.task_name)]  # already waiting or running: not sent twice
+    else:
+        results.save_many(records, durable=False)
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta) for m in messages]
     try:
         get_queue().enqueue_many(envelopes)
