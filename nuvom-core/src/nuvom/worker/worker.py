@@ -518,8 +518,13 @@ class Worker:
         if record.status is JobStatus.RETRYING:
             attempt.retry_at = record.next_retry_at  # nacked by its thread once it exits
         else:
-            continue_workflow(record, self.queue, self.results)
-            self.queue.ack(attempt.lease)
+            try:
+                continue_workflow(record, self.queue, self.results)
+                self.queue.ack(attempt.lease)
+            except Exception:  # not acked: delivered again, and the follow-ups are sent then
+                logger.exception(
+                    "job %s: sending its follow-ups failed; it will be delivered again", attempt.lease.id
+                )
         finished(record)
         logger.error(
             "job %s (%s) timed out after %g s: %s; its slot is given to the next job",

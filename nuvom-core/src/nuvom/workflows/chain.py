@@ -127,6 +127,7 @@ class ChainResult:
         self.id = chain_id
         #: Per step: 0 for one job, else the size of the group.
         self.shape = list(shape)
+        self._readers: dict[int, MemberReader] = {}
 
     def __repr__(self) -> str:
         return f"<ChainResult {self.id} steps={len(self.shape)}>"
@@ -136,7 +137,10 @@ class ChainResult:
         if size == 0:
             record = results.get_full(step_id(self.id, index))
             return (record.status if record is not None else None), [record]
-        records = MemberReader(results, step_id(self.id, index), size).read()
+        reader = self._readers.get(index)
+        if reader is None or reader.results is not results:
+            reader = self._readers[index] = MemberReader(results, step_id(self.id, index), size)
+        records = reader.read()  # members already finished are not read again
         if all(r is None for r in records):
             return None, records
         return aggregate([r.status if r is not None else None for r in records]), records

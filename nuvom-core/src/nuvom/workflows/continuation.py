@@ -87,14 +87,14 @@ def _member_finished(
     The member stored last always sees every member terminal; others may too, and the next
     step's deterministic id keeps it from being sent twice.
     """
-    records = MemberReader(results, group.id, group.size).read()
-    if not all(r is not None and r.status.is_terminal for r in records):
+    records = MemberReader(results, group.id, group.size).finished()
+    if records is None:
         return
-    status = aggregate([r.status if r is not None else None for r in records])
+    status = aggregate([r.status for r in records])
     close_header(results, group.id, status)
     if chain is None:
         return
     if status is not JobStatus.SUCCESS:
         close_header(results, chain.id, status)
         return
-    _advance(chain, [result_of(r) for r in records if r is not None], queue, results)
+    _advance(chain, [result_of(r) for r in records], queue, results)

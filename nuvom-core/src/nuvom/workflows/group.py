@@ -139,8 +139,8 @@ class GroupResult:
         reader = MemberReader(get_results(), self.id, self.size)
 
         def step() -> tuple[bool, Any]:
-            records = reader.read()
-            if not all(r is not None and r.status.is_terminal for r in records):
+            records = reader.finished()
+            if records is None:
                 return False, None
             return True, group_outcome(records, self.id, "group")
 

@@ -64,15 +64,28 @@ class MemberReader:
         self.ids = [member_id(group_id, i) for i in range(size)]
         self._done: dict[int, JobRecord] = {}
 
+    def _get(self, index: int) -> JobRecord | None:
+        record = self._done.get(index) or self.results.get_full(self.ids[index])
+        if record is not None and record.status.is_terminal:
+            self._done[index] = record
+        return record
+
     def read(self) -> list[JobRecord | None]:
         """Every member's record, in index order."""
-        records: list[JobRecord | None] = []
-        for index, job_id in enumerate(self.ids):
-            record = self._done.get(index) or self.results.get_full(job_id)
-            if record is not None and record.status.is_terminal:
-                self._done[index] = record
-            records.append(record)
-        return records
+        return [self._get(i) for i in range(len(self.ids))]
+
+    def finished(self) -> list[JobRecord] | None:
+        """Every member's record once all are terminal, else ``None``.
+
+        Scans from the last member down and stops at the first unfinished one: members are
+        claimed roughly in input order, so while a group runs this costs a read or two, not
+        one per member (which would make a group of ``n`` cost ``n**2`` reads).
+        """
+        for index in reversed(range(len(self.ids))):
+            record = self._get(index)
+            if record is None or not record.status.is_terminal:
+                return None
+        return [self._done[i] for i in range(len(self.ids))]
 
 
 def group_outcome(records: Sequence[JobRecord | None], group_id: str, context: str) -> list[Any]:
