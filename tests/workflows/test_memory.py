@@ -193,3 +193,39 @@ def test_bad_compositions_are_refused(tasks: SimpleNamespace) -> None:
         chain(tasks.add.s(1, 1).options(job_id="x"))
     with pytest.raises(TypeError, match="signatures"):
         chain(tasks.add)  # type: ignore[arg-type]
+
+
+def test_current_job_inside_sync_and_async_tasks(memory_backends: None) -> None:
+    from nuvom import current_job, task
+
+    @task(name="wf.whoami")
+    def whoami() -> list[object]:
+        job = current_job()
+        return [job.id, job.task_name, job.attempt, job.cancelled]
+
+    @task(name="wf.whoami_async")
+    async def whoami_async() -> str:
+        return current_job().id
+
+    sync_job, async_job = whoami.delay(), whoami_async.delay()
+    drain()
+    assert sync_job.get(timeout=1) == [sync_job.id, "wf.whoami", 1, False]
+    assert async_job.get(timeout=1) == async_job.id
+
+
+def test_a_task_raising_job_cancelled_ends_cancelled(memory_backends: None, tasks: SimpleNamespace) -> None:
+    from nuvom import task
+
+    @task(name="wf.gives_up", retries=3)
+    def gives_up() -> None:
+        raise JobCancelled(current_job_id())
+
+    def current_job_id() -> str:
+        from nuvom import current_job
+
+        return current_job().id
+
+    job = gives_up.s().on_error(tasks.note.s("err")).delay()
+    drain()
+    assert job.status() is JobStatus.CANCELLED and job.info()["attempts"] == 1  # no retry, no on_error
+    assert get_results().list_jobs(limit=100, status=JobStatus.QUEUED) == []
