@@ -198,13 +198,17 @@ def test_cancel_queued_and_running_jobs(wf_project: Path, worker: Callable[..., 
     never = t.add.delay(40, 2)  # type: ignore[attr-defined]
     assert never.cancel() is True
     cooperative = t.wait_cancel.delay("coop")  # type: ignore[attr-defined]
-    stubborn = t.sleepy.delay("stubborn", 1.0)  # type: ignore[attr-defined]
+    stubborn = t.sleepy.delay("stubborn", 2.0)  # type: ignore[attr-defined]
     worker("--concurrency", "2")
     wait_until(
         lambda: executions(wf_project, "started") == {"coop": 1, "stubborn": 1}, 20, "both jobs to start"
     )
-    wait_until(lambda: cooperative.status() is JobStatus.RUNNING, 10, "the running record")
+    wait_until(
+        lambda: cooperative.status() is stubborn.status() is JobStatus.RUNNING, 10, "the running records"
+    )
     assert cooperative.cancel() is True and stubborn.cancel() is True
+    # stubborn ignores the cancel and sleeps on: no retry may overlap its attempt until it ends
+    assert stubborn.stopping() and stubborn.retry() is False
     for job in (cooperative, stubborn):
         with pytest.raises(JobCancelled):
             job.get(timeout=20)
@@ -212,6 +216,7 @@ def test_cancel_queued_and_running_jobs(wf_project: Path, worker: Callable[..., 
     assert "ran_out" not in wf_project.read_text()  # the cooperative task stopped at its check
     assert executions(wf_project, "add") == {} and never.status() is JobStatus.CANCELLED
     assert stubborn.status() is JobStatus.CANCELLED  # it finished, but its outcome was discarded
+    assert not stubborn.stopping() and executions(wf_project, "finished") == {"stubborn": 1}
 
 
 def _nuvom(*args: str) -> subprocess.CompletedProcess[str]:

@@ -108,15 +108,24 @@ class Job:
         record = results.get_full(self.id)
         if record is None or record.status.is_terminal:
             return False
-        results.save(record.replace(status=JobStatus.CANCELLED, finished_at=time.time(), next_retry_at=None))
+        # A running job's attempt is still stopping: its worker sets finished_at when it ends.
+        finished_at = None if record.status is JobStatus.RUNNING else time.time()
+        results.save(record.replace(status=JobStatus.CANCELLED, finished_at=finished_at, next_retry_at=None))
         return True
+
+    def stopping(self) -> bool:
+        """True while the job is cancelled but its attempt has not ended yet on its worker."""
+        record = self._record()
+        return record.status is JobStatus.CANCELLED and record.finished_at is None
 
     def retry(self) -> bool:
         """Send a failed or cancelled job again: same id, its attempts go on from where they were.
 
         The new attempt runs whatever automatic retries were left; if it fails it is not retried
         automatically. A job in a chain carries the rest of the chain, so a retried step that
-        succeeds resumes its chain. Returns ``False`` (and does nothing) for any other status.
+        succeeds resumes its chain. Returns ``False`` (and does nothing) for any other status, and
+        for a job cancelled while running whose attempt has not ended yet (see :meth:`stopping`):
+        an earlier attempt never overlaps a retry.
 
         Raises:
             JobNotFound: when no record is stored under this id.
@@ -124,8 +133,8 @@ class Job:
         from .workflows.sending import dispatch
 
         record = self._record()
-        if record.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
-            return False
+        if record.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or record.finished_at is None:
+            return False  # not finished, or cancelled while its attempt is still stopping
         message = JobMessage(
             record.id,
             record.task_name,

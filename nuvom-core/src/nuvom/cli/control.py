@@ -20,9 +20,10 @@ def retry_job(job_id: str = typer.Argument(..., help="The job id.")) -> None:
     """
     job = get_job(job_id)
     if not job.retry():
-        raise fail(
-            f"job {job_id} is {job.status().value}: only failed or cancelled jobs are retried", EXIT_FAILED
-        )
+        if job.stopping():
+            raise fail(f"job {job_id} was cancelled and is still stopping; retry it once it has", EXIT_FAILED)
+        status = job.status().value
+        raise fail(f"job {job_id} is {status}: only failed or cancelled jobs are retried", EXIT_FAILED)
     console.print(f"job {job_id} ({job.task_name}) sent again")
 
 

@@ -290,6 +290,8 @@ class Worker:
             return None
         existing = self.results.get_full(message.id)
         if existing is not None and existing.status is JobStatus.CANCELLED:
+            if existing.finished_at is None:  # cancelled while a worker that has died ran it
+                self.results.save(existing.replace(finished_at=time.time()))
             self.queue.ack(lease)
             logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
             return None
@@ -500,6 +502,8 @@ class Worker:
         if stored is None or stored.status is not JobStatus.CANCELLED:
             return False
         attempt.job.cancel()
+        if stored.finished_at is not None:  # cancelled as queued just as it started: mark it stopping
+            self.results.save(stored.replace(finished_at=None), durable=False)
         logger.info("job %s was cancelled while it ran; asking its task to stop", attempt.lease.id)
         return True
 
