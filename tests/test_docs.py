@@ -31,6 +31,7 @@ def test_every_hook_has_a_heading_with_its_signature() -> None:
 
 def test_the_public_api_is_pinned() -> None:
     assert sorted(nuvom.__all__) == [
+        "CurrentJob",
         "Job",
         "JobCancelled",
         "JobFailed",
@@ -40,11 +41,17 @@ def test_the_public_api_is_pinned() -> None:
         "Schedule",
         "SerializationError",
         "Settings",
+        "Signature",
         "Task",
         "__version__",
+        "chain",
+        "current_job",
+        "get_chain",
+        "get_group",
         "get_job",
         "get_schedule",
         "get_settings",
+        "group",
         "task",
     ]
     for name in nuvom.__all__:

@@ -39,7 +39,7 @@ def test_the_file_backends_pass() -> None:
     # fenced completion (its three checks are skipped)
     assert "32 passed, 0 failed, 4 skipped" in result.output
     assert "Capability.EXACT_ORDER" in result.output
-    assert "17 passed, 0 failed, 0 skipped" in result.output
+    assert "19 passed, 0 failed, 0 skipped" in result.output
 
 
 def test_an_ack_that_ignores_the_lease_token_fails_naming_the_check() -> None:
@@ -140,7 +140,7 @@ def test_pytest_runs_the_suite_with_the_plugin_options(tmp_path) -> None:
 
     # Then: only the result checks ran, and passed
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "17 passed" in run.stdout and "deselected" in run.stdout, run.stdout
+    assert "19 passed" in run.stdout and "deselected" in run.stdout, run.stdout
 
 
 def test_the_plugin_does_nothing_without_its_options(tmp_path) -> None:

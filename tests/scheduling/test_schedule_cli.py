@@ -19,7 +19,7 @@ def nuvom(*args: str):
 
 
 def test_schedule_list_shows_each_schedule_and_cancel_removes_it(monkeypatch) -> None:
-    monkeypatch.setattr(console, "width", 160)  # a wide terminal: no cell is wrapped
+    monkeypatch.setattr(console, "_width", 160)  # a wide terminal: no cell is wrapped
     backup.schedule("db", cron="30 2 * * *", timezone_name="Europe/Berlin", schedule_id="nightly")
     backup.schedule("logs", interval=90, schedule_id="often")
 

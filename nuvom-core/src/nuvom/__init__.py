@@ -1,5 +1,7 @@
 """Nuvom: a plugin-first background task queue. ``@task``, ``.delay()``, a worker, no server needed."""
 
+from .cancellation import CurrentJob as CurrentJob
+from .cancellation import current_job as current_job
 from .config import Settings as Settings
 from .config import get_settings as get_settings
 from .errors import JobCancelled as JobCancelled
@@ -15,8 +17,14 @@ from .scheduling.api import get_schedule as get_schedule
 from .task import Task as Task
 from .task import task as task
 from .version import __version__ as __version__
+from .workflows import Signature as Signature
+from .workflows import chain as chain
+from .workflows import get_chain as get_chain
+from .workflows import get_group as get_group
+from .workflows import group as group
 
 __all__ = [
+    "CurrentJob",
     "Job",
     "JobCancelled",
     "JobFailed",
@@ -26,10 +34,16 @@ __all__ = [
     "Schedule",
     "SerializationError",
     "Settings",
+    "Signature",
     "Task",
     "__version__",
+    "chain",
+    "current_job",
+    "get_chain",
+    "get_group",
     "get_job",
     "get_schedule",
     "get_settings",
+    "group",
     "task",
 ]

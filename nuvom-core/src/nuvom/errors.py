@@ -112,14 +112,30 @@ class JobNotFound(NuvomError):
 
 
 class JobFailed(NuvomError):
-    """The job failed; carries the remote exception's type, message and traceback."""
+    """The job failed; carries the remote exception's type, message and traceback.
 
-    def __init__(self, job_id: str, error_type: str, error_message: str, remote_traceback: str) -> None:
+    For a group member or chain step, ``index`` is its position and ``where`` names it
+    (e.g. ``"group G member 3"``, ``"chain C step 2 (add)"``).
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        error_type: str,
+        error_message: str,
+        remote_traceback: str,
+        *,
+        index: int | None = None,
+        where: str = "",
+    ) -> None:
         self.job_id = job_id
         self.error_type = error_type
         self.error_message = error_message
         self.remote_traceback = remote_traceback
-        super().__init__(f"job {job_id} failed: {error_type}: {error_message}")
+        self.index = index
+        self.where = where
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}job {job_id} failed: {error_type}: {error_message}")
 
 
 class JobCancelled(NuvomError):

@@ -7,6 +7,7 @@ from typing import Any
 
 from . import serialization
 from .errors import JobCancelled, JobFailed, JobNotFound
+from .message import JobMessage
 from .record import JobRecord, JobStatus
 from .runtime import get_results
 
@@ -95,16 +96,71 @@ class Job:
         return describe(self._record())
 
     def cancel(self) -> bool:
-        """Cancel the job if it has not started; ``True`` if it was cancelled.
+        """Cancel the job unless it has finished; ``True`` if it was not finished.
 
-        A job that is running or finished is not touched. A worker that claims a cancelled job
-        acknowledges it without running it.
+        A queued, scheduled or retrying job ends ``cancelled`` and never runs: a worker that
+        claims it acknowledges it without running it. A running job is asked to stop: its worker
+        sees the cancel within a moment and makes ``nuvom.current_job().cancelled`` true; the job
+        then ends ``cancelled`` whatever its task returns. One that finishes before its worker
+        sees the cancel keeps its outcome (see docs/workflows.md, "Cancel").
         """
         results = get_results()
         record = results.get_full(self.id)
-        if record is None or record.status.is_terminal or record.status is JobStatus.RUNNING:
+        if record is None or record.status.is_terminal:
             return False
-        results.save(record.replace(status=JobStatus.CANCELLED, finished_at=time.time()))
+        # A running job's attempt is still stopping: its worker sets finished_at when it ends.
+        finished_at = None if record.status is JobStatus.RUNNING else time.time()
+        results.save(record.replace(status=JobStatus.CANCELLED, finished_at=finished_at, next_retry_at=None))
+        return True
+
+    def stopping(self) -> bool:
+        """True while the job is cancelled but its attempt has not ended yet on its worker."""
+        record = self._record()
+        return record.status is JobStatus.CANCELLED and record.finished_at is None
+
+    def retry(self) -> bool:
+        """Send a failed or cancelled job again: same id, its attempts go on from where they were.
+
+        The new attempt runs whatever automatic retries were left; if it fails it is not retried
+        automatically. A job in a chain carries the rest of the chain, so a retried step that
+        succeeds resumes its chain. Returns ``False`` (and does nothing) for any other status, and
+        for a job cancelled while running whose attempt has not ended yet (see :meth:`stopping`):
+        an earlier attempt never overlaps a retry.
+
+        Raises:
+            JobNotFound: when no record is stored under this id.
+        """
+        from .workflows.sending import dispatch
+
+        record = self._record()
+        if record.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or record.finished_at is None:
+            return False  # not finished, or cancelled while its attempt is still stopping
+        message = JobMessage(
+            record.id,
+            record.task_name,
+            record.args,
+            record.kwargs,
+            record.queue,
+            record.priority,
+            record.created_at,
+            retries=record.max_retries,
+            links=record.links,
+        )
+        results = get_results()
+        results.save(
+            record.replace(
+                status=JobStatus.QUEUED,
+                result=None,
+                error=None,
+                eta=None,
+                worker_id=None,
+                started_at=None,
+                finished_at=None,
+                next_retry_at=None,
+                expires_at=None,
+            )
+        )
+        dispatch([message], None, record.attempts)
         return True
 
 

@@ -28,6 +28,8 @@ class JobMessage:
     retries: int | None = None
     #: Overrides the task's ``timeout_secs`` when set.
     timeout_secs: float | None = None
+    #: The workflow continuation, copied into the job's record (see ``nuvom.workflows.links``).
+    links: bytes | None = None
 
     @staticmethod
     def encode_call(args: Sequence[object], kwargs: Mapping[str, object]) -> tuple[bytes, bytes]:
@@ -49,22 +51,23 @@ class JobMessage:
         return serialization.loads(self.args), serialization.loads(self.kwargs)
 
     def encode(self) -> bytes:
-        """The payload bytes."""
-        return serialization.dumps(
-            [
-                _VERSION,
-                self.id,
-                self.task_name,
-                self.args,
-                self.kwargs,
-                self.queue,
-                self.priority,
-                self.created_at,
-                self.eta,
-                self.retries,
-                self.timeout_secs,
-            ]
-        )
+        """The payload bytes. ``links`` is appended only when set, so plain jobs keep the old layout."""
+        fields: list[object] = [
+            _VERSION,
+            self.id,
+            self.task_name,
+            self.args,
+            self.kwargs,
+            self.queue,
+            self.priority,
+            self.created_at,
+            self.eta,
+            self.retries,
+            self.timeout_secs,
+        ]
+        if self.links is not None:
+            fields.append(self.links)
+        return serialization.dumps(fields)
 
     @classmethod
     def decode(cls, payload: bytes) -> JobMessage:

@@ -71,6 +71,9 @@ class JobRecord:
     next_retry_at: float | None = None
     #: When the record may be deleted (from ``result_ttl_secs``).
     expires_at: float | None = None
+    #: The workflow continuation (callbacks, rest of a chain, group membership): opaque msgpack
+    #: bytes read only by ``nuvom.workflows``; ``None`` for a plain job.
+    links: bytes | None = None
 
     def replace(self, **changes: Any) -> JobRecord:
         """A copy with ``changes`` applied."""

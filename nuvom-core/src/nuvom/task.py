@@ -15,6 +15,7 @@ from .registry import registry
 if TYPE_CHECKING:
     from .job import Job
     from .scheduling.api import Schedule
+    from .workflows.signature import Signature
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -108,6 +109,8 @@ class CallOptions:
     job_id: str | None = None
     retries: int | None = None
     timeout_secs: float | None = None
+    #: Seconds during which the same call (task name and arguments) is enqueued only once.
+    unique_for: float | None = None
 
     def __post_init__(self) -> None:
         if self.countdown is not None and self.eta is not None:
@@ -123,6 +126,13 @@ class CallOptions:
             check_name("job_id", self.job_id)
         _check_retries(self.retries)
         _check_timeout(self.timeout_secs)
+        if self.unique_for is not None and (not _is_number(self.unique_for) or self.unique_for <= 0):
+            raise ValueError(f"unique_for {self.unique_for!r} is not valid: use a number of seconds > 0")
+
+    @property
+    def unique(self) -> bool:
+        """True when the call names one job: by ``job_id`` or by ``unique_for``."""
+        return self.job_id is not None or self.unique_for is not None
 
 
 def map_item_to_call(item: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -241,6 +251,7 @@ class Task(Generic[P, R]):
         job_id: str | None = None,
         retries: int | None = None,
         timeout_secs: float | None = None,
+        unique_for: float | None = None,
     ) -> TaskCall[P, R]:
         """Bind per-call options; then ``.delay(...)`` or ``.map(...)``.
 
@@ -253,13 +264,17 @@ class Task(Generic[P, R]):
                 job with this id waits or runs, sending it again returns that job.
             retries: instead of the task's ``retries``.
             timeout_secs: instead of the task's ``timeout_secs``.
+            unique_for: seconds during which the same call (task name and arguments) is enqueued
+                once: the job id is derived from them, and sending it again within the window
+                returns the first job.
 
         Raises:
             ValueError: naming the option with a bad value.
         """
         if isinstance(countdown, timedelta):
             countdown = countdown.total_seconds()
-        return TaskCall(self, CallOptions(countdown, eta, queue, priority, job_id, retries, timeout_secs))
+        options = CallOptions(countdown, eta, queue, priority, job_id, retries, timeout_secs, unique_for)
+        return TaskCall(self, options)
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
         """Enqueue a call now and return its :class:`~nuvom.job.Job`.
@@ -268,6 +283,24 @@ class Task(Generic[P, R]):
             SerializationError: naming the argument that cannot be encoded and its type.
         """
         return TaskCall(self, CallOptions()).delay(*args, **kwargs)
+
+    def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
+        """A signature of this call, for groups, chains and callbacks.
+
+        In a chain the previous step's result is prepended to ``args``.
+
+        Raises:
+            SerializationError: naming the argument that cannot be encoded.
+        """
+        from .workflows.signature import Signature
+
+        return Signature.of(self, args, kwargs, immutable=False)
+
+    def si(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
+        """An immutable signature: the previous step's result is not prepended."""
+        from .workflows.signature import Signature
+
+        return Signature.of(self, args, kwargs, immutable=True)
 
     def map(self, items: Iterable[object]) -> list[Job]:
         """Enqueue one call per item (tuple → ``*args``, dict → ``**kwargs``, else one argument)."""

@@ -25,16 +25,19 @@ ON CONFLICT (id) DO UPDATE SET
     status = excluded.status, created_at = excluded.created_at,
     expires_at = excluded.expires_at, record = excluded.record
 """
+_INSERT_NEW = (
+    f"INSERT OR IGNORE INTO {RESULTS} (id, status, created_at, expires_at, record) VALUES (?, ?, ?, ?, ?)"
+)
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def _row(r: JobRecord) -> tuple[str, str, float, float | None, bytes]:
+    return (r.id, r.status.value, r.created_at, r.expires_at, serialization.dumps(r.to_dict(), path="record"))
 
 
 def upsert_records(conn: sqlite3.Connection, records: Sequence[JobRecord]) -> None:
     """Store ``records`` through ``conn``, inside the caller's transaction."""
-    rows = [
-        (r.id, r.status.value, r.created_at, r.expires_at, serialization.dumps(r.to_dict(), path="record"))
-        for r in records
-    ]
-    conn.executemany(_UPSERT, rows)
+    conn.executemany(_UPSERT, [_row(r) for r in records])
 
 
 def decode_record(job_id: str, data: object) -> JobRecord:
@@ -95,6 +98,15 @@ class SqliteResults(BaseResults):
         if records:
             self.database.write(lambda conn: upsert_records(conn, records), "saving results")
         self._maybe_purge()
+
+    def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
+        """Insert ``record`` only if no record (expired or not) holds its id; ``True`` if inserted."""
+        row = _row(record)
+        return bool(
+            self.database.write(
+                lambda conn: conn.execute(_INSERT_NEW, row).rowcount == 1, "saving a new result"
+            )
+        )
 
     def get_full(self, job_id: str) -> JobRecord | None:
         rows = self.database.query(

@@ -5,6 +5,7 @@ from .base import BaseResults as BaseResults
 from .base import Capability as Capability
 from .base import CompletingQueue as CompletingQueue
 from .base import Completion as Completion
+from .base import CreatingResults as CreatingResults
 from .base import Envelope as Envelope
 from .base import Lease as Lease
 from .base import QueueBackend as QueueBackend
@@ -18,6 +19,7 @@ __all__ = [
     "Capability",
     "CompletingQueue",
     "Completion",
+    "CreatingResults",
     "Envelope",
     "Lease",
     "QueueBackend",

@@ -258,6 +258,24 @@ def fired(schedule: ScheduleRecord, fire_ts: float, next_run: float) -> Schedule
     )
 
 
+@runtime_checkable
+class CreatingResults(Protocol):
+    """Optional: a result store that can store a record only if its id is free, atomically.
+
+    Unique jobs (``job_id``, ``unique_for``) and workflow follow-ups (callbacks, chain steps)
+    use it to enqueue a job id once however many senders race. Without it they read, then
+    write: two senders racing within that gap may both enqueue.
+    """
+
+    def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
+        """Store ``record`` only if no record (expired or not) is stored under its id.
+
+        Must be atomic across every client this store promises to serve: of two concurrent
+        calls for one id, exactly one returns ``True``. Returns ``False`` and stores nothing
+        when the id is taken.
+        """
+
+
 class BaseQueue:
     """Optional base class: derived helpers on top of the primitives, never weaker than them."""
 

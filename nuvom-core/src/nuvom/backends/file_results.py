@@ -19,7 +19,7 @@ from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import publish, remove_stale_temp_files
+from .fsutil import fsync_path, publish, remove_stale_temp_files, write_temp
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,26 @@ class FileResults(BaseResults):
         """Write each record atomically; a batch is synced together (see ``fsutil.publish``)."""
         staged = [(serialization.dumps(r.to_dict(), path="record"), self._path(r.id)) for r in records]
         publish(staged, self._tmp, fsync=durable and self.fsync)
+
+    def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
+        """Store ``record`` unless its id is taken.
+
+        ``link(2)`` of a complete temp file fails when the target exists, so of two racing
+        processes exactly one wins.
+        """
+        tmp = write_temp(self._tmp, serialization.dumps(record.to_dict(), path="record"))
+        target = self._path(record.id)
+        try:
+            if durable and self.fsync:
+                fsync_path(tmp)
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        if durable and self.fsync:
+            fsync_path(self.root)
+        return True
 
     def _read(self, path: Path) -> JobRecord | None:
         try:

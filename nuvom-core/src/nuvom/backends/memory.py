@@ -218,6 +218,14 @@ class MemoryResults(BaseResults):
         with self._lock:
             self._records[record.id] = record
 
+    def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
+        """Store ``record`` unless its id is taken, under the store's lock."""
+        with self._lock:
+            if record.id in self._records:
+                return False
+            self._records[record.id] = record
+            return True
+
     def get_full(self, job_id: str) -> JobRecord | None:
         with self._lock:
             record = self._records.get(job_id)

@@ -10,6 +10,7 @@ from ..errors import NuvomError
 from ..plugins.manager import register_commands
 from ..version import __version__
 from .common import console, exit_code_for, fail, handles_errors
+from .control import cancel_app, retry_app
 from .demo import demo
 from .jobs import history_app, inspect_app, status
 from .plugin import plugin_app
@@ -52,6 +53,8 @@ app.command()(handles_errors(runscheduler))
 app.command()(handles_errors(status))
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(history_app, name="history")
+app.add_typer(retry_app, name="retry")
+app.add_typer(cancel_app, name="cancel")
 app.add_typer(queue_app, name="queue")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(plugin_app, name="plugin")

@@ -1,8 +1,9 @@
 """The scheduler loop: claim due fires, send each as a job with a deterministic id, move on.
 
 Exactly-once per fire, however many schedulers run: ``claim_due`` hands a fire to one scheduler
-at a time (a lease), the job id is ``<schedule id>:<fire time in ms>``, and a fire whose job
-record already exists (a scheduler died after sending it, before marking the fire) is only
+at a time (a lease), the job id is ``<schedule id>:<fire time in ms>``, and its record is
+created only if that id is free (atomically where the result store offers ``save_new``), so a
+fire whose job exists (a scheduler died after sending it, before marking the fire) is only
 marked, not sent again. A scheduler that dies before sending leaves the claim to lapse, and
 another scheduler sends the fire then.
 """
@@ -17,6 +18,7 @@ from ..backends.base import SchedulerBackend
 from ..message import JobMessage
 from ..registry import registry
 from ..runtime import get_results
+from ..worker.execution import queued_record
 from .record import ScheduleRecord
 from .timing import next_run_after
 
@@ -33,13 +35,11 @@ def fire_job_id(schedule_id: str, fire_ts: float) -> str:
 
 def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     """Send the fire ``schedule.next_run`` as a job unless it was sent already; ``True`` if sent."""
-    from ..client import send_messages
+    from ..client import send_records
+    from ..workflows.sending import save_new
 
-    job_id = fire_job_id(schedule.id, schedule.next_run)
-    if get_results().get_full(job_id) is not None:
-        return False
     message = JobMessage(
-        id=job_id,
+        id=fire_job_id(schedule.id, schedule.next_run),
         task_name=schedule.task_name,
         args=schedule.args,
         kwargs=schedule.kwargs,
@@ -51,7 +51,10 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     )
     task = registry.get(schedule.task_name)
     default_retries = task.opts.retries if task is not None else 0
-    send_messages([message], schedule.retries if schedule.retries is not None else default_retries)
+    record = queued_record(message, schedule.retries if schedule.retries is not None else default_retries)
+    if not save_new(get_results(), record):
+        return False  # sent by a scheduler that died before marking the fire
+    send_records([message], [record], stored=True)
     return True
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..cancellation import CurrentJob
 from ..config import get_settings
 from ..message import JobMessage
 from ..plugins.manager import notify
@@ -14,12 +15,16 @@ from ..runtime import get_results
 from ..task import Task
 from ..worker.execution import Effective, run_attempt, running_record, settle
 from ..worker.worker import finished
+from ..workflows.continuation import continue_workflow
 
 EAGER_WORKER_ID = "eager"
 
 
 def run_inline(task: Task[Any, Any], message: JobMessage) -> JobRecord:
-    """Run every attempt of ``message`` now (retries without their delays) and store the outcome."""
+    """Run every attempt of ``message`` now (retries without their delays) and store the outcome.
+
+    Then the follow-ups its links ask for (callbacks, the next chain step) run the same way.
+    """
     message = JobMessage.decode(message.encode())  # the same round trip a worker sees
     eff = Effective.of(task, message, get_settings())
     record: JobRecord | None = None
@@ -28,10 +33,12 @@ def run_inline(task: Task[Any, Any], message: JobMessage) -> JobRecord:
         attempt += 1
         record = running_record(record, message, attempt, eff.max_retries, EAGER_WORKER_ID)
         notify("nuvom_job_started", job=record)
-        record = settle(record, run_attempt(task, message, eff.store_result), eff)
+        job = CurrentJob(message.id, message.task_name, attempt)
+        record = settle(record, run_attempt(task, message, eff.store_result, job=job), eff)
         get_results().save(record)
         finished(record)
         if record.status is not JobStatus.RETRYING:
+            continue_workflow(record, None, get_results())
             return record
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from .. import serialization
 from ..backends.base import Lease
+from ..cancellation import CurrentJob, running
 from ..config import Settings
-from ..errors import Retry, SerializationError
+from ..errors import JobCancelled, Retry, SerializationError
 from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..task import Task
@@ -70,10 +71,12 @@ class Outcome:
     requested_delay: float | None = None
     #: A failure that retrying cannot fix (e.g. a result that cannot be encoded).
     permanent: bool = False
+    #: The job was cancelled while it ran (it raised ``JobCancelled`` or its cancel was seen).
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and not self.cancelled
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
@@ -112,11 +115,13 @@ def run_attempt(
     message: JobMessage,
     store_result: bool,
     current: Callable[[], bool] = lambda: True,
+    job: CurrentJob | None = None,
 ) -> Outcome:
     """Run one attempt with its hooks; never raises for what the task does.
 
     ``current`` says whether the attempt still counts: once it has timed out, its late
     ``after_job``/``on_error`` hooks are not called (the timeout already called ``on_error``).
+    ``job`` is what ``nuvom.current_job()`` returns inside the task.
     """
     try:
         args, kwargs = message.decode_call()
@@ -124,7 +129,10 @@ def run_attempt(
         return Outcome(error=error_info(exc), permanent=True)
     run_hook(task, task.opts.before_job)
     try:
-        value = call_task(task, args, kwargs)
+        with running(job or CurrentJob(message.id, message.task_name, 1)):
+            value = call_task(task, args, kwargs)
+    except JobCancelled as exc:
+        return Outcome(error=error_info(exc), cancelled=True)
     except Retry as exc:
         if current():
             run_hook(task, task.opts.on_error, exc)
@@ -158,6 +166,7 @@ def queued_record(message: JobMessage, max_retries: int) -> JobRecord:
         priority=message.priority,
         eta=message.eta,
         max_retries=max_retries,
+        links=message.links,
     )
 
 
@@ -205,9 +214,18 @@ def failed_record(record: JobRecord, error: ErrorInfo, *, ttl: float | None = No
     )
 
 
+def cancelled_record(record: JobRecord) -> JobRecord:
+    """The record of a job cancelled before or while it ran; any result is discarded."""
+    return record.replace(
+        status=JobStatus.CANCELLED, result=None, finished_at=time.time(), next_retry_at=None
+    )
+
+
 def settle(record: JobRecord, outcome: Outcome, eff: Effective) -> JobRecord:
-    """The record after an attempt: success, retrying (with ``next_retry_at``) or failed."""
+    """The record after an attempt: success, cancelled, retrying (with ``next_retry_at``) or failed."""
     now = time.time()
+    if outcome.cancelled:
+        return cancelled_record(record)
     if outcome.ok:
         return record.replace(
             status=JobStatus.SUCCESS,

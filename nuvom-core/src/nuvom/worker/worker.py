@@ -26,6 +26,7 @@ from types import FrameType
 from typing import Any
 
 from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
+from ..cancellation import CurrentJob
 from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
 from ..message import JobMessage
@@ -56,6 +57,12 @@ _PURGE_EVERY_SECS = 60.0
 _PUBLISH_RUNNING_AFTER_SECS = 0.05
 #: Outcomes waiting to be stored, at most: claiming pauses beyond it.
 _MAX_COMMITTING = 256
+#: How often the record of a running job is read to see whether it was cancelled.
+_CANCEL_CHECK_SECS = 0.1
+#: Test fault injection only: ``stored`` or ``linked`` makes the worker exit at once (as if
+#: killed) right after storing a linked job's terminal record, before or after sending its
+#: follow-ups, and before acknowledging it. Never set it in production.
+_FAULT_ENV = "NUVOM_TEST_FAULT_EXIT_AT"
 
 
 @dataclass(eq=False)
@@ -77,6 +84,10 @@ class _Attempt:
     retry_at: float | None = None
     #: The outcome went to the committer, which releases the attempt once it is stored.
     handed_over: bool = False
+    #: What ``nuvom.current_job()`` returns inside the task; cancelled when the record is.
+    job: CurrentJob | None = None
+    #: When the record was last read for a cancel (monotonic).
+    checked: float = 0.0
 
 
 class Worker:
@@ -240,8 +251,14 @@ class Worker:
             task, message = prepared
             assert attempt.eff is not None
             outcome = run_attempt(
-                task, message, attempt.eff.store_result, current=lambda: attempt.state != "timed_out"
+                task,
+                message,
+                attempt.eff.store_result,
+                current=lambda: attempt.state != "timed_out",
+                job=attempt.job,
             )
+            if attempt.job is not None and attempt.job.cancelled:
+                outcome = Outcome(cancelled=True)  # cancelled while it ran: its outcome is discarded
             with attempt.lock:
                 timed_out = attempt.state == "timed_out"
                 attempt.state = "done"
@@ -273,8 +290,22 @@ class Worker:
             return None
         existing = self.results.get_full(message.id)
         if existing is not None and existing.status is JobStatus.CANCELLED:
+            if existing.finished_at is None:  # cancelled while a worker that has died ran it
+                self.results.save(existing.replace(finished_at=time.time()))
             self.queue.ack(lease)
             logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
+            return None
+        if existing is not None and existing.status.is_terminal:
+            # Its outcome was stored by a worker that stopped before acknowledging it: finish
+            # what that worker left (follow-ups are sent once), without running it again.
+            continue_workflow(existing, self.queue, self.results)
+            self.queue.ack(lease)
+            logger.info(
+                "job %s (%s) was already %s; not run again",
+                message.id,
+                message.task_name,
+                existing.status.value,
+            )
             return None
         if lease.deliveries > self.settings.max_deliveries:
             reason = (
@@ -294,6 +325,7 @@ class Worker:
         record = running_record(existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id)
         with attempt.lock:
             attempt.task, attempt.record, attempt.eff = task, record, eff
+            attempt.job = CurrentJob(message.id, message.task_name, record.attempts)
             attempt.thread_id = threading.get_ident()
             attempt.started = time.monotonic()
             attempt.deadline = attempt.started + eff.timeout_secs
@@ -310,8 +342,12 @@ class Worker:
         """Store the outcome, then ack or nack: through the committer when it runs, else now.
 
         Handing over frees the job's slot at once; the lease stays held (and extended) until
-        the outcome is stored and the job acknowledged.
+        the outcome is stored and the job acknowledged. A finished job with workflow links is
+        stored, continued and acknowledged here, in that order (see :meth:`_commit_linked`).
         """
+        if record.links is not None and record.status.is_terminal:
+            self._commit_linked(attempt, record)
+            return
         if self._committer is None:
             (stored,) = store_outcomes(self.queue, self.results, [Completion(attempt.lease, record)])
             attempt.handed_over = True
@@ -324,6 +360,27 @@ class Worker:
             self._cond.notify_all()
         then = functools.partial(self._committed, attempt, record, slot=False)
         self._committer.submit(Commit(record, attempt.lease, then))
+
+    def _commit_linked(self, attempt: _Attempt, record: JobRecord) -> None:
+        """Store, send the follow-ups, then ack.
+
+        Never through ``complete_many``: it acks in the same step as the store, which leaves no
+        point where a crash keeps the job queued until its follow-ups are sent.
+        """
+        try:
+            self.results.save(record)
+            _fault("stored")
+            continue_workflow(record, self.queue, self.results)
+            _fault("linked")
+            stored = Stored.STORED
+        except Exception:
+            logger.exception(
+                "job %s: storing or continuing its outcome failed; it will be delivered again",
+                attempt.lease.id,
+            )
+            stored = Stored.FAILED
+        attempt.handed_over = True
+        self._committed(attempt, record, stored, slot=True)
 
     def _committed(self, attempt: _Attempt, record: JobRecord, stored: Stored, *, slot: bool) -> None:
         try:
@@ -417,8 +474,11 @@ class Worker:
                 if not attempt.published and now - attempt.started >= _PUBLISH_RUNNING_AFTER_SECS:
                     # Under the attempt's lock, so the outcome can only be stored after this.
                     assert attempt.record is not None
-                    self.results.save(attempt.record, durable=False)
+                    if not self._saw_cancel(attempt, now):
+                        self.results.save(attempt.record, durable=False)
                     attempt.published = True
+                elif attempt.published and now - attempt.checked >= _CANCEL_CHECK_SECS:
+                    self._saw_cancel(attempt, now)
                 if now < attempt.deadline:
                     continue
                 assert attempt.eff is not None
@@ -432,6 +492,20 @@ class Worker:
                     continue
                 attempt.state = "timed_out"
             self._time_out(attempt)
+
+    def _saw_cancel(self, attempt: _Attempt, now: float) -> bool:
+        """Read the record of a running job; if it was cancelled, tell the task. ``True`` if so."""
+        attempt.checked = now
+        if attempt.job is None or attempt.job.cancelled:
+            return attempt.job is not None
+        stored = self.results.get_full(attempt.lease.id)
+        if stored is None or stored.status is not JobStatus.CANCELLED:
+            return False
+        attempt.job.cancel()
+        if stored.finished_at is not None:  # cancelled as queued just as it started: mark it stopping
+            self.results.save(stored.replace(finished_at=None), durable=False)
+        logger.info("job %s was cancelled while it ran; asking its task to stop", attempt.lease.id)
+        return True
 
     def _time_out(self, attempt: _Attempt) -> None:
         assert attempt.record is not None and attempt.eff is not None and attempt.task is not None
@@ -448,7 +522,13 @@ class Worker:
         if record.status is JobStatus.RETRYING:
             attempt.retry_at = record.next_retry_at  # nacked by its thread once it exits
         else:
-            self.queue.ack(attempt.lease)
+            try:
+                continue_workflow(record, self.queue, self.results)
+                self.queue.ack(attempt.lease)
+            except Exception:  # not acked: delivered again, and the follow-ups are sent then
+                logger.exception(
+                    "job %s: sending its follow-ups failed; it will be delivered again", attempt.lease.id
+                )
         finished(record)
         logger.error(
             "job %s (%s) timed out after %g s: %s; its slot is given to the next job",
@@ -484,6 +564,19 @@ class Worker:
             if left <= 0 or not any(self.queue.qsize(q) for q in self.queues):
                 return ran
             self._stopping.wait(min(left, 0.05))  # jobs wait for their due time
+
+
+def continue_workflow(record: JobRecord, queue: QueueBackend, results: ResultBackend) -> None:
+    """Send what a finished job's links ask for (imported late: workflows import the worker's parts)."""
+    from ..workflows.continuation import continue_workflow as send_follow_ups
+
+    send_follow_ups(record, queue, results)
+
+
+def _fault(point: str) -> None:
+    """Test fault injection: exit at once, like ``kill -9``, at ``point`` (see ``_FAULT_ENV``)."""
+    if os.environ.get(_FAULT_ENV) == point:
+        os._exit(137)
 
 
 def finished(record: JobRecord) -> None:

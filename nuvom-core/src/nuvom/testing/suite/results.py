@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ... import serialization
-from ...backends.base import Capability, ResultBackend
+from ...backends.base import Capability, CreatingResults, ResultBackend
 from ...record import ErrorInfo, JobRecord, JobStatus
 from .support import BackendFactory, closing_instances, requires, skip_unless_capable
 
@@ -84,6 +85,7 @@ class ResultBackendSuite:
             finished_at=1_700_000_002.75,
             next_retry_at=None,
             expires_at=time.time() + 3600,
+            links=b"\x81\xa1s\x90",
         )
 
         results.save(full)
@@ -303,6 +305,39 @@ class ResultBackendSuite:
         got = make_results().get_full("shared")
 
         assert got == saved, f"another instance read {got!r}"
+
+    def test_save_new_stores_only_when_the_id_is_free(self, results: ResultBackend) -> None:
+        """``save_new`` stores a record under a free id and returns ``True``; a taken id stores nothing."""
+        if not isinstance(results, CreatingResults):
+            pytest.skip("the backend does not implement save_new")
+        first = record("unique-1")
+
+        assert results.save_new(first) is True, "save_new refused a free id"
+        assert results.save_new(record("unique-1", queue="other")) is False, "save_new took a taken id"
+        assert results.get_full("unique-1") == first, "save_new replaced the record of a taken id"
+
+    def test_save_new_of_racing_threads_has_one_winner(
+        self, results: ResultBackend, make_results: Callable[[], ResultBackend]
+    ) -> None:
+        """Of many threads (each with its own instance) calling ``save_new`` for one id, exactly one wins."""
+        if not isinstance(results, CreatingResults):
+            pytest.skip("the backend does not implement save_new")
+        instances = [results] + [make_results() for _ in range(7)]
+        barrier = threading.Barrier(len(instances))
+        wins: list[bool] = []
+
+        def race(store: ResultBackend, n: int) -> None:
+            assert isinstance(store, CreatingResults)
+            barrier.wait()
+            wins.append(store.save_new(record("contested", queue=f"q{n}")))
+
+        threads = [threading.Thread(target=race, args=(store, n)) for n, store in enumerate(instances)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert wins.count(True) == 1, f"{wins.count(True)} of {len(wins)} racing save_new calls won"
 
     def test_close_is_idempotent(self, results: ResultBackend) -> None:
         """``close`` releases the instance and is idempotent."""

@@ -1,0 +1,79 @@
+"""Cooperative cancellation: the running job's handle, reachable from inside the task.
+
+A worker cannot stop a thread, so a running job is cancelled cooperatively: the task asks
+``nuvom.current_job().cancelled`` or calls ``.check()`` (which raises :class:`JobCancelled`)
+at points where stopping is safe. A task that never asks runs to its end; its outcome is then
+discarded and the job still ends ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from .errors import JobCancelled
+
+
+class CurrentJob:
+    """The job an attempt is running for, as seen from inside its task."""
+
+    def __init__(self, job_id: str, task_name: str, attempt: int) -> None:
+        #: The job's id.
+        self.id = job_id
+        #: The task's registered name.
+        self.task_name = task_name
+        #: This attempt's number, from 1.
+        self.attempt = attempt
+        self._event = threading.Event()
+
+    def __repr__(self) -> str:
+        return f"<CurrentJob {self.id} task={self.task_name!r} attempt={self.attempt}>"
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the job was cancelled: the task should stop soon."""
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Return if the job goes on; raise :class:`JobCancelled` if it was cancelled.
+
+        Raises:
+            JobCancelled: the job was cancelled; let it propagate and the job ends ``cancelled``.
+        """
+        if self._event.is_set():
+            raise JobCancelled(self.id)
+
+    def wait(self, timeout: float) -> bool:
+        """Sleep up to ``timeout`` seconds, waking early on cancel; ``True`` if cancelled."""
+        return self._event.wait(timeout)
+
+    def cancel(self) -> None:
+        """Ask the task to stop (called by the worker when it sees the job cancelled)."""
+        self._event.set()
+
+
+_current: ContextVar[CurrentJob | None] = ContextVar("nuvom_current_job", default=None)
+
+
+def current_job() -> CurrentJob:
+    """The job the calling task runs for (on a worker, in eager mode and in ``drain``).
+
+    Raises:
+        RuntimeError: when called outside a running task.
+    """
+    job = _current.get()
+    if job is None:
+        raise RuntimeError("nuvom.current_job() is only available inside a running task")
+    return job
+
+
+@contextmanager
+def running(job: CurrentJob) -> Iterator[CurrentJob]:
+    """Make ``job`` the current job for the duration of the block."""
+    token = _current.set(job)
+    try:
+        yield job
+    finally:
+        _current.reset(token)
