@@ -5,7 +5,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["nuvom-core"]
+PACKAGES = ["nuvom-core", "nuvom-redis"]
 
 
 @nox.session
