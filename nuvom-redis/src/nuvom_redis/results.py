@@ -59,7 +59,7 @@ class RedisResults(BaseResults):
         own = RedisSettings.load()
         return cls(
             Connection(settings.redis_url, own),
-            prefix=own.redis_prefix,
+            prefix=own.key_prefix,
             ttl_secs=own.redis_result_ttl_secs,
             index_size=own.redis_index_size,
         )

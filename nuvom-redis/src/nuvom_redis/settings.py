@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field
 
 from nuvom.config import PluginSettings
 
+#: Set by the conformance suite (``nuvom plugin test``) to a name unique to the running check.
+SUITE_NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
 #: Finished records are kept this long unless the task sets ``result_ttl_secs``.
 DEFAULT_RESULT_TTL_SECS = 7 * 24 * 3600.0
 
@@ -31,3 +35,9 @@ class RedisSettings(PluginSettings):
     redis_result_ttl_secs: float = Field(DEFAULT_RESULT_TTL_SECS, gt=0)
     #: Most ids kept in each ``list_jobs`` index (the records themselves live until their TTL).
     redis_index_size: int = Field(100_000, ge=100)
+
+    @property
+    def key_prefix(self) -> str:
+        """``redis_prefix``, plus the check's namespace while the conformance suite runs."""
+        namespace = os.environ.get(SUITE_NAMESPACE_VARIABLE)
+        return f"{self.redis_prefix}:{namespace}" if namespace else self.redis_prefix
