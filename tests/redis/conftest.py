@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -69,8 +68,3 @@ def results_factory(redis_url: str, prefix: str) -> Iterator[object]:
     yield make
     for results in made:
         results.close()
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path

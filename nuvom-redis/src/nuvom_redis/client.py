@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from nuvom.errors import BackendError
 
@@ -36,12 +38,16 @@ class Connection:
     def __init__(self, url: str, settings: RedisSettings) -> None:
         self.url = redact(url)
         self.socket_timeout = settings.redis_socket_timeout_secs
+        # A short retry rides out a dropped connection; an outage is reported within a second.
+        # Scripts are safe to run twice: enqueue is idempotent per id, and a claim whose reply
+        # was lost only leaves a lease to expire.
         pool = redis.BlockingConnectionPool.from_url(
             url,
             max_connections=settings.redis_pool_size,
             timeout=settings.redis_socket_timeout_secs,
             socket_timeout=settings.redis_socket_timeout_secs,
             socket_connect_timeout=settings.redis_connect_timeout_secs,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         )
         self.client: redis.Redis = redis.Redis(connection_pool=pool)
 
@@ -53,13 +59,17 @@ class Connection:
 
     @contextlib.contextmanager
     def errors(self, doing: str) -> Iterator[None]:
-        """Turn a Redis failure into a :class:`BackendError` naming the server and what failed."""
+        """Turn a Redis failure into a :class:`BackendError` naming the server and what failed.
+
+        The message carries the cause; the chain is cut, as the worker logs every such error
+        with its traceback.
+        """
         try:
             yield
         except redis.AuthenticationError as exc:
-            raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from exc
+            raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from None
         except redis.RedisError as exc:
-            raise BackendError(f"Redis at {self.url} failed while {doing}: {exc}") from exc
+            raise BackendError(f"Redis at {self.url} failed while {doing}: {exc}") from None
 
     def close(self) -> None:
         """Close every pooled connection. Idempotent."""
