@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .backends.base import Envelope
+from .backends.base import Envelope, QueueBackend, RecordingQueue, ResultBackend
 from .config import get_settings
 from .job import Job
 from .message import JobMessage
 from .plugins.manager import has_listeners, notify
+from .record import JobRecord
 from .runtime import get_queue, get_results
 from .task import CallOptions, Task
 from .worker.execution import queued_record
@@ -77,15 +79,35 @@ def enqueue_calls(
         if existing is not None and not existing.status.is_terminal:
             return [Job(existing.id, existing.task_name)]  # already waiting or running: not sent twice
     records = [queued_record(m, max_retries) for m in messages]
-    results.save_many(records, durable=False)
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta) for m in messages]
+    queue = get_queue()
     try:
-        get_queue().enqueue_many(envelopes)
+        recorded = isinstance(queue, RecordingQueue) and queue.enqueue_recorded(envelopes, records, results)
     except BaseException:
-        for message in messages:
-            results.delete(message.id)
+        _forget(results, records)
         raise
+    if not recorded:
+        _send(queue, results, envelopes, records)
     if has_listeners("nuvom_job_enqueued"):
         for record in records:
             notify("nuvom_job_enqueued", job=record)
     return [Job(m.id, m.task_name) for m in messages]
+
+
+def _send(
+    queue: QueueBackend, results: ResultBackend, envelopes: list[Envelope], records: list[JobRecord]
+) -> None:
+    """Save the queued records, then enqueue their jobs; forget the records if that fails."""
+    results.save_many(records, durable=False)
+    try:
+        queue.enqueue_many(envelopes)
+    except BaseException:
+        _forget(results, records)
+        raise
+
+
+def _forget(results: ResultBackend, records: Sequence[JobRecord]) -> None:
+    # Best effort: the error to raise is the one that stopped the send, not a failed delete.
+    for record in records:
+        with contextlib.suppress(Exception):
+            results.delete(record.id)

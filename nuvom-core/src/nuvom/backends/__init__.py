@@ -9,6 +9,7 @@ from .base import Envelope as Envelope
 from .base import Lease as Lease
 from .base import QueueBackend as QueueBackend
 from .base import QueueStats as QueueStats
+from .base import RecordingQueue as RecordingQueue
 from .base import ResultBackend as ResultBackend
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "Lease",
     "QueueBackend",
     "QueueStats",
+    "RecordingQueue",
     "ResultBackend",
 ]
