@@ -10,8 +10,13 @@ from collections.abc import Callable
 import pytest
 import redis
 
+from nuvom import runtime, task
 from nuvom.backends.base import Envelope
+from nuvom.config import load_settings
+from nuvom.record import JobStatus
+from nuvom.testing.suite.results import record
 from nuvom_redis.queue import RedisQueue
+from nuvom_redis.results import RedisResults
 
 #: Jobs due at the same instant.
 DUE_JOBS = 10_000
@@ -146,3 +151,54 @@ def test_enqueue_is_idempotent_per_job_id(queue_factory: Callable[[], RedisQueue
 def test_a_priority_outside_0_to_9_is_refused(queue_factory: Callable[[], RedisQueue]) -> None:
     with pytest.raises(ValueError, match="priority 12; allowed: 0 to 9"):
         queue_factory().enqueue(Envelope("j", "default", b"x", priority=12))
+
+
+def commands(client: redis.Redis, name: str) -> int:
+    return int(client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0))
+
+
+def test_delay_stores_the_record_and_queues_the_job_in_one_call(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {"QUEUE_BACKEND": "redis", "RESULT_BACKEND": "redis", "REDIS_URL": redis_url}.items():
+        monkeypatch.setenv(f"NUVOM_{key}", value)
+    monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
+    runtime.reset()
+
+    @task(name="redis_one_call")
+    def one_call(x: int) -> int:
+        return x
+
+    one_call.delay(0)  # the first send also registers the queue's name
+    probe = redis.Redis.from_url(redis_url)
+    before = {name: commands(probe, name) for name in ("evalsha", "sadd", "get")}
+
+    job = one_call.delay(1)
+
+    after = {name: commands(probe, name) for name in before}
+    assert {k: after[k] - before[k] for k in before} == {"evalsha": 1, "sadd": 0, "get": 0}
+    assert job.status() is JobStatus.QUEUED
+    assert runtime.get_queue().qsize() == 2
+    probe.close()
+
+
+def test_a_claim_hands_the_records_to_the_result_store(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
+    monkeypatch.setenv("NUVOM_REDIS_URL", redis_url)
+    queue, results = RedisQueue.from_settings(load_settings()), RedisResults.from_settings(load_settings())
+    stored = record("handed")
+    results.save(stored)
+    queue.enqueue(Envelope("handed", "default", b"x"))
+    queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30)
+    probe = redis.Redis.from_url(redis_url)
+    gets = commands(probe, "get")
+
+    first, second = results.get_full("handed"), results.get_full("handed")
+
+    assert first == stored == second
+    assert commands(probe, "get") - gets == 1, "the first read must come from the claim's MGET"
+    queue.close()
+    results.close()
+    probe.close()

@@ -30,9 +30,11 @@ from nuvom.backends.base import (
     ResultBackend,
 )
 from nuvom.config import Settings
+from nuvom.record import JobRecord
 
+from . import handoff
 from .client import Connection, Outage, text
-from .keys import PRIORITIES, QueueKeys, queues_key
+from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key
 from .results import RedisResults
 from .scripts import Scripts
 from .settings import RedisSettings
@@ -53,12 +55,26 @@ class RedisQueue(BaseQueue):
         {Capability.CROSS_PROCESS, Capability.PERSISTENT, Capability.QUARANTINE, Capability.EXACT_ORDER}
     )
 
-    def __init__(self, connection: Connection, *, prefix: str = "nuvom") -> None:
+    def __init__(
+        self, connection: Connection, *, prefix: str = "nuvom", records_prefix: str | None = None
+    ) -> None:
+        """A queue on ``connection`` under ``prefix``.
+
+        ``records_prefix`` names the result store whose records each claim also reads (see
+        ``handoff.py``); ``None`` reads none.
+        """
         self.connection = connection
         self.prefix = prefix
+        self._records = None if records_prefix is None else ResultKeys(records_prefix)
         self._redis = connection.client
-        self._scripts = Scripts(self._redis, "enqueue", "claim", "ack", "nack", "extend", "complete")
+        # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
+        self._scripts = Scripts(
+            self._redis, "enqueue", "send", "claim", "ack", "nack", "extend", "complete", "save"
+        )
         self._outage = Outage(connection.url)
+        self._key_lists: dict[str, list[str]] = {}
+        #: Queues this instance has added to the set of queue names.
+        self._registered: set[str] = set()
         # A blocking wait must end before the socket timeout does.
         self._max_block = max(0.1, connection.socket_timeout - 1.0)
 
@@ -66,11 +82,18 @@ class RedisQueue(BaseQueue):
     def from_settings(cls, settings: Settings) -> RedisQueue:
         """The queue at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
-        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix)
+        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix, records_prefix=own.key_prefix)
 
     def keys(self, queue: str) -> QueueKeys:
         """The keys of ``queue``."""
         return QueueKeys(self.prefix, queue)
+
+    def _all_keys(self, queue: str) -> list[str]:
+        """The 17 keys the scripts take for ``queue`` (cached: built on every call otherwise)."""
+        keys = self._key_lists.get(queue)
+        if keys is None:
+            keys = self._key_lists[queue] = self.keys(queue).all
+        return keys
 
     # -- enqueue ---------------------------------------------------------------------------
 
@@ -79,6 +102,23 @@ class RedisQueue(BaseQueue):
 
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
         """Store jobs in one pipelined round trip; a job id already queued is left as it is."""
+        self._send(envelopes, [], None)
+
+    def enqueue_recorded(
+        self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: ResultBackend
+    ) -> bool:
+        """Save the queued records and enqueue their jobs in one pipeline (records first).
+
+        Only for a :class:`RedisResults` on the same server and database; ``False`` otherwise.
+        """
+        if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
+            return False
+        self._send(envelopes, records, results)
+        return True
+
+    def _send(
+        self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: RedisResults | None
+    ) -> None:
         if not envelopes:
             return
         by_queue: dict[str, list[Any]] = {}
@@ -87,16 +127,35 @@ class RedisQueue(BaseQueue):
                 raise ValueError(f"job {env.id!r} has priority {env.priority}; allowed: 0 to 9")
             eta = "" if env.eta is None else repr(float(env.eta))
             by_queue.setdefault(env.queue, []).extend((env.id, env.payload, env.priority, eta, env.attempts))
+        new_queues = by_queue.keys() - self._registered
+        doing = f"enqueuing {len(envelopes)} job(s)"
+        if not new_queues and len(by_queue) == 1:
+            # the common .delay(): one script call, no pipeline
+            ((queue, args),) = by_queue.items()
+            if not records and len(envelopes) <= _ENQUEUE_CHUNK:
+                with self.connection.errors(doing):
+                    self._scripts.run("enqueue", self._all_keys(queue), args)
+                return
+            if results is not None and len(records) == len(envelopes) == 1:
+                (record,) = records
+                keys = self._all_keys(queue) + results.keys.for_record(record.id)
+                with self.connection.errors(doing):
+                    self._scripts.run("send", keys, [*results.record_args(record), *args])
+                return
 
         def fill(pipe: Pipeline) -> None:
-            pipe.sadd(queues_key(self.prefix), *by_queue)
+            if results is not None:
+                results.add_saves(pipe, records)
+            if new_queues:
+                pipe.sadd(queues_key(self.prefix), *new_queues)
             step = _ENQUEUE_CHUNK * 5
             for queue, args in by_queue.items():
                 for start in range(0, len(args), step):
-                    self._scripts.add(pipe, "enqueue", self.keys(queue).all, args[start : start + step])
+                    self._scripts.add(pipe, "enqueue", self._all_keys(queue), args[start : start + step])
 
-        with self.connection.errors(f"enqueuing {len(envelopes)} job(s)"):
+        with self.connection.errors(doing):
             self._scripts.pipeline(fill)
+        self._registered |= new_queues
 
     # -- claim -----------------------------------------------------------------------------
 
@@ -128,7 +187,7 @@ class RedisQueue(BaseQueue):
 
     def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], float | None]:
         """One run of the claim script: the leases, and seconds until the next due job or expiry."""
-        keys = [key for queue in queues for key in self.keys(queue).all]
+        keys = [key for queue in queues for key in self._all_keys(queue)]
         nonce = uuid.uuid4().hex
         reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce])
         expires_at = int(reply[1]) / 1e6
@@ -146,23 +205,27 @@ class RedisQueue(BaseQueue):
                 int(attempts),
             )
             leases.append(Lease(envelope, int(deliveries), expires_at, token.decode()))
+        if leases and self._records is not None:
+            blobs = self._redis.mget([self._records.record(lease.id) for lease in leases])
+            store = (self.connection.server, self._records.prefix)
+            handoff.leave(store, [(lease.id, blob) for lease, blob in zip(leases, blobs, strict=True)])
         return leases, (wait_us / 1e6 if wait_us >= 0 else None)
 
     # -- settle ----------------------------------------------------------------------------
 
     def ack(self, lease: Lease) -> None:
         with self.connection.errors(f"acking job {lease.id}"):
-            self._scripts.run("ack", self.keys(lease.envelope.queue).all, [lease.id, lease.token])
+            self._scripts.run("ack", self._all_keys(lease.envelope.queue), [lease.id, lease.token])
 
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
         retry = "" if retry_at is None else repr(float(retry_at))
         with self.connection.errors(f"returning job {lease.id}"):
-            self._scripts.run("nack", self.keys(lease.envelope.queue).all, [lease.id, lease.token, retry])
+            self._scripts.run("nack", self._all_keys(lease.envelope.queue), [lease.id, lease.token, retry])
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         with self.connection.errors(f"extending the lease of job {lease.id}"):
             args = [lease.id, lease.token, round(lease_secs * 1e6)]
-            expires = self._scripts.run("extend", self.keys(lease.envelope.queue).all, args)
+            expires = self._scripts.run("extend", self._all_keys(lease.envelope.queue), args)
         if expires is None:
             return False
         lease.expires_at = int(expires) / 1e6
@@ -180,7 +243,7 @@ class RedisQueue(BaseQueue):
 
         def fill(pipe: Pipeline) -> None:
             for c in completions:
-                keys = self.keys(c.lease.envelope.queue).all + results.keys.for_record(c.record.id)
+                keys = self._all_keys(c.lease.envelope.queue) + results.keys.for_record(c.record.id)
                 retry = "" if c.retry_at is None else repr(float(c.retry_at))
                 args = [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
                 self._scripts.add(pipe, "complete", keys, args)

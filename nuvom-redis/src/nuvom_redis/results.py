@@ -21,6 +21,7 @@ from nuvom.config import Settings
 from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus
 
+from . import handoff
 from .client import Connection, text
 from .keys import STATUSES, ResultKeys
 from .scripts import Scripts
@@ -81,12 +82,13 @@ class RedisResults(BaseResults):
         if not records:
             return
 
-        def fill(pipe: Pipeline) -> None:
-            for record in records:
-                self._scripts.add(pipe, "save", self.keys.for_record(record.id), self.record_args(record))
-
         with self.connection.errors(f"storing {len(records)} job record(s)"):
-            self._scripts.pipeline(fill)
+            self._scripts.pipeline(lambda pipe: self.add_saves(pipe, records))
+
+    def add_saves(self, pipe: Pipeline, records: Sequence[JobRecord]) -> None:
+        """Queue the saves of ``records`` on ``pipe`` (the queue sends them with its jobs)."""
+        for record in records:
+            self._scripts.add(pipe, "save", self.keys.for_record(record.id), self.record_args(record))
 
     def _decode(self, job_id: str, blob: Any) -> JobRecord:
         try:
@@ -95,8 +97,10 @@ class RedisResults(BaseResults):
             raise CorruptEntry(f"result record {job_id!r} cannot be decoded: {exc}") from None
 
     def get_full(self, job_id: str) -> JobRecord | None:
-        with self.connection.errors(f"reading job {job_id}"):
-            blob = self._redis.get(self.keys.record(job_id))
+        found, blob = handoff.take((self.connection.server, self.keys.prefix), job_id)
+        if not found:
+            with self.connection.errors(f"reading job {job_id}"):
+                blob = self._redis.get(self.keys.record(job_id))
         if blob is None:
             return None
         record = self._decode(job_id, blob)

@@ -68,6 +68,19 @@ local function place(k, pr, id, due_us, now)
   end
 end
 
+-- Store a new job (id, payload, priority, eta text or '', attempts), due at its eta or now.
+-- A job id already in the queue is left as it is (enqueue is idempotent per id).
+local function enqueue_job(k, now, id, payload, pr, eta, att)
+  if redis.call('HSETNX', k.meta, id, pack_meta(pr, att, 0, '', eta)) == 1 then
+    redis.call('HSET', k.payload, id, payload)
+    local due = now
+    if eta ~= '' then
+      due = tonumber(eta) * 1000000
+    end
+    place(k, tonumber(pr), id, due, now)
+  end
+end
+
 -- The job's metadata if `token` still holds its lease (even past expiry, until re-claimed).
 local function held(k, id, token)
   local meta = unpack_meta(redis.call('HGET', k.meta, id))
