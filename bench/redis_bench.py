@@ -219,41 +219,38 @@ def run_child(system: str, scenario: str, args: argparse.Namespace, server: Serv
         return dict(json.loads(Path(out.name).read_text()))
 
 
+def _cell(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
 def table(results: dict[str, Result]) -> str:
+    """The figures as a Markdown table, with Nuvom / Huey ratios."""
+
     def get(system: str, scenario: str, key: str) -> float | None:
         value = results.get(f"{system}/{scenario}", {}).get(key)
         return float(value) if value is not None else None
 
     rows = [
-        ("enqueue one by one (jobs/s)", "enqueue", "jobs_per_s", True),
-        (".map (jobs/s)", "map", "jobs_per_s", True),
-        ("drain, 2 slots (jobs/s)", "drain", "jobs_per_s", True),
-        ("round trip p50 (ms)", "roundtrip", "p50_ms", False),
-        ("round trip p99 (ms)", "roundtrip", "p99_ms", False),
+        ("enqueue one by one (jobs/s)", "enqueue", "jobs_per_s"),
+        (".map (jobs/s)", "map", "jobs_per_s"),
+        ("drain, 2 slots (jobs/s)", "drain", "jobs_per_s"),
+        ("round trip p50 (ms)", "roundtrip", "p50_ms"),
+        ("round trip p99 (ms)", "roundtrip", "p99_ms"),
     ]
-    lines = ["| measure | Nuvom (redis) | RedisHuey | Nuvom ÷ Huey |", "|---|---:|---:|---:|"]
-    for label, scenario, key, _ in rows:
+    lines = ["| measure | Nuvom (redis) | RedisHuey | Nuvom / Huey |", "|---|---:|---:|---:|"]
+    for label, scenario, key in rows:
         ours, theirs = get("nuvom", scenario, key), get("huey", scenario, key)
-        ratio = f"{ours / theirs:.2f}" if ours and theirs else "–"
-        lines.append(
-            f"| {label} | {ours:,.1f} | {theirs:,.1f} | {ratio} |".replace("None", "–")
-            if ours is not None and theirs is not None
-            else f"| {label} | {'–' if ours is None else f'{ours:,.1f}'} | "
-            f"{'–' if theirs is None else f'{theirs:,.1f}'} | {ratio} |"
-        )
+        ratio = _cell(ours / theirs, 2) if ours and theirs else "-"
+        lines.append(f"| {label} | {_cell(ours)} | {_cell(theirs)} | {ratio} |")
     job_get = results.get("nuvom/roundtrip", {}).get("job_get", {})
     if job_get:
-        lines.append(
-            f"| round trip with `Job.get()` p50 / p99 (ms) | {job_get['p50_ms']:.2f} / {job_get['p99_ms']:.2f} "
-            "| – | – |"
-        )
+        both = f"{job_get['p50_ms']:.2f} / {job_get['p99_ms']:.2f}"
+        lines.append(f"| round trip with `Job.get()`, p50 / p99 (ms) | {both} | - | - |")
     for pipeline in (1, 16):
         raw = results.get(f"redis-benchmark/P{pipeline}", {})
         if raw:
-            lines.append(
-                f"| redis-benchmark -P {pipeline}: LPUSH / RPOP (requests/s) "
-                f"| {raw.get('lpush', 0):,.0f} / {raw.get('rpop', 0):,.0f} | | |"
-            )
+            rates = f"{raw.get('lpush', 0):,.0f} / {raw.get('rpop', 0):,.0f}"
+            lines.append(f"| redis-benchmark -P {pipeline}, LPUSH / RPOP (requests/s) | {rates} | | |")
     return "\n".join(lines)
 
 
