@@ -104,6 +104,7 @@ class ResultKeys:
         """The index of ``status``, or of every record."""
         return self.everything if status is None else self.status(status)
 
-    def for_record(self, job_id: str) -> list[str]:
-        """The 10 keys ``save_record`` takes: record, all, expiry, then one per status."""
-        return [self.record(job_id), self.everything, self.expiry] + [self.status(s) for s in STATUSES]
+    @property
+    def indexes(self) -> list[str]:
+        """The 9 index keys the Lua ``save_record`` takes: all, expiry, then one per status."""
+        return [self.everything, self.expiry] + [self.status(s) for s in STATUSES]

@@ -138,7 +138,7 @@ class RedisQueue(BaseQueue):
                 return
             if results is not None and len(records) == len(envelopes) == 1:
                 (record,) = records
-                keys = self._all_keys(queue) + results.keys.for_record(record.id)
+                keys = [*self._all_keys(queue), *results.keys.indexes, results.keys.record(record.id)]
                 with self.connection.errors(doing):
                     self._scripts.run("send", keys, [*results.record_args(record), *args])
                 return
@@ -241,9 +241,11 @@ class RedisQueue(BaseQueue):
         if not completions:
             return []
 
+        indexes = results.keys.indexes
+
         def fill(pipe: Pipeline) -> None:
             for c in completions:
-                keys = self._all_keys(c.lease.envelope.queue) + results.keys.for_record(c.record.id)
+                keys = [*self._all_keys(c.lease.envelope.queue), *indexes, results.keys.record(c.record.id)]
                 retry = "" if c.retry_at is None else repr(float(c.retry_at))
                 args = [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
                 self._scripts.add(pipe, "complete", keys, args)

@@ -27,6 +27,8 @@ from .keys import STATUSES, ResultKeys
 from .scripts import Scripts
 from .settings import DEFAULT_RESULT_TTL_SECS, RedisSettings
 
+#: Records per save script call.
+_SAVE_CHUNK = 1_000
 #: Index entries checked per round trip by ``purge_expired``.
 _SWEEP_CHUNK = 1_000
 
@@ -53,6 +55,7 @@ class RedisResults(BaseResults):
         self.index_size = index_size
         self._redis = connection.client
         self._scripts = Scripts(self._redis, "save")
+        self._indexes = self.keys.indexes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisResults:
@@ -86,9 +89,11 @@ class RedisResults(BaseResults):
             self._scripts.pipeline(lambda pipe: self.add_saves(pipe, records))
 
     def add_saves(self, pipe: Pipeline, records: Sequence[JobRecord]) -> None:
-        """Queue the saves of ``records`` on ``pipe`` (the queue sends them with its jobs)."""
-        for record in records:
-            self._scripts.add(pipe, "save", self.keys.for_record(record.id), self.record_args(record))
+        """Queue the saves of ``records`` on ``pipe``, in scripts of up to 1,000 records."""
+        for start in range(0, len(records), _SAVE_CHUNK):
+            chunk = records[start : start + _SAVE_CHUNK]
+            keys = self._indexes + [self.keys.record(r.id) for r in chunk]
+            self._scripts.add(pipe, "save", keys, [arg for r in chunk for arg in self.record_args(r)])
 
     def _decode(self, job_id: str, blob: Any) -> JobRecord:
         try:
@@ -120,15 +125,21 @@ class RedisResults(BaseResults):
                 blobs = self._redis.mget([self.keys.record(i) for i in ids])
                 records: list[JobRecord] = []
                 gone: list[str] = []
+                stale: list[str] = []
                 for job_id, blob in zip(ids, blobs, strict=True):
                     record = None if blob is None else self._decode(job_id, blob)
                     if record is None or is_expired(record, now):
                         gone.append(job_id)
+                    elif status is not None and record.status is not status:
+                        stale.append(job_id)  # of an expired record whose id came back
                     else:
                         records.append(record)
-                if not gone:
+                if not gone and not stale:
                     return records[offset:]
-                self._forget(gone, delete=True)
+                if gone:
+                    self._forget(gone, delete=True)
+                if stale:
+                    self._redis.zrem(index, *stale)
 
     def _forget(self, ids: Sequence[str], *, delete: bool) -> None:
         """Drop ``ids`` from every index (and delete their records when ``delete``)."""

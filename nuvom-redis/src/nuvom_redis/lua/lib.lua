@@ -109,29 +109,35 @@ local function settle_nack(k, id, meta, retry_at, now)
   wake(k)
 end
 
--- Store a result record: KEYS[r + 1] the record, r + 2 the index of all records, r + 3 the
--- expiry index, r + 4 .. r + 10 the index per status. `a` holds id, blob, created_at,
--- status position (1..7), expires_at in ms or '', default ttl in ms or '', index bound.
-local function save_record(r, a)
+-- Store a result record under `key`. The result store's 9 index keys start at KEYS[r + 1]:
+-- all records, expiry, then one per status. `a` holds id, blob, created_at, status position
+-- (1..7), expires_at in ms or '', default ttl in ms or '', index bound.
+local RESULT_INDEX_KEYS = 9
+
+local function save_record(key, r, a)
   local id, blob, created, status, expires_ms, ttl_ms = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
   local bound = tonumber(a[7])
+  local old
   if expires_ms ~= '' then
-    redis.call('SET', KEYS[r + 1], blob, 'PXAT', expires_ms)
-    redis.call('ZADD', KEYS[r + 3], expires_ms, id)
+    old = redis.call('SET', key, blob, 'PXAT', expires_ms, 'GET')
+    redis.call('ZADD', KEYS[r + 2], expires_ms, id)
   else
     if ttl_ms ~= '' then
-      redis.call('SET', KEYS[r + 1], blob, 'PX', ttl_ms)
+      old = redis.call('SET', key, blob, 'PX', ttl_ms, 'GET')
     else
-      redis.call('SET', KEYS[r + 1], blob)
+      old = redis.call('SET', key, blob, 'GET')
     end
-    redis.call('ZREM', KEYS[r + 3], id)
+    redis.call('ZREM', KEYS[r + 2], id)
   end
-  for s = 1, 7 do
-    if s ~= status then
-      redis.call('ZREM', KEYS[r + 3 + s], id)
+  -- A new record is in no status index (list_jobs drops stale entries of expired records).
+  if old then
+    for s = 1, 7 do
+      if s ~= status then
+        redis.call('ZREM', KEYS[r + 2 + s], id)
+      end
     end
   end
-  for _, index in ipairs({KEYS[r + 2], KEYS[r + 3 + status]}) do
+  for _, index in ipairs({KEYS[r + 1], KEYS[r + 2 + status]}) do
     redis.call('ZADD', index, created, id)
     local size = redis.call('ZCARD', index)
     if size > bound then
