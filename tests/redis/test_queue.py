@@ -198,7 +198,7 @@ def test_a_claim_hands_the_records_to_the_result_store(
     first, second = results.get_full("handed"), results.get_full("handed")
 
     assert first == stored == second
-    assert commands(probe, "get") - gets == 1, "the first read must come from the claim's MGET"
+    assert commands(probe, "get") - gets == 1, "the first read must come from the claim"
     queue.close()
     results.close()
     probe.close()

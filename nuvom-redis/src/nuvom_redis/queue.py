@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 #: Jobs per enqueue script call; a pipeline carries as many calls as a batch needs.
 _ENQUEUE_CHUNK = 1_000
 #: Fields per claimed job in the claim script's reply.
-_CLAIM_FIELDS = 8
+_CLAIM_FIELDS = 9
 
 
 class RedisQueue(BaseQueue):
@@ -189,13 +189,15 @@ class RedisQueue(BaseQueue):
         """One run of the claim script: the leases, and seconds until the next due job or expiry."""
         keys = [key for queue in queues for key in self._all_keys(queue)]
         nonce = uuid.uuid4().hex
-        reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce])
+        records = "" if self._records is None else self._records.prefix
+        reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce, records])
         expires_at = int(reply[1]) / 1e6
         wait_us = int(reply[2])
         leases = []
+        handed: list[tuple[str, Any]] = []
         for i in range(3, len(reply), _CLAIM_FIELDS):
             fields = reply[i : i + _CLAIM_FIELDS]
-            position, job_id, payload, priority, attempts, deliveries, token, eta = fields
+            position, job_id, payload, priority, attempts, deliveries, token, eta, record = fields
             envelope = Envelope(
                 job_id.decode(),
                 queues[int(position)],
@@ -205,10 +207,9 @@ class RedisQueue(BaseQueue):
                 int(attempts),
             )
             leases.append(Lease(envelope, int(deliveries), expires_at, token.decode()))
-        if leases and self._records is not None:
-            blobs = self._redis.mget([self._records.record(lease.id) for lease in leases])
-            store = (self.connection.server, self._records.prefix)
-            handoff.leave(store, [(lease.id, blob) for lease, blob in zip(leases, blobs, strict=True)])
+            handed.append((envelope.id, record))
+        if handed and self._records is not None:
+            handoff.leave((self.connection.server, self._records.prefix), handed)
         return leases, (wait_us / 1e6 if wait_us >= 0 else None)
 
     # -- settle ----------------------------------------------------------------------------

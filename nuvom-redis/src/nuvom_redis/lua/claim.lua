@@ -1,10 +1,12 @@
 -- Claim up to ARGV[1] jobs from the queues whose keys are passed, for ARGV[2] microseconds;
--- lease tokens are ARGV[3] .. ':' .. n. First, every due job moves to ready and every expired
+-- lease tokens are ARGV[3] .. ':' .. n. With a result store prefix in ARGV[4], each claimed job's
+-- record (key ARGV[4] .. ':result:' .. id) is read too: a key the caller cannot name in advance,
+-- so this part needs a standalone server (see docs/backends/redis.md, Cluster). First, every due job moves to ready and every expired
 -- lease returns its job, all at once (no cap; the script is atomic, so nothing moves twice).
 -- Returns now, the lease expiry, microseconds until the next due job or lease expiry (-1 if
--- none), then 8 fields per claimed job: the queue's position among those passed, id, payload,
--- priority, attempts, deliveries, token, eta.
-local n, lease_us, nonce = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+-- none), then 9 fields per claimed job: the queue's position among those passed, id, payload,
+-- priority, attempts, deliveries, token, eta, and its record or false.
+local n, lease_us, nonce, records = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local now = now_us()
 local expires = now + lease_us
 local queues = {}
@@ -67,9 +69,14 @@ local function take(k, m)
   local dl = meta.dl + 1
   redis.call('HSET', k.meta, id, pack_meta(meta.pr, meta.att, dl, token, meta.eta))
   redis.call('ZADD', k.leased, expires, id)
+  local record = false
+  if records ~= '' then
+    record = redis.call('GET', records .. ':result:' .. id)
+  end
   for _, v in ipairs({k.position, id, payload, meta.pr, meta.att, dl, token, meta.eta}) do
     out[#out + 1] = v
   end
+  out[#out + 1] = record
 end
 
 local p = 0
