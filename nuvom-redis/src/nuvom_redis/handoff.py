@@ -2,9 +2,10 @@
 
 A worker reads each claimed job's record before running it. The claim script reads the records
 of the jobs it claims and the queue leaves them here; the result store's ``get_full`` takes a
-record from here once (then reads Redis again), so a worker spends no round trip on it. An entry is as fresh as its claim and lives at most
-``_TTL_SECS``; a record changed in that window by someone else than the lease holder (only
-``Job.cancel()`` does that) is seen as if the cancel had come a moment later.
+record from here once (then reads Redis again), so a worker spends no round trip on it. An entry
+is as fresh as its claim and lives at most ``_TTL_SECS``; a record changed in that window by
+someone else than the lease holder (only ``Job.cancel()`` does that) is seen as if the cancel
+had come a moment later.
 """
 
 from __future__ import annotations

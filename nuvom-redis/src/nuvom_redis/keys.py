@@ -24,6 +24,7 @@ Result records::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from nuvom.record import JobStatus
@@ -35,7 +36,7 @@ PRIORITIES = range(10)
 
 @dataclass(frozen=True)
 class QueueKeys:
-    """The 17 keys of one queue, in the order the scripts expect them."""
+    """The keys of one queue."""
 
     prefix: str
     queue: str
@@ -47,6 +48,11 @@ class QueueKeys:
     @property
     def wake(self) -> str:
         return self.base + "wake"
+
+    @property
+    def script_keys(self) -> list[str]:
+        """What a script is given for the queue: its base name, from which it names the rest."""
+        return [self.base]
 
     @property
     def all(self) -> list[str]:
@@ -104,7 +110,7 @@ class ResultKeys:
         """The index of ``status``, or of every record."""
         return self.everything if status is None else self.status(status)
 
-    @property
+    @functools.cached_property
     def indexes(self) -> list[str]:
         """The 9 index keys the Lua ``save_record`` takes: all, expiry, then one per status."""
         return [self.everything, self.expiry] + [self.status(s) for s in STATUSES]

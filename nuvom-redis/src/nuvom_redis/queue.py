@@ -88,11 +88,11 @@ class RedisQueue(BaseQueue):
         """The keys of ``queue``."""
         return QueueKeys(self.prefix, queue)
 
-    def _all_keys(self, queue: str) -> list[str]:
-        """The 17 keys the scripts take for ``queue`` (cached: built on every call otherwise)."""
+    def _script_keys(self, queue: str) -> list[str]:
+        """The keys a script takes for ``queue`` (cached: built on every call otherwise)."""
         keys = self._key_lists.get(queue)
         if keys is None:
-            keys = self._key_lists[queue] = self.keys(queue).all
+            keys = self._key_lists[queue] = self.keys(queue).script_keys
         return keys
 
     # -- enqueue ---------------------------------------------------------------------------
@@ -134,11 +134,11 @@ class RedisQueue(BaseQueue):
             ((queue, args),) = by_queue.items()
             if not records and len(envelopes) <= _ENQUEUE_CHUNK:
                 with self.connection.errors(doing):
-                    self._scripts.run("enqueue", self._all_keys(queue), args)
+                    self._scripts.run("enqueue", self._script_keys(queue), args)
                 return
             if results is not None and len(records) == len(envelopes) == 1:
                 (record,) = records
-                keys = [*self._all_keys(queue), *results.keys.indexes, results.keys.record(record.id)]
+                keys = [*self._script_keys(queue), *results.keys.indexes, results.keys.record(record.id)]
                 with self.connection.errors(doing):
                     self._scripts.run("send", keys, [*results.record_args(record), *args])
                 return
@@ -151,7 +151,7 @@ class RedisQueue(BaseQueue):
             step = _ENQUEUE_CHUNK * 5
             for queue, args in by_queue.items():
                 for start in range(0, len(args), step):
-                    self._scripts.add(pipe, "enqueue", self._all_keys(queue), args[start : start + step])
+                    self._scripts.add(pipe, "enqueue", self._script_keys(queue), args[start : start + step])
 
         with self.connection.errors(doing):
             self._scripts.pipeline(fill)
@@ -187,7 +187,7 @@ class RedisQueue(BaseQueue):
 
     def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], float | None]:
         """One run of the claim script: the leases, and seconds until the next due job or expiry."""
-        keys = [key for queue in queues for key in self._all_keys(queue)]
+        keys = [key for queue in queues for key in self._script_keys(queue)]
         nonce = uuid.uuid4().hex
         records = "" if self._records is None else self._records.prefix
         reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce, records])
@@ -216,17 +216,17 @@ class RedisQueue(BaseQueue):
 
     def ack(self, lease: Lease) -> None:
         with self.connection.errors(f"acking job {lease.id}"):
-            self._scripts.run("ack", self._all_keys(lease.envelope.queue), [lease.id, lease.token])
+            self._scripts.run("ack", self._script_keys(lease.envelope.queue), [lease.id, lease.token])
 
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
         retry = "" if retry_at is None else repr(float(retry_at))
         with self.connection.errors(f"returning job {lease.id}"):
-            self._scripts.run("nack", self._all_keys(lease.envelope.queue), [lease.id, lease.token, retry])
+            self._scripts.run("nack", self._script_keys(lease.envelope.queue), [lease.id, lease.token, retry])
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         with self.connection.errors(f"extending the lease of job {lease.id}"):
             args = [lease.id, lease.token, round(lease_secs * 1e6)]
-            expires = self._scripts.run("extend", self._all_keys(lease.envelope.queue), args)
+            expires = self._scripts.run("extend", self._script_keys(lease.envelope.queue), args)
         if expires is None:
             return False
         lease.expires_at = int(expires) / 1e6
@@ -246,7 +246,8 @@ class RedisQueue(BaseQueue):
 
         def fill(pipe: Pipeline) -> None:
             for c in completions:
-                keys = [*self._all_keys(c.lease.envelope.queue), *indexes, results.keys.record(c.record.id)]
+                queue = self._script_keys(c.lease.envelope.queue)
+                keys = [*queue, *indexes, results.keys.record(c.record.id)]
                 retry = "" if c.retry_at is None else repr(float(c.retry_at))
                 args = [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
                 self._scripts.add(pipe, "complete", keys, args)

@@ -55,7 +55,6 @@ class RedisResults(BaseResults):
         self.index_size = index_size
         self._redis = connection.client
         self._scripts = Scripts(self._redis, "save")
-        self._indexes = self.keys.indexes
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisResults:
@@ -92,7 +91,7 @@ class RedisResults(BaseResults):
         """Queue the saves of ``records`` on ``pipe``, in scripts of up to 1,000 records."""
         for start in range(0, len(records), _SAVE_CHUNK):
             chunk = records[start : start + _SAVE_CHUNK]
-            keys = self._indexes + [self.keys.record(r.id) for r in chunk]
+            keys = self.keys.indexes + [self.keys.record(r.id) for r in chunk]
             self._scripts.add(pipe, "save", keys, [arg for r in chunk for arg in self.record_args(r)])
 
     def _decode(self, job_id: str, blob: Any) -> JobRecord:

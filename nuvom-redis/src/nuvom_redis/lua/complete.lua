@@ -1,5 +1,5 @@
 -- Fenced completion: if ARGV[2] still holds the job's lease, store its result record and ack
--- the job (ARGV[3] = '') or nack it due at ARGV[3], in one atomic step. KEYS: the queue's 17,
+-- the job (ARGV[3] = '') or nack it due at ARGV[3], in one atomic step. KEYS: the queue's base,
 -- the result store's 9 index keys, then the record's key. ARGV: id, token, retry_at, then the 7 record arguments of save_record.
 local k = queue_keys(0)
 local meta = held(k, ARGV[1], ARGV[2])

@@ -1,9 +1,11 @@
 -- Shared by every script: each script's source is this file followed by the script's body.
 --
--- A queue passes its 17 keys (see keys.py) starting at KEYS[o + 1]; a result record its 10 keys.
+-- A queue is passed as one key, its base name P:{Q}: (at KEYS[o + 1]); the script names the
+-- queue's keys from it (see keys.py), so they all share the base's hash tag and Cluster slot.
+-- A result store passes its 9 index keys, then record keys.
 -- Times are integer microseconds of Redis's own clock (TIME), never a worker's clock.
 
-local QUEUE_KEYS = 17
+local QUEUE_KEYS = 1
 
 local function now_us()
   local t = redis.call('TIME')
@@ -16,12 +18,13 @@ local function us(x)
 end
 
 local function queue_keys(o)
+  local base = KEYS[o + 1]
   local k = {ready = {}}
   for p = 0, 9 do
-    k.ready[p] = KEYS[o + p + 1]
+    k.ready[p] = base .. 'ready:' .. p
   end
-  k.due, k.leased, k.meta, k.payload = KEYS[o + 11], KEYS[o + 12], KEYS[o + 13], KEYS[o + 14]
-  k.quarantine, k.seq, k.wake = KEYS[o + 15], KEYS[o + 16], KEYS[o + 17]
+  k.due, k.leased, k.meta, k.payload = base .. 'due', base .. 'leased', base .. 'meta', base .. 'payload'
+  k.quarantine, k.seq, k.wake = base .. 'quarantine', base .. 'seq', base .. 'wake'
   return k
 end
 

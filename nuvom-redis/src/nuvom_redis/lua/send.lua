@@ -1,4 +1,4 @@
--- Send one job: store its queued record, then enqueue it, in one call. KEYS: the queue's 17,
+-- Send one job: store its queued record, then enqueue it, in one call. KEYS: the queue's base,
 -- the result store's 9 index keys, then the record's key. ARGV: the 7 record arguments of save_record, then the job's id,
 -- payload, priority, eta text or '' and attempts.
 local k = queue_keys(0)
