@@ -233,7 +233,7 @@ class RedisQueue(BaseQueue):
         return True
 
     def complete_many(self, completions: Sequence[Completion], results: ResultBackend) -> list[bool] | None:
-        """Store each record and ack or nack its job in one script per completion, all pipelined.
+        """Store each record and ack or nack its job, all in one script call.
 
         Only for a :class:`RedisResults` on the same server and database; ``None`` otherwise.
         """
@@ -242,18 +242,13 @@ class RedisQueue(BaseQueue):
         if not completions:
             return []
 
-        indexes = results.keys.indexes
-
-        def fill(pipe: Pipeline) -> None:
-            for c in completions:
-                queue = self._script_keys(c.lease.envelope.queue)
-                keys = [*queue, *indexes, results.keys.record(c.record.id)]
-                retry = "" if c.retry_at is None else repr(float(c.retry_at))
-                args = [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
-                self._scripts.add(pipe, "complete", keys, args)
-
+        keys, args = list(results.keys.indexes), []
+        for c in completions:
+            keys += [*self._script_keys(c.lease.envelope.queue), results.keys.record(c.record.id)]
+            retry = "" if c.retry_at is None else repr(float(c.retry_at))
+            args += [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
         with self.connection.errors(f"completing {len(completions)} job(s)"):
-            return [bool(applied) for applied in self._scripts.pipeline(fill)]
+            return [bool(applied) for applied in self._scripts.run("complete", keys, args)]
 
     # -- counting --------------------------------------------------------------------------
 

@@ -1,15 +1,27 @@
--- Fenced completion: if ARGV[2] still holds the job's lease, store its result record and ack
--- the job (ARGV[3] = '') or nack it due at ARGV[3], in one atomic step. KEYS: the queue's base,
--- the result store's 9 index keys, then the record's key. ARGV: id, token, retry_at, then the 7 record arguments of save_record.
-local k = queue_keys(0)
-local meta = held(k, ARGV[1], ARGV[2])
-if not meta then
-  return 0
+-- Fenced completion of many jobs in one atomic call. For each job whose lease its token still
+-- holds, store its result record and ack the job (retry_at '') or nack it due at retry_at; a job
+-- whose lease was lost gets nothing written. KEYS: the result store's 9 index keys, then per job
+-- its queue's base and its record key. ARGV: per job id, token, retry_at, then the 7 record
+-- arguments of save_record. Returns one 1 (applied) or 0 (lease lost) per job.
+local applied = {}
+local now = now_us()
+for i = 1, (#KEYS - RESULT_INDEX_KEYS) / 2 do
+  local o = RESULT_INDEX_KEYS + (i - 1) * 2
+  local a = (i - 1) * 10
+  local k = queue_keys(o)
+  local id, token, retry_at = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local meta = held(k, id, token)
+  if meta then
+    local record = {ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8], ARGV[a + 9], ARGV[a + 10]}
+    save_record(KEYS[o + 2], 0, record)
+    if retry_at == '' then
+      settle_ack(k, id)
+    else
+      settle_nack(k, id, meta, retry_at, now)
+    end
+    applied[i] = 1
+  else
+    applied[i] = 0
+  end
 end
-save_record(KEYS[QUEUE_KEYS + RESULT_INDEX_KEYS + 1], QUEUE_KEYS, {ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]})
-if ARGV[3] == '' then
-  settle_ack(k, ARGV[1])
-else
-  settle_nack(k, ARGV[1], meta, ARGV[3], now_us())
-end
-return 1
+return applied
