@@ -5,7 +5,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["nuvom-core", "nuvom-prometheus", "nuvom-sqlite"]
+PACKAGES = ["nuvom-core", "nuvom-prometheus", "nuvom-redis", "nuvom-sqlite"]
 
 
 @nox.session

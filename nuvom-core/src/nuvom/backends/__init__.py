@@ -10,6 +10,7 @@ from .base import Envelope as Envelope
 from .base import Lease as Lease
 from .base import QueueBackend as QueueBackend
 from .base import QueueStats as QueueStats
+from .base import RecordingQueue as RecordingQueue
 from .base import ResultBackend as ResultBackend
 from .base import SchedulerBackend as SchedulerBackend
 
@@ -24,6 +25,7 @@ __all__ = [
     "Lease",
     "QueueBackend",
     "QueueStats",
+    "RecordingQueue",
     "ResultBackend",
     "SchedulerBackend",
 ]

@@ -165,6 +165,25 @@ class CompletingQueue(Protocol):
 
 
 @runtime_checkable
+class RecordingQueue(Protocol):
+    """Optional: a queue that stores the queued records and enqueues their jobs in one round trip.
+
+    A queue whose result store can live on the same server (Redis) implements
+    ``enqueue_recorded`` so that ``.delay()`` costs one round trip instead of two.
+    """
+
+    def enqueue_recorded(
+        self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: ResultBackend
+    ) -> bool:
+        """Save ``records`` into ``results``, then enqueue ``envelopes``, in one round trip.
+
+        Each record is stored before its job can be claimed, as with ``save_many`` followed by
+        ``enqueue_many``. Returns ``False`` without doing anything when ``results`` is not a
+        store this queue can write with (the sender then saves and enqueues separately).
+        """
+
+
+@runtime_checkable
 class ResultBackend(Protocol):
     """A store of job records.
 

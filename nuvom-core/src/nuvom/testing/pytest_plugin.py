@@ -4,13 +4,17 @@
 pytest --pyargs nuvom.testing.suite --nuvom-target file [--nuvom-kind queue|result] [--nuvom-name NAME]
 ```
 It adds those options and default ``queue_factory`` / ``results_factory`` fixtures that build the
-target's backend over a fresh data directory per check. It loads in every pytest run and does
-nothing there: a fixture of the same name in a conftest or test module wins, and without
-``--nuvom-target`` a check that needs one of these fixtures is skipped, saying what is missing.
+target's backend over a fresh data directory per check. A backend kept on a server (Redis) cannot
+be handed a fresh directory, so each check also gets its own ``NUVOM_SUITE_NAMESPACE`` (see
+:data:`NAMESPACE_VARIABLE`) for the backend to keep its data apart under, e.g. as a key prefix.
+It loads in every pytest run and does nothing there: a fixture of the same name in a conftest or
+test module wins, and without ``--nuvom-target`` a check that needs one of these fixtures is
+skipped, saying what is missing.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +24,9 @@ import pytest
 from ..errors import PluginError
 
 Kind = Literal["queue", "result", "scheduler"]
+
+#: Set to a name unique to the running check while the suite builds the target's backends.
+NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
 
 _FIXTURE_OF: dict[Kind, str] = {
     "queue": "queue_factory",
@@ -113,6 +120,7 @@ def _instances(
 
     data_dir = tmp_path / "nuvom-data"
     monkeypatch.setenv("NUVOM_DATA_DIR", str(data_dir))
+    monkeypatch.setenv(NAMESPACE_VARIABLE, f"suite-{uuid.uuid4().hex[:12]}")
     settings = Settings(data_dir=data_dir)
     made: list[Any] = []
     sharing = {Capability.CROSS_PROCESS, Capability.PERSISTENT}

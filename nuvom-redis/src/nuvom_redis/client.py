@@ -1,0 +1,118 @@
+"""Connections: one pool per URL and settings, and errors that name the server but not the password."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import Iterator
+from typing import Any
+
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from nuvom.errors import BackendError
+
+from .settings import RedisSettings
+
+logger = logging.getLogger(__name__)
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+class Connection:
+    """A Redis client on a blocking pool, and the redacted URL for messages."""
+
+    def __init__(self, url: str, settings: RedisSettings) -> None:
+        self.url = redact(url)
+        self.socket_timeout = settings.redis_socket_timeout_secs
+        # A short retry rides out a dropped connection; an outage is reported within a second.
+        # Scripts are safe to run twice: enqueue is idempotent per id, and a claim whose reply
+        # was lost only leaves a lease to expire.
+        pool = redis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=settings.redis_pool_size,
+            timeout=settings.redis_socket_timeout_secs,
+            socket_timeout=settings.redis_socket_timeout_secs,
+            socket_connect_timeout=settings.redis_connect_timeout_secs,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        )
+        self.client: redis.Redis = redis.Redis(connection_pool=pool)
+
+    @property
+    def server(self) -> tuple[Any, ...]:
+        """What identifies the server and database this connection talks to."""
+        kwargs = self.client.connection_pool.connection_kwargs
+        return tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
+
+    @contextlib.contextmanager
+    def errors(self, doing: str) -> Iterator[None]:
+        """Turn a Redis failure into a :class:`BackendError` naming the server and what failed.
+
+        The message carries the cause; the chain is cut, as the worker logs every such error
+        with its traceback.
+        """
+        try:
+            yield
+        except redis.AuthenticationError as exc:
+            raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from None
+        except redis.RedisError as exc:
+            raise BackendError(f"Redis at {self.url} failed while {doing}: {exc}") from None
+
+    def close(self) -> None:
+        """Close every pooled connection. Idempotent."""
+        self.client.connection_pool.disconnect()
+
+
+class Outage:
+    """Backoff and log lines for a claimer while Redis cannot be reached.
+
+    The first failure logs a warning naming the server; each retry waits twice as long (up to
+    ``cap`` seconds) and says so; the first success after an outage logs how long it lasted.
+    """
+
+    def __init__(self, url: str, *, first: float = 0.1, cap: float = 2.0) -> None:
+        self.url = url
+        self.first = first
+        self.cap = cap
+        self.since: float | None = None
+        self.delay = first
+
+    def failed(self, exc: Exception, now: float) -> float:
+        """Record a failure at monotonic ``now``; return how long to wait before trying again."""
+        if self.since is None:
+            self.since = now
+            self.delay = self.first
+        else:
+            self.delay = min(self.cap, self.delay * 2)
+        logger.warning(
+            "Redis at %s is unreachable (%s: %s); retrying in %.1f s",
+            self.url,
+            type(exc).__name__,
+            exc,
+            self.delay,
+        )
+        return self.delay
+
+    def succeeded(self, now: float) -> None:
+        """Record a success; logs the end of an outage."""
+        if self.since is not None:
+            logger.warning("Redis at %s is reachable again after %.1f s", self.url, now - self.since)
+            self.since = None
+
+
+def text(value: Any) -> str:
+    """A reply item as text (replies are bytes: the client does not decode them)."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,116 @@
+"""Key layout: every key of one queue shares the hash tag ``{<queue>}``.
+
+On Redis Cluster all of a queue's keys live in one slot, so each script touches one slot.
+
+Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
+
+    P:{Q}:ready:0 .. P:{Q}:ready:9   due jobs per priority: sorted set, score = due time (µs)
+    P:{Q}:due                        future jobs (eta, retry_at): sorted set, score = due time (µs)
+    P:{Q}:leased                     claimed jobs: sorted set of ids, score = lease expiry (µs)
+    P:{Q}:meta                       hash id -> priority|attempts|deliveries|token|eta
+    P:{Q}:payload                    hash id -> payload bytes
+    P:{Q}:quarantine                 hash id -> why the entry could not be delivered
+    P:{Q}:seq                        counter that orders jobs of equal due time (FIFO)
+    P:{Q}:wake                       list a blocked claimer waits on (BLPOP)
+    P:queues                         set of queue names (for stats and clear only)
+
+Result records::
+
+    P:result:<id>                    msgpack of JobRecord.to_dict(), with a TTL
+    P:results:all                    sorted set of ids by created_at (bounded)
+    P:results:status:<status>        the same per status (bounded)
+    P:results:expiry                 sorted set of ids by expires_at (ms), for purge_expired
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from nuvom.record import JobStatus
+
+#: Status order of the per-status indexes, as the Lua ``save_record`` expects them.
+STATUSES: tuple[JobStatus, ...] = tuple(JobStatus)
+PRIORITIES = range(10)
+
+
+@dataclass(frozen=True)
+class QueueKeys:
+    """The keys of one queue."""
+
+    prefix: str
+    queue: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:{{{self.queue}}}:"
+
+    @property
+    def wake(self) -> str:
+        return self.base + "wake"
+
+    @property
+    def script_keys(self) -> list[str]:
+        """What a script is given for the queue: its base name, from which it names the rest."""
+        return [self.base]
+
+    @property
+    def all(self) -> list[str]:
+        """Ready 0..9, due, leased, meta, payload, quarantine, seq, wake."""
+        names = [f"ready:{p}" for p in PRIORITIES]
+        names += ["due", "leased", "meta", "payload", "quarantine", "seq", "wake"]
+        return [self.base + name for name in names]
+
+    def ready(self, priority: int) -> str:
+        return f"{self.base}ready:{priority}"
+
+    @property
+    def due(self) -> str:
+        return self.base + "due"
+
+    @property
+    def leased(self) -> str:
+        return self.base + "leased"
+
+    @property
+    def meta(self) -> str:
+        return self.base + "meta"
+
+    @property
+    def quarantine(self) -> str:
+        return self.base + "quarantine"
+
+
+def queues_key(prefix: str) -> str:
+    """The set of queue names ever enqueued to."""
+    return f"{prefix}:queues"
+
+
+@dataclass(frozen=True)
+class ResultKeys:
+    """Keys of the result store."""
+
+    prefix: str
+
+    def record(self, job_id: str) -> str:
+        return f"{self.prefix}:result:{job_id}"
+
+    @property
+    def everything(self) -> str:
+        return f"{self.prefix}:results:all"
+
+    @property
+    def expiry(self) -> str:
+        return f"{self.prefix}:results:expiry"
+
+    def status(self, status: JobStatus) -> str:
+        return f"{self.prefix}:results:status:{status.value}"
+
+    def index(self, status: JobStatus | None) -> str:
+        """The index of ``status``, or of every record."""
+        return self.everything if status is None else self.status(status)
+
+    @functools.cached_property
+    def indexes(self) -> list[str]:
+        """The 9 index keys the Lua ``save_record`` takes: all, expiry, then one per status."""
+        return [self.everything, self.expiry] + [self.status(s) for s in STATUSES]

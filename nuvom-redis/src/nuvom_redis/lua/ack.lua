@@ -1,0 +1,7 @@
+-- Remove a job for good if ARGV[2] still holds its lease. ARGV: id, token. Returns 1 or 0.
+local k = queue_keys(0)
+if not held(k, ARGV[1], ARGV[2]) then
+  return 0
+end
+settle_ack(k, ARGV[1])
+return 1

@@ -1,0 +1,150 @@
+-- Shared by every script: each script's source is this file followed by the script's body.
+--
+-- A queue is passed as one key, its base name P:{Q}: (at KEYS[o + 1]); the script names the
+-- queue's keys from it (see keys.py), so they all share the base's hash tag and Cluster slot.
+-- A result store passes its 9 index keys, then record keys.
+-- Times are integer microseconds of Redis's own clock (TIME), never a worker's clock.
+
+local QUEUE_KEYS = 1
+
+local function now_us()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+-- Integer microseconds as exact text (tostring would round to 14 digits).
+local function us(x)
+  return string.format('%.0f', x)
+end
+
+local function queue_keys(o)
+  local base = KEYS[o + 1]
+  local k = {ready = {}}
+  for p = 0, 9 do
+    k.ready[p] = base .. 'ready:' .. p
+  end
+  k.due, k.leased, k.meta, k.payload = base .. 'due', base .. 'leased', base .. 'meta', base .. 'payload'
+  k.quarantine, k.seq, k.wake = base .. 'quarantine', base .. 'seq', base .. 'wake'
+  return k
+end
+
+-- Job metadata, one hash field per job: priority|attempts|deliveries|lease token|eta text.
+local function pack_meta(pr, att, dl, token, eta)
+  return pr .. '|' .. att .. '|' .. dl .. '|' .. token .. '|' .. eta
+end
+
+local function unpack_meta(s)
+  if not s then
+    return nil
+  end
+  local pr, att, dl, token, eta = string.match(s, '^(%d)|(%d+)|(%d+)|([^|]*)|(.*)$')
+  if not pr then
+    return nil
+  end
+  return {pr = tonumber(pr), att = tonumber(att), dl = tonumber(dl), token = token, eta = eta}
+end
+
+-- A ready or due member: the priority digit, 16 hex digits of a per-queue sequence (so equal
+-- due times are claimed in enqueue order) and the job id.
+local function member(k, pr, id)
+  return pr .. string.format('%016x', redis.call('INCR', k.seq)) .. id
+end
+
+local function member_id(m)
+  return string.sub(m, 18)
+end
+
+-- One token on the queue's wake-up list lets a worker blocked in BLPOP look again.
+local function wake(k)
+  if redis.call('LLEN', k.wake) == 0 then
+    redis.call('RPUSH', k.wake, '1')
+  end
+end
+
+-- Make a job claimable at due_us: in the due set while in the future, else ready by due time.
+local function place(k, pr, id, due_us, now)
+  local m = member(k, pr, id)
+  if due_us > now then
+    redis.call('ZADD', k.due, due_us, m)
+  else
+    redis.call('ZADD', k.ready[pr], due_us, m)
+  end
+end
+
+-- Store a new job (id, payload, priority, eta text or '', attempts), due at its eta or now.
+-- A job id already in the queue is left as it is (enqueue is idempotent per id).
+local function enqueue_job(k, now, id, payload, pr, eta, att)
+  if redis.call('HSETNX', k.meta, id, pack_meta(pr, att, 0, '', eta)) == 1 then
+    redis.call('HSET', k.payload, id, payload)
+    local due = now
+    if eta ~= '' then
+      due = tonumber(eta) * 1000000
+    end
+    place(k, tonumber(pr), id, due, now)
+  end
+end
+
+-- The job's metadata if `token` still holds its lease (even past expiry, until re-claimed).
+local function held(k, id, token)
+  local meta = unpack_meta(redis.call('HGET', k.meta, id))
+  if meta and token ~= '' and meta.token == token then
+    return meta
+  end
+  return nil
+end
+
+local function settle_ack(k, id)
+  redis.call('HDEL', k.meta, id)
+  redis.call('HDEL', k.payload, id)
+  redis.call('ZREM', k.leased, id)
+end
+
+-- Return a held job: due at retry_at (attempts + 1) or now (attempts kept); deliveries reset.
+local function settle_nack(k, id, meta, retry_at, now)
+  local att, due = meta.att, now
+  if retry_at ~= '' then
+    att = att + 1
+    due = tonumber(retry_at) * 1000000
+  end
+  redis.call('ZREM', k.leased, id)
+  redis.call('HSET', k.meta, id, pack_meta(meta.pr, att, 0, '', meta.eta))
+  place(k, meta.pr, id, due, now)
+  wake(k)
+end
+
+-- Store a result record under `key`. The result store's 9 index keys start at KEYS[r + 1]:
+-- all records, expiry, then one per status. `a` holds id, blob, created_at, status position
+-- (1..7), expires_at in ms or '', default ttl in ms or '', index bound.
+local RESULT_INDEX_KEYS = 9
+
+local function save_record(key, r, a)
+  local id, blob, created, status, expires_ms, ttl_ms = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
+  local bound = tonumber(a[7])
+  local old
+  if expires_ms ~= '' then
+    old = redis.call('SET', key, blob, 'PXAT', expires_ms, 'GET')
+    redis.call('ZADD', KEYS[r + 2], expires_ms, id)
+  else
+    if ttl_ms ~= '' then
+      old = redis.call('SET', key, blob, 'PX', ttl_ms, 'GET')
+    else
+      old = redis.call('SET', key, blob, 'GET')
+    end
+    redis.call('ZREM', KEYS[r + 2], id)
+  end
+  -- A new record is in no status index (list_jobs drops stale entries of expired records).
+  if old then
+    for s = 1, 7 do
+      if s ~= status then
+        redis.call('ZREM', KEYS[r + 2 + s], id)
+      end
+    end
+  end
+  for _, index in ipairs({KEYS[r + 1], KEYS[r + 2 + status]}) do
+    redis.call('ZADD', index, created, id)
+    local size = redis.call('ZCARD', index)
+    if size > bound then
+      redis.call('ZREMRANGEBYRANK', index, 0, size - bound - 1)
+    end
+  end
+end

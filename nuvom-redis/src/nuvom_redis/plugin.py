@@ -1,0 +1,18 @@
+"""Registers the ``redis`` queue and result backends through the same hooks as any plugin."""
+
+from __future__ import annotations
+
+from nuvom.plugins.hookspecs import BackendFactory, hookimpl
+
+from .queue import RedisQueue
+from .results import RedisResults
+
+
+@hookimpl
+def nuvom_queue_backends() -> dict[str, BackendFactory]:
+    return {"redis": RedisQueue.from_settings}
+
+
+@hookimpl
+def nuvom_result_backends() -> dict[str, BackendFactory]:
+    return {"redis": RedisResults.from_settings}

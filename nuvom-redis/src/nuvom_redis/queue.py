@@ -1,0 +1,317 @@
+"""The Redis queue: sorted sets per queue and priority, moved and claimed by atomic Lua scripts.
+
+Each queue keeps due jobs in one sorted set per priority (score: due time), future jobs in a due
+set, and claimed jobs in a lease set (score: lease expiry, by Redis's clock). The claim script
+first moves every due job to ready and returns every lapsed lease's job, then pops the heads by
+priority and due time. A claimer with nothing to do blocks in BLPOP on the queues' wake-up lists
+until a job arrives or the next due time or lease expiry comes. See ``keys.py`` for the layout
+and docs/backends/redis.md for the design and its measurements.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import redis
+from redis.client import Pipeline
+
+from nuvom.backends.base import (
+    BaseQueue,
+    Capability,
+    Completion,
+    Envelope,
+    Lease,
+    QueueStats,
+    ResultBackend,
+)
+from nuvom.config import Settings
+from nuvom.record import JobRecord
+
+from . import handoff
+from .client import Connection, Outage, text
+from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key
+from .results import RedisResults
+from .scripts import Scripts
+from .settings import RedisSettings
+
+logger = logging.getLogger(__name__)
+
+#: Jobs per enqueue script call; a pipeline carries as many calls as a batch needs.
+_ENQUEUE_CHUNK = 1_000
+#: Fields per claimed job in the claim script's reply.
+_CLAIM_FIELDS = 9
+
+
+class RedisQueue(BaseQueue):
+    """A queue with leases on Redis, shared by any number of processes and hosts."""
+
+    name: ClassVar[str] = "redis"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CROSS_PROCESS, Capability.PERSISTENT, Capability.QUARANTINE, Capability.EXACT_ORDER}
+    )
+
+    def __init__(
+        self, connection: Connection, *, prefix: str = "nuvom", records_prefix: str | None = None
+    ) -> None:
+        """A queue on ``connection`` under ``prefix``.
+
+        ``records_prefix`` names the result store whose records each claim also reads (see
+        ``handoff.py``); ``None`` reads none.
+        """
+        self.connection = connection
+        self.prefix = prefix
+        self._records = None if records_prefix is None else ResultKeys(records_prefix)
+        self._redis = connection.client
+        # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
+        self._scripts = Scripts(
+            self._redis, "enqueue", "send", "claim", "ack", "nack", "extend", "complete", "save"
+        )
+        self._outage = Outage(connection.url)
+        self._key_lists: dict[str, list[str]] = {}
+        #: Queues this instance has added to the set of queue names.
+        self._registered: set[str] = set()
+        # A blocking wait must end before the socket timeout does.
+        self._max_block = max(0.1, connection.socket_timeout - 1.0)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisQueue:
+        """The queue at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
+        own = RedisSettings.load()
+        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix, records_prefix=own.key_prefix)
+
+    def keys(self, queue: str) -> QueueKeys:
+        """The keys of ``queue``."""
+        return QueueKeys(self.prefix, queue)
+
+    def _script_keys(self, queue: str) -> list[str]:
+        """The keys a script takes for ``queue`` (cached: built on every call otherwise)."""
+        keys = self._key_lists.get(queue)
+        if keys is None:
+            keys = self._key_lists[queue] = self.keys(queue).script_keys
+        return keys
+
+    # -- enqueue ---------------------------------------------------------------------------
+
+    def enqueue(self, envelope: Envelope) -> None:
+        self.enqueue_many([envelope])
+
+    def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
+        """Store jobs in one pipelined round trip; a job id already queued is left as it is."""
+        self._send(envelopes, [], None)
+
+    def enqueue_recorded(
+        self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: ResultBackend
+    ) -> bool:
+        """Save the queued records and enqueue their jobs in one pipeline (records first).
+
+        Only for a :class:`RedisResults` on the same server and database; ``False`` otherwise.
+        """
+        if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
+            return False
+        self._send(envelopes, records, results)
+        return True
+
+    def _send(
+        self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: RedisResults | None
+    ) -> None:
+        if not envelopes:
+            return
+        by_queue: dict[str, list[Any]] = {}
+        for env in envelopes:
+            if not 0 <= env.priority <= 9:
+                raise ValueError(f"job {env.id!r} has priority {env.priority}; allowed: 0 to 9")
+            eta = "" if env.eta is None else repr(float(env.eta))
+            by_queue.setdefault(env.queue, []).extend((env.id, env.payload, env.priority, eta, env.attempts))
+        new_queues = by_queue.keys() - self._registered
+        doing = f"enqueuing {len(envelopes)} job(s)"
+        if not new_queues and len(by_queue) == 1:
+            # the common .delay(): one script call, no pipeline
+            ((queue, args),) = by_queue.items()
+            if not records and len(envelopes) <= _ENQUEUE_CHUNK:
+                with self.connection.errors(doing):
+                    self._scripts.run("enqueue", self._script_keys(queue), args)
+                return
+            if results is not None and len(records) == len(envelopes) == 1:
+                (record,) = records
+                keys = [*self._script_keys(queue), *results.keys.indexes, results.keys.record(record.id)]
+                with self.connection.errors(doing):
+                    self._scripts.run("send", keys, [*results.record_args(record), *args])
+                return
+
+        def fill(pipe: Pipeline) -> None:
+            if results is not None:
+                results.add_saves(pipe, records)
+            if new_queues:
+                pipe.sadd(queues_key(self.prefix), *new_queues)
+            step = _ENQUEUE_CHUNK * 5
+            for queue, args in by_queue.items():
+                for start in range(0, len(args), step):
+                    self._scripts.add(pipe, "enqueue", self._script_keys(queue), args[start : start + step])
+
+        with self.connection.errors(doing):
+            self._scripts.pipeline(fill)
+        self._registered |= new_queues
+
+    # -- claim -----------------------------------------------------------------------------
+
+    def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        """Claim up to ``n`` jobs, blocking server-side (BLPOP) up to ``timeout`` for the first.
+
+        While Redis cannot be reached, this logs a warning, waits with exponential backoff
+        (up to 2 s) and returns no jobs, so a worker keeps trying until Redis is back.
+        """
+        deadline = time.monotonic() + timeout
+        wake = [self.keys(q).wake for q in queues]
+        while True:
+            try:
+                leases, wait = self._claim(n, queues, lease_secs)
+                left = deadline - time.monotonic()
+                if not leases and left > 0:
+                    block = min(left, self._max_block, left if wait is None else wait + 0.001)
+                    if block >= 0.001:
+                        self._redis.blpop(wake, timeout=block)
+            except redis.AuthenticationError as exc:
+                with self.connection.errors("claiming jobs"):
+                    raise exc
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                time.sleep(self._outage.failed(exc, time.monotonic()))
+                return []
+            self._outage.succeeded(time.monotonic())
+            if leases or left <= 0:
+                return leases
+
+    def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], float | None]:
+        """One run of the claim script: the leases, and seconds until the next due job or expiry."""
+        keys = [key for queue in queues for key in self._script_keys(queue)]
+        nonce = uuid.uuid4().hex
+        records = "" if self._records is None else self._records.prefix
+        reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce, records])
+        expires_at = int(reply[1]) / 1e6
+        wait_us = int(reply[2])
+        leases = []
+        handed: list[tuple[str, Any]] = []
+        for i in range(3, len(reply), _CLAIM_FIELDS):
+            fields = reply[i : i + _CLAIM_FIELDS]
+            position, job_id, payload, priority, attempts, deliveries, token, eta, record = fields
+            envelope = Envelope(
+                job_id.decode(),
+                queues[int(position)],
+                payload,
+                int(priority),
+                float(eta) if eta else None,
+                int(attempts),
+            )
+            leases.append(Lease(envelope, int(deliveries), expires_at, token.decode()))
+            handed.append((envelope.id, record))
+        if handed and self._records is not None:
+            handoff.leave((self.connection.server, self._records.prefix), handed)
+        return leases, (wait_us / 1e6 if wait_us >= 0 else None)
+
+    # -- settle ----------------------------------------------------------------------------
+
+    def ack(self, lease: Lease) -> None:
+        with self.connection.errors(f"acking job {lease.id}"):
+            self._scripts.run("ack", self._script_keys(lease.envelope.queue), [lease.id, lease.token])
+
+    def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
+        retry = "" if retry_at is None else repr(float(retry_at))
+        with self.connection.errors(f"returning job {lease.id}"):
+            self._scripts.run("nack", self._script_keys(lease.envelope.queue), [lease.id, lease.token, retry])
+
+    def extend(self, lease: Lease, lease_secs: float) -> bool:
+        with self.connection.errors(f"extending the lease of job {lease.id}"):
+            args = [lease.id, lease.token, round(lease_secs * 1e6)]
+            expires = self._scripts.run("extend", self._script_keys(lease.envelope.queue), args)
+        if expires is None:
+            return False
+        lease.expires_at = int(expires) / 1e6
+        return True
+
+    def complete_many(self, completions: Sequence[Completion], results: ResultBackend) -> list[bool] | None:
+        """Store each record and ack or nack its job, all in one script call.
+
+        Only for a :class:`RedisResults` on the same server and database; ``None`` otherwise.
+        """
+        if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
+            return None
+        if not completions:
+            return []
+
+        keys, args = list(results.keys.indexes), []
+        for c in completions:
+            keys += [*self._script_keys(c.lease.envelope.queue), results.keys.record(c.record.id)]
+            retry = "" if c.retry_at is None else repr(float(c.retry_at))
+            args += [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
+        with self.connection.errors(f"completing {len(completions)} job(s)"):
+            return [bool(applied) for applied in self._scripts.run("complete", keys, args)]
+
+    # -- counting --------------------------------------------------------------------------
+
+    def _queues(self, queue: str | None) -> list[str]:
+        if queue is not None:
+            return [queue]
+        return sorted(text(name) for name in self._redis.smembers(queues_key(self.prefix)))
+
+    def _counts(self, queues: list[str]) -> list[tuple[int, int, int, int]]:
+        """Per queue: ready, scheduled, leased and quarantined entries."""
+        pipe = self._redis.pipeline(transaction=False)
+        for queue in queues:
+            keys = self.keys(queue)
+            for p in PRIORITIES:
+                pipe.zcard(keys.ready(p))
+            pipe.zcard(keys.due)
+            pipe.zcard(keys.leased)
+            pipe.hlen(keys.quarantine)
+        replies = pipe.execute()
+        counts = []
+        for i in range(0, len(replies), 13):
+            part = replies[i : i + 13]
+            counts.append((sum(part[:10]), part[10], part[11], part[12]))
+        return counts
+
+    def qsize(self, queue: str | None = None) -> int:
+        with self.connection.errors("counting jobs"):
+            return sum(ready + scheduled for ready, scheduled, _, _ in self._counts(self._queues(queue)))
+
+    def stats(self) -> QueueStats:
+        with self.connection.errors("counting jobs"):
+            queues = self._queues(None)
+            counts = self._counts(queues)
+        by_queue = {q: c[0] + c[1] for q, c in zip(queues, counts, strict=True) if c[0] + c[1]}
+        return QueueStats(
+            ready=sum(c[0] for c in counts),
+            scheduled=sum(c[1] for c in counts),
+            leased=sum(c[2] for c in counts),
+            quarantined=sum(c[3] for c in counts),
+            by_queue=by_queue,
+        )
+
+    def clear(self) -> int:
+        """Delete every job (and quarantined entry) of every queue, each queue in one transaction."""
+        deleted = 0
+        with self.connection.errors("clearing the queues"):
+            for queue in self._queues(None):
+                keys = self.keys(queue)
+                pipe = self._redis.pipeline(transaction=True)
+                pipe.hlen(keys.meta)
+                pipe.delete(*keys.all)
+                deleted += pipe.execute()[0]
+        return deleted
+
+    def plant_corrupt_entry(self, queue: str) -> None:
+        """For the conformance suite: a ready entry of priority 0 whose metadata is garbage."""
+        keys = self.keys(queue)
+        job_id = f"corrupt-{os.urandom(4).hex()}"
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.sadd(queues_key(self.prefix), queue)
+        pipe.hset(keys.meta, job_id, b"\xc1\xc1 not queue metadata")
+        pipe.zadd(keys.ready(0), {f"0{0:016x}{job_id}": 1})
+        pipe.execute()
+
+    def close(self) -> None:
+        self.connection.close()

@@ -1,0 +1,191 @@
+"""The Redis result store: one msgpack string per job record, with a TTL, and sorted-set indexes.
+
+A finished record lives ``result_ttl_secs`` (the task's ``expires_at``) or, without one, the
+plugin's ``NUVOM_REDIS_RESULT_TTL_SECS`` (7 days); records of unfinished jobs have no TTL. The
+indexes behind ``list_jobs`` (all records, and one per status, by ``created_at``) are bounded;
+entries whose record expired are dropped when a listing or ``purge_expired`` meets them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from redis.client import Pipeline
+
+from nuvom import serialization
+from nuvom.backends.base import BaseResults, Capability, is_expired
+from nuvom.config import Settings
+from nuvom.errors import CorruptEntry, SerializationError
+from nuvom.record import JobRecord, JobStatus
+
+from . import handoff
+from .client import Connection, text
+from .keys import STATUSES, ResultKeys
+from .scripts import Scripts
+from .settings import DEFAULT_RESULT_TTL_SECS, RedisSettings
+
+#: Records per save script call.
+_SAVE_CHUNK = 1_000
+#: Index entries checked per round trip by ``purge_expired``.
+_SWEEP_CHUNK = 1_000
+
+
+class RedisResults(BaseResults):
+    """Job records on Redis, shared by any number of processes and hosts."""
+
+    name: ClassVar[str] = "redis"
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.CROSS_PROCESS, Capability.PERSISTENT}
+    )
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        prefix: str = "nuvom",
+        ttl_secs: float = DEFAULT_RESULT_TTL_SECS,
+        index_size: int = 100_000,
+    ) -> None:
+        self.connection = connection
+        self.keys = ResultKeys(prefix)
+        self.ttl_secs = ttl_secs
+        self.index_size = index_size
+        self._redis = connection.client
+        self._scripts = Scripts(self._redis, "save", "save_new")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisResults:
+        """The store at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
+        own = RedisSettings.load()
+        return cls(
+            Connection(settings.redis_url, own),
+            prefix=own.key_prefix,
+            ttl_secs=own.redis_result_ttl_secs,
+            index_size=own.redis_index_size,
+        )
+
+    def record_args(self, record: JobRecord) -> list[Any]:
+        """The arguments of the Lua ``save_record`` for ``record``."""
+        blob = serialization.dumps(record.to_dict(), path="record")
+        expires = "" if record.expires_at is None else str(max(1, math.ceil(record.expires_at * 1000)))
+        default_ttl = record.expires_at is None and record.status.is_terminal
+        ttl = str(max(1, round(self.ttl_secs * 1000))) if default_ttl else ""
+        status = STATUSES.index(record.status) + 1
+        return [record.id, blob, repr(record.created_at), status, expires, ttl, self.index_size]
+
+    def save(self, record: JobRecord, *, durable: bool = True) -> None:
+        self.save_many([record], durable=durable)
+
+    def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
+        """Store records in one pipelined round trip (durability is Redis's persistence setting)."""
+        if not records:
+            return
+
+        with self.connection.errors(f"storing {len(records)} job record(s)"):
+            self._scripts.pipeline(lambda pipe: self.add_saves(pipe, records))
+
+    def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
+        """Store ``record`` only if no record holds its id, in one script; ``True`` if stored."""
+        keys = [*self.keys.indexes, self.keys.record(record.id)]
+        with self.connection.errors(f"storing job record {record.id}"):
+            return bool(self._scripts.run("save_new", keys, self.record_args(record)))
+
+    def add_saves(self, pipe: Pipeline, records: Sequence[JobRecord]) -> None:
+        """Queue the saves of ``records`` on ``pipe``, in scripts of up to 1,000 records."""
+        for start in range(0, len(records), _SAVE_CHUNK):
+            chunk = records[start : start + _SAVE_CHUNK]
+            keys = self.keys.indexes + [self.keys.record(r.id) for r in chunk]
+            self._scripts.add(pipe, "save", keys, [arg for r in chunk for arg in self.record_args(r)])
+
+    def _decode(self, job_id: str, blob: Any) -> JobRecord:
+        try:
+            return JobRecord.from_dict(serialization.loads(blob))
+        except (SerializationError, CorruptEntry, AttributeError) as exc:
+            raise CorruptEntry(f"result record {job_id!r} cannot be decoded: {exc}") from None
+
+    def get_full(self, job_id: str) -> JobRecord | None:
+        found, blob = handoff.take((self.connection.server, self.keys.prefix), job_id)
+        if not found:
+            with self.connection.errors(f"reading job {job_id}"):
+                blob = self._redis.get(self.keys.record(job_id))
+        if blob is None:
+            return None
+        record = self._decode(job_id, blob)
+        return None if is_expired(record) else record
+
+    def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
+        """Newest first from the index; entries whose record is gone are dropped on the way."""
+        if limit <= 0:
+            return []
+        index = self.keys.index(status)
+        now = time.time()
+        with self.connection.errors("listing jobs"):
+            while True:
+                ids = [text(i) for i in self._redis.zrevrange(index, 0, offset + limit - 1)]
+                if not ids:
+                    return []
+                blobs = self._redis.mget([self.keys.record(i) for i in ids])
+                records: list[JobRecord] = []
+                gone: list[str] = []
+                stale: list[str] = []
+                for job_id, blob in zip(ids, blobs, strict=True):
+                    record = None if blob is None else self._decode(job_id, blob)
+                    if record is None or is_expired(record, now):
+                        gone.append(job_id)
+                    elif status is not None and record.status is not status:
+                        stale.append(job_id)  # of an expired record whose id came back
+                    else:
+                        records.append(record)
+                if not gone and not stale:
+                    return records[offset:]
+                if gone:
+                    self._forget(gone, delete=True)
+                if stale:
+                    self._redis.zrem(index, *stale)
+
+    def _forget(self, ids: Sequence[str], *, delete: bool) -> None:
+        """Drop ``ids`` from every index (and delete their records when ``delete``)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for index in (self.keys.everything, self.keys.expiry, *(self.keys.status(s) for s in STATUSES)):
+            pipe.zrem(index, *ids)
+        if delete:
+            pipe.delete(*(self.keys.record(i) for i in ids))
+        pipe.execute()
+
+    def delete(self, job_id: str) -> bool:
+        with self.connection.errors(f"deleting job {job_id}"):
+            existed = bool(self._redis.exists(self.keys.record(job_id)))
+            self._forget([job_id], delete=True)
+        return existed
+
+    def purge_expired(self, now: float | None = None) -> int:
+        """Delete records whose ``expires_at`` is before ``now``; drop index entries of records gone."""
+        cutoff = math.floor((now if now is not None else time.time()) * 1000)
+        purged = 0
+        with self.connection.errors("purging expired records"):
+            ids = [text(i) for i in self._redis.zrangebyscore(self.keys.expiry, "-inf", cutoff)]
+            for start in range(0, len(ids), _SWEEP_CHUNK):
+                chunk = ids[start : start + _SWEEP_CHUNK]
+                purged += self._redis.zrem(self.keys.expiry, *chunk)
+                self._forget(chunk, delete=True)
+            self._sweep_index()
+        return purged
+
+    def _sweep_index(self) -> None:
+        """Drop entries of the index of all records whose record Redis has already expired."""
+        start = 0
+        index = self.keys.everything
+        while ids := [text(i) for i in self._redis.zrange(index, start, start + _SWEEP_CHUNK - 1)]:
+            pipe = self._redis.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.exists(self.keys.record(job_id))
+            gone = [job_id for job_id, exists in zip(ids, pipe.execute(), strict=True) if not exists]
+            if gone:
+                self._forget(gone, delete=False)
+            start += len(ids) - len(gone)
+
+    def close(self) -> None:
+        self.connection.close()

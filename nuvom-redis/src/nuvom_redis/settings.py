@@ -1,0 +1,43 @@
+"""The Redis plugin's own settings, read from ``NUVOM_REDIS_*`` like the core's."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+
+from nuvom.config import PluginSettings
+
+#: Set by the conformance suite (``nuvom plugin test``) to a name unique to the running check.
+SUITE_NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
+#: Finished records are kept this long unless the task sets ``result_ttl_secs``.
+DEFAULT_RESULT_TTL_SECS = 7 * 24 * 3600.0
+
+
+class RedisSettings(PluginSettings):
+    """``NUVOM_REDIS_URL`` and friends.
+
+    The URL may be ``redis://`` or ``rediss://`` (TLS), with ``user:password@`` (ACL) and a
+    database index (``/0``).
+    """
+
+    #: Where Redis is.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Prefix of every key, so several apps can share one database.
+    redis_prefix: str = Field("nuvom", min_length=1, pattern=r"^[^{}\s]+$")
+    #: Connections per process; a caller waits for a free one when all are busy.
+    redis_pool_size: int = Field(32, ge=1, le=10_000)
+    #: Seconds a command may wait for a reply (blocking waits are cut to fit within it).
+    redis_socket_timeout_secs: float = Field(10.0, gt=1)
+    #: Seconds to wait for a connection to be made.
+    redis_connect_timeout_secs: float = Field(5.0, gt=0)
+    #: How long finished records live when the task sets no ``result_ttl_secs``.
+    redis_result_ttl_secs: float = Field(DEFAULT_RESULT_TTL_SECS, gt=0)
+    #: Most ids kept in each ``list_jobs`` index (the records themselves live until their TTL).
+    redis_index_size: int = Field(100_000, ge=100)
+
+    @property
+    def key_prefix(self) -> str:
+        """``redis_prefix``, plus the check's namespace while the conformance suite runs."""
+        namespace = os.environ.get(SUITE_NAMESPACE_VARIABLE)
+        return f"{self.redis_prefix}:{namespace}" if namespace else self.redis_prefix

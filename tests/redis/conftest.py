@@ -1,0 +1,70 @@
+"""A real redis-server for the whole session, and a fresh key prefix for every test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from nuvom_redis.client import Connection
+from nuvom_redis.queue import RedisQueue
+from nuvom_redis.results import RedisResults
+from nuvom_redis.settings import RedisSettings
+
+from .server import REDIS_SERVER, RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _needs_redis(redis_server: RedisServer) -> None:
+    """Every test here needs the server; without redis-server they are all skipped, saying why."""
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix of this test's own, so tests never see each other's keys."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+def connect(url: str) -> Connection:
+    return Connection(url, RedisSettings())
+
+
+@pytest.fixture
+def queue_factory(redis_url: str, prefix: str) -> Iterator[object]:
+    made: list[RedisQueue] = []
+
+    def make() -> RedisQueue:
+        made.append(RedisQueue(connect(redis_url), prefix=prefix))
+        return made[-1]
+
+    yield make
+    for queue in made:
+        queue.close()
+
+
+@pytest.fixture
+def results_factory(redis_url: str, prefix: str) -> Iterator[object]:
+    made: list[RedisResults] = []
+
+    def make() -> RedisResults:
+        made.append(RedisResults(connect(redis_url), prefix=prefix))
+        return made[-1]
+
+    yield make
+    for results in made:
+        results.close()

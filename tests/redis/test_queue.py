@@ -1,0 +1,204 @@
+"""Redis-specific queue behaviour: bulk due moves, server-side blocking, and the key layout."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+import redis
+
+from nuvom import runtime, task
+from nuvom.backends.base import Envelope
+from nuvom.config import load_settings
+from nuvom.record import JobStatus
+from nuvom.testing.suite.results import record
+from nuvom_redis.queue import RedisQueue
+from nuvom_redis.results import RedisResults
+
+#: Jobs due at the same instant.
+DUE_JOBS = 10_000
+CLAIMERS = 4
+
+
+@pytest.mark.timeout(60)
+def test_10000_jobs_due_at_one_instant_all_become_ready_at_once_and_none_is_claimed_twice(
+    queue_factory: Callable[[], RedisQueue],
+) -> None:
+    # Given 10,000 jobs with the same eta, a moment away
+    producer = queue_factory()
+    eta = time.time() + 1.0
+    producer.enqueue_many([Envelope(f"due-{i:05d}", "default", b"x", eta=eta) for i in range(DUE_JOBS)])
+    assert producer.stats().scheduled == DUE_JOBS
+
+    # When several claimers, each with its own connection, claim as soon as they can
+    claimers = [queue_factory() for _ in range(CLAIMERS)]
+    claimed: list[list[tuple[float, str]]] = [[] for _ in claimers]
+    start = threading.Barrier(CLAIMERS)
+
+    def claim(index: int) -> None:
+        start.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and sum(len(c) for c in claimed) < DUE_JOBS:
+            leases = claimers[index].pop_batch(500, queues=["default"], timeout=0.2, lease_secs=300)
+            # when Redis made the claim, by its own clock
+            claimed[index].extend((lease.expires_at - 300, lease.id) for lease in leases)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(CLAIMERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=45)
+
+    # Then every job was claimed exactly once, none before its eta, and the first claim after
+    # the eta moved them all to ready in one step
+    every = [item for part in claimed for item in part]
+    counts = Counter(job_id for _, job_id in every)
+    assert len(counts) == DUE_JOBS, f"{DUE_JOBS - len(counts)} jobs were never claimed"
+    assert max(counts.values()) == 1, [k for k, c in counts.items() if c > 1][:5]
+    assert min(at for at, _ in every) >= eta - 1e-6, "a job was claimed before its eta"
+    assert sum(1 for part in claimed if part) >= 2, "the claimers did not contend"
+    # generous: the point is that nothing waits for a poll cap, not a timing bound
+    assert max(at for at, _ in every) < eta + 10
+
+
+def test_one_claim_after_the_eta_moves_every_due_job(queue_factory: Callable[[], RedisQueue]) -> None:
+    queue = queue_factory()
+    eta = time.time() + 0.3
+    queue.enqueue_many([Envelope(f"j{i}", "default", b"x", eta=eta) for i in range(2_000)])
+
+    leases: list[object] = []
+    while not leases:
+        leases = queue.pop_batch(1, queues=["default"], timeout=1.0, lease_secs=30)
+
+    stats = queue.stats()
+    assert (stats.ready, stats.scheduled, stats.leased) == (1_999, 0, 1)
+
+
+def claim_calls(client: redis.Redis) -> int:
+    return int(client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+@pytest.mark.timeout(30)
+def test_an_idle_claimer_blocks_in_redis_instead_of_polling(
+    queue_factory: Callable[[], RedisQueue], redis_url: str
+) -> None:
+    queue = queue_factory()
+    probe = redis.Redis.from_url(redis_url)
+    before = claim_calls(probe)
+
+    assert queue.pop_batch(1, queues=["default", "other"], timeout=2.0, lease_secs=30) == []
+
+    assert claim_calls(probe) - before <= 3, "the claimer polled Redis while idle"
+    probe.close()
+
+
+@pytest.mark.timeout(30)
+def test_a_blocked_claimer_picks_up_an_eta_job_enqueued_while_it_waits(
+    queue_factory: Callable[[], RedisQueue],
+) -> None:
+    # Given a claimer blocked for up to 20 s on an empty queue
+    claimer, producer = queue_factory(), queue_factory()
+    got: list[tuple[float, list[str]]] = []
+    thread = threading.Thread(
+        target=lambda: got.append(
+            (0.0, [x.id for x in claimer.pop_batch(1, queues=["default"], timeout=20, lease_secs=30)])
+        )
+    )
+    thread.start()
+    wait_until_blocked(producer.connection.client)
+
+    # When a job due in 0.5 s is enqueued by another client
+    eta = time.time() + 0.5
+    producer.enqueue(Envelope("soon", "default", b"x", eta=eta))
+    thread.join(timeout=25)
+
+    # Then the claimer takes it once due, long before its own timeout
+    assert got and got[0][1] == ["soon"]
+    assert time.time() < eta + 10
+
+
+def wait_until_blocked(client: redis.Redis, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(c.get("cmd") == "blpop" for c in client.client_list()):
+        assert time.monotonic() < deadline, "the claimer never blocked in BLPOP"
+        time.sleep(0.01)
+
+
+def test_keys_of_a_queue_share_one_hash_tag(queue_factory: Callable[[], RedisQueue], prefix: str) -> None:
+    queue = queue_factory()
+    queue.enqueue(Envelope("j", "emails", b"x", priority=3))
+    queue.pop_batch(1, queues=["emails"], timeout=0, lease_secs=30)
+
+    keys = [k.decode() for k in queue.connection.client.keys(f"{prefix}:*")]
+
+    tagged = [k for k in keys if k != f"{prefix}:queues"]
+    assert tagged and all(k.startswith(f"{prefix}:{{emails}}:") for k in tagged), keys
+
+
+def test_enqueue_is_idempotent_per_job_id(queue_factory: Callable[[], RedisQueue]) -> None:
+    queue = queue_factory()
+    queue.enqueue(Envelope("same", "default", b"first"))
+    queue.enqueue(Envelope("same", "default", b"second"))
+
+    leases = queue.pop_batch(10, queues=["default"], timeout=0, lease_secs=30)
+
+    assert [(x.id, x.envelope.payload) for x in leases] == [("same", b"first")]
+
+
+def test_a_priority_outside_0_to_9_is_refused(queue_factory: Callable[[], RedisQueue]) -> None:
+    with pytest.raises(ValueError, match="priority 12; allowed: 0 to 9"):
+        queue_factory().enqueue(Envelope("j", "default", b"x", priority=12))
+
+
+def commands(client: redis.Redis, name: str) -> int:
+    return int(client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0))
+
+
+def test_delay_stores_the_record_and_queues_the_job_in_one_call(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {"QUEUE_BACKEND": "redis", "RESULT_BACKEND": "redis", "REDIS_URL": redis_url}.items():
+        monkeypatch.setenv(f"NUVOM_{key}", value)
+    monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
+    runtime.reset()
+
+    @task(name="redis_one_call")
+    def one_call(x: int) -> int:
+        return x
+
+    one_call.delay(0)  # the first send also registers the queue's name
+    probe = redis.Redis.from_url(redis_url)
+    before = {name: commands(probe, name) for name in ("evalsha", "sadd", "get")}
+
+    job = one_call.delay(1)
+
+    after = {name: commands(probe, name) for name in before}
+    assert {k: after[k] - before[k] for k in before} == {"evalsha": 1, "sadd": 0, "get": 0}
+    assert job.status() is JobStatus.QUEUED
+    assert runtime.get_queue().qsize() == 2
+    probe.close()
+
+
+def test_a_claim_hands_the_records_to_the_result_store(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
+    monkeypatch.setenv("NUVOM_REDIS_URL", redis_url)
+    queue, results = RedisQueue.from_settings(load_settings()), RedisResults.from_settings(load_settings())
+    stored = record("handed")
+    results.save(stored)
+    queue.enqueue(Envelope("handed", "default", b"x"))
+    queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30)
+    probe = redis.Redis.from_url(redis_url)
+    gets = commands(probe, "get")
+
+    first, second = results.get_full("handed"), results.get_full("handed")
+
+    assert first == stored == second
+    assert commands(probe, "get") - gets == 1, "the first read must come from the claim"
+    queue.close()
+    results.close()
+    probe.close()
