@@ -39,8 +39,8 @@ def start_worker(isolated_nuvom: Path) -> Iterator[Callable[..., WorkerProcess]]
     """Start ``nuvom runworker`` subprocesses; every one is stopped by pid at the end."""
     started: list[WorkerProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        worker = WorkerProcess(isolated_nuvom, *args, env=env)
+    def start(*args: str, env: dict[str, str] | None = None, command: str = "runworker") -> WorkerProcess:
+        worker = WorkerProcess(isolated_nuvom, *args, env=env, command=command)
         started.append(worker)
         return worker
 

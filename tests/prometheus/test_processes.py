@@ -103,3 +103,24 @@ def test_the_endpoint_can_be_turned_off(
     # Then it never served metrics
     assert not listening("127.0.0.1", port)
     assert "Prometheus" not in log_text(worker)
+
+
+def test_a_scheduler_process_serves_the_enqueues_of_the_jobs_it_sends(
+    project: ModuleType, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    # Given a one-off schedule due now, and a scheduler process with the plugin on a free port
+    from datetime import timedelta
+
+    project.add.schedule(20, 22, in_=timedelta(0))
+    scheduler = start_worker("--poll", "0.05", command="runscheduler", env={"NUVOM_PROMETHEUS_PORT": "0"})
+
+    # When it has sent the fire's job
+    url = exporter_url(scheduler)
+
+    # Then its /metrics counts that enqueue
+    wait_until(
+        lambda: value(scrape(url), "nuvom_jobs_enqueued_total", task="add", queue="default") == 1,
+        15,
+        "the scheduler's enqueue to be counted",
+    )
+    assert scheduler.stop() == 0

@@ -1,4 +1,4 @@
-"""The hook implementations: metrics from the monitoring hooks, the exporter in workers only.
+"""The hook implementations: metrics from the monitoring hooks, the exporter in workers and schedulers.
 
 Registered through the entry point ``prometheus`` of the group ``nuvom``. Importing this module
 does nothing else: a producer that calls ``.delay()`` only counts ``nuvom_jobs_enqueued_total``
@@ -37,6 +37,8 @@ class _Watch:
 _lock = threading.Lock()
 _watches: dict[int, _Watch] = {}
 _exporter: Exporter | None = None
+#: Workers and schedulers of this process that keep the exporter running.
+_owners: set[int] = set()
 
 
 def _heartbeat(stop: threading.Event) -> None:
@@ -45,17 +47,30 @@ def _heartbeat(stop: threading.Event) -> None:
         metrics.beat()
 
 
-def _serve(worker: Any) -> None:
-    """Start the process's exporter for its first worker; a bind failure is logged, not raised."""
+def _serve(owner: Any, what: str) -> None:
+    """Start the process's exporter for its first worker or scheduler; a bind failure is logged."""
     global _exporter
     if _exporter is not None or not PrometheusSettings.load().prometheus_enabled:
         return
     try:
-        _exporter = start_exporter(worker.settings)
+        _exporter = start_exporter(owner.settings)
     except ExporterError as exc:
-        logger.error("%s. Worker %s runs on without serving metrics.", exc, worker.id)
+        logger.error("%s. The %s runs on without serving metrics.", exc, what)
         return
-    logger.info("worker %s serves Prometheus metrics at %s", worker.id, _exporter.url)
+    logger.info("%s serves Prometheus metrics at %s", what, _exporter.url)
+
+
+def _unserve(owner_key: int) -> None:
+    """Forget ``owner_key``; the last worker or scheduler of the process stops the exporter."""
+    global _exporter
+    with _lock:
+        _owners.discard(owner_key)
+        exporter = _exporter if not _owners else None
+        if exporter is not None:
+            _exporter = None
+    if exporter is not None:
+        exporter.stop()
+        logger.info("Prometheus metrics at %s are no longer served", exporter.url)
 
 
 @hookimpl
@@ -67,25 +82,34 @@ def nuvom_worker_started(worker: Any) -> None:
     get_metrics().worker_started(id(worker), worker.queue, worker.queues, pool, worker.concurrency)
     with _lock:
         _watches[id(worker)] = _Watch(pool, worker.concurrency, stop, beat)
+        _owners.add(id(worker))
         beat.start()
-        _serve(worker)
+        _serve(worker, f"worker {worker.id}")
 
 
 @hookimpl
 def nuvom_worker_stopping(worker: Any) -> None:
-    """Stop the worker's heartbeat; the last worker of the process stops the exporter."""
-    global _exporter
+    """Stop the worker's heartbeat; the last worker or scheduler of the process stops the exporter."""
     with _lock:
         watch = _watches.pop(id(worker), None)
-        exporter = _exporter if not _watches else None
-        if exporter is not None:
-            _exporter = None
     if watch is not None:
         watch.stop.set()
         get_metrics().worker_stopping(id(worker), watch.pool, watch.slots)
-    if exporter is not None:
-        exporter.stop()
-        logger.info("Prometheus metrics at %s are no longer served", exporter.url)
+    _unserve(id(worker))
+
+
+@hookimpl
+def nuvom_scheduler_started(scheduler: Any) -> None:
+    """Serve ``/metrics`` from a scheduler process too (enqueue counts of the jobs it sends)."""
+    with _lock:
+        _owners.add(id(scheduler))
+        _serve(scheduler, "scheduler")
+
+
+@hookimpl
+def nuvom_scheduler_stopping(scheduler: Any) -> None:
+    """The last worker or scheduler of the process stops the exporter."""
+    _unserve(id(scheduler))
 
 
 @hookimpl

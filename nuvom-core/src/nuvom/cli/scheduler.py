@@ -30,7 +30,9 @@ def runscheduler(
     settings = get_settings()
     configure_logging(settings.log_level)
     load_tasks(settings, imports)
-    scheduler = Scheduler(get_scheduler_store(), poll_secs=poll, lease_secs=settings.lease_secs)
+    scheduler = Scheduler(
+        get_scheduler_store(), poll_secs=poll, lease_secs=settings.lease_secs, settings=settings
+    )
 
     def stop(signum: int, frame: FrameType | None) -> None:
         scheduler.stop()

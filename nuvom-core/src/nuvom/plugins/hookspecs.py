@@ -68,6 +68,20 @@ def nuvom_worker_stopping(worker: Any) -> None:
 
 
 @hookspec
+def nuvom_scheduler_started(scheduler: Any) -> None:
+    """Called in a scheduler process (``runscheduler``, or ``runworker --with-scheduler``) once it runs.
+
+    ``scheduler`` is the :class:`~nuvom.scheduling.runner.Scheduler` (``store``, ``poll_secs``,
+    ``settings``). Like :func:`nuvom_worker_started`, the place to start exporters.
+    """
+
+
+@hookspec
+def nuvom_scheduler_stopping(scheduler: Any) -> None:
+    """Called in a scheduler process when its loop stops."""
+
+
+@hookspec
 def nuvom_job_enqueued(job: JobRecord) -> None:
     """Called in the sending process after a job is stored in the queue. Must not block."""
 

@@ -15,7 +15,9 @@ import threading
 import time
 
 from ..backends.base import SchedulerBackend
+from ..config import Settings, get_settings
 from ..message import JobMessage
+from ..plugins.manager import notify
 from ..registry import registry
 from ..runtime import get_results
 from ..worker.execution import queued_record
@@ -61,8 +63,16 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
 class Scheduler:
     """Dispatches the due fires of one scheduler store until stopped."""
 
-    def __init__(self, store: SchedulerBackend, *, poll_secs: float = 1.0, lease_secs: float = 30.0) -> None:
+    def __init__(
+        self,
+        store: SchedulerBackend,
+        *,
+        poll_secs: float = 1.0,
+        lease_secs: float = 30.0,
+        settings: Settings | None = None,
+    ) -> None:
         self.store = store
+        self.settings = settings or get_settings()
         self.poll_secs = poll_secs
         self.lease_secs = lease_secs
         self.sent = 0
@@ -76,14 +86,18 @@ class Scheduler:
         """Dispatch until :meth:`stop`; a failing round is logged and retried after a poll."""
         logger.info("scheduler started: polling every %g s", self.poll_secs)
         self.warn_unknown_tasks()
-        while not self._stopping.is_set():
-            try:
-                claimed = self.run_once()
-            except Exception:
-                logger.exception("scheduler round failed; retrying in %g s", self.poll_secs)
-                claimed = 0
-            if claimed < _CLAIM_LIMIT:
-                self._stopping.wait(self.poll_secs)
+        notify("nuvom_scheduler_started", scheduler=self)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    claimed = self.run_once()
+                except Exception:
+                    logger.exception("scheduler round failed; retrying in %g s", self.poll_secs)
+                    claimed = 0
+                if claimed < _CLAIM_LIMIT:
+                    self._stopping.wait(self.poll_secs)
+        finally:
+            notify("nuvom_scheduler_stopping", scheduler=self)
         logger.info("scheduler stopped after sending %d jobs", self.sent)
 
     def run_once(self, now: float | None = None) -> int:
