@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def redis_everywhere(
 
 
 @pytest.fixture
-def store(redis_url: str, prefix: str):
+def store(redis_url: str, prefix: str) -> Iterator[RedisScheduler]:
     made = RedisScheduler(connect(redis_url), prefix=prefix)
     yield made
     made.close()
