@@ -10,6 +10,7 @@ import pytest
 from nuvom_redis.client import Connection
 from nuvom_redis.queue import RedisQueue
 from nuvom_redis.results import RedisResults
+from nuvom_redis.scheduler import RedisScheduler
 from nuvom_redis.settings import RedisSettings
 
 from .server import REDIS_SERVER, RedisServer
@@ -68,3 +69,16 @@ def results_factory(redis_url: str, prefix: str) -> Iterator[object]:
     yield make
     for results in made:
         results.close()
+
+
+@pytest.fixture
+def scheduler_factory(redis_url: str, prefix: str) -> Iterator[object]:
+    made: list[RedisScheduler] = []
+
+    def make() -> RedisScheduler:
+        made.append(RedisScheduler(connect(redis_url), prefix=prefix))
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()

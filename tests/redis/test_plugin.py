@@ -26,17 +26,20 @@ def test_nuvom_plugin_test_redis_passes(redis_url: str, monkeypatch: pytest.Monk
     assert result.exit_code == 0, result.output
     assert "queue backend conformance: redis" in result.output
     assert "result backend conformance: redis" in result.output
+    assert "scheduler backend conformance: redis" in result.output
     assert "36 passed, 0 failed, 0 skipped" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
+    assert "14 passed, 0 failed, 0 skipped" in result.output
 
 
 def test_the_plugin_is_found_through_its_entry_point() -> None:
-    result = CliRunner().invoke(plugin_app, ["list"])
+    result = CliRunner().invoke(plugin_app, ["list"], env={"COLUMNS": "200"})  # one line per role
 
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if "redis" in line]
     assert lines and "entry point" in lines[0] and "queue backends: redis" in lines[0], result.output
     assert "result backends: redis" in result.output
+    assert "scheduler backends: redis" in result.output
 
 
 def test_the_url_is_redacted_in_messages() -> None:

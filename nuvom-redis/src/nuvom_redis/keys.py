@@ -20,6 +20,15 @@ Result records::
     P:results:all                    sorted set of ids by created_at (bounded)
     P:results:status:<status>        the same per status (bounded)
     P:results:expiry                 sorted set of ids by expires_at (ms), for purge_expired
+
+Schedules (hash tag ``{schedules}``; the names differ from a queue's, so a queue named
+``schedules`` keeps its own keys)::
+
+    P:{schedules}:records            hash id -> msgpack of the ScheduleRecord as added
+    P:{schedules}:runs               hash id -> next_run|run_count|last_run (floats as repr text)
+    P:{schedules}:next               sorted set of ids, score = next_run
+    P:{schedules}:claims             sorted set of claimed ids, score = claimed_until
+    P:{schedules}:rejected           hash id -> a record that could not be decoded
 """
 
 from __future__ import annotations
@@ -114,3 +123,34 @@ class ResultKeys:
     def indexes(self) -> list[str]:
         """The 9 index keys the Lua ``save_record`` takes: all, expiry, then one per status."""
         return [self.everything, self.expiry] + [self.status(s) for s in STATUSES]
+
+
+@dataclass(frozen=True)
+class ScheduleKeys:
+    """Keys of the scheduler store."""
+
+    prefix: str
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:{{schedules}}:"
+
+    @property
+    def records(self) -> str:
+        return self.base + "records"
+
+    @property
+    def runs(self) -> str:
+        return self.base + "runs"
+
+    @property
+    def next(self) -> str:
+        return self.base + "next"
+
+    @property
+    def claims(self) -> str:
+        return self.base + "claims"
+
+    @property
+    def rejected(self) -> str:
+        return self.base + "rejected"

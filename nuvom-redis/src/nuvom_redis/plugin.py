@@ -1,4 +1,4 @@
-"""Registers the ``redis`` queue and result backends through the same hooks as any plugin."""
+"""Registers the ``redis`` queue, result and scheduler backends through the same hooks as any plugin."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from nuvom.plugins.hookspecs import BackendFactory, hookimpl
 
 from .queue import RedisQueue
 from .results import RedisResults
+from .scheduler import RedisScheduler
 
 
 @hookimpl
@@ -16,3 +17,8 @@ def nuvom_queue_backends() -> dict[str, BackendFactory]:
 @hookimpl
 def nuvom_result_backends() -> dict[str, BackendFactory]:
     return {"redis": RedisResults.from_settings}
+
+
+@hookimpl
+def nuvom_scheduler_backends() -> dict[str, BackendFactory]:
+    return {"redis": RedisScheduler.from_settings}
