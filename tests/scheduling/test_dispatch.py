@@ -45,14 +45,29 @@ def test_an_interval_schedule_fires_once_per_fire_and_keeps_its_phase(backends: 
     assert sched.next_run == datetime.fromtimestamp(first.next_run + 60, timezone.utc)
 
 
-def test_missed_fires_are_coalesced_into_one(backends: str) -> None:
+def test_fires_missed_within_the_grace_are_each_sent_and_older_ones_coalesced(backends: str) -> None:
+    report.schedule("x", interval=10, schedule_id="r")
+    start = get_scheduler_store().get("r")
+    assert start is not None
+    t = start.next_run
+
+    # Ten fires were missed (t+10 .. t+90); the grace covers the last 60 s of them
+    Scheduler(get_scheduler_store(), misfire_grace_secs=60).run_once(t + 95)
+
+    expected = [t] + [t + k for k in (40, 50, 60, 70, 80, 90)]
+    assert fires_sent() == sorted(fire_job_id("r", ts) for ts in expected)
+    after = get_scheduler_store().get("r")
+    assert after is not None and after.next_run == t + 100 and after.run_count == len(expected)
+
+
+def test_with_no_grace_missed_fires_are_coalesced_into_one(backends: str) -> None:
     report.schedule("x", interval=10, schedule_id="r")
     start = get_scheduler_store().get("r")
     assert start is not None
 
-    Scheduler(get_scheduler_store()).run_once(start.next_run + 95)  # ten fires missed
+    Scheduler(get_scheduler_store(), misfire_grace_secs=0).run_once(start.next_run + 95)
 
-    assert len(fires_sent()) == 1
+    assert fires_sent() == [fire_job_id("r", start.next_run)]
     after = get_scheduler_store().get("r")
     assert after is not None and after.next_run == start.next_run + 100 and after.run_count == 1
 

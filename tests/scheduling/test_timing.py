@@ -65,8 +65,9 @@ def test_hourly_cron_across_new_yorks_transitions_is_increasing_and_never_double
     assert [d.hour for d in fall] == [0, 1, 2, 3, 4, 5], "01:00 happens twice but fires once"
 
 
-def test_interval_keeps_its_phase_and_coalesces_missed_fires() -> None:
-    assert interval_next(100.0, 10.0, now=100.0) == 110.0
-    assert interval_next(100.0, 10.0, now=100.4) == 110.0, "a late dispatch must not shift the phase"
-    assert interval_next(100.0, 10.0, now=135.0) == 140.0, "missed fires 110-130 are coalesced into this one"
-    assert interval_next(100.0, 10.0, now=140.0) == 150.0
+def test_interval_keeps_its_phase_and_skips_fires_before_since() -> None:
+    assert interval_next(100.0, 10.0, since=100.0) == 110.0
+    assert interval_next(100.0, 10.0, since=100.4) == 110.0, "a late dispatch must not shift the phase"
+    assert interval_next(100.0, 10.0, since=135.0) == 140.0, "fires 110-130 are before since: coalesced"
+    assert interval_next(100.0, 10.0, since=140.0) == 140.0, "a fire at since itself is still sent"
+    assert interval_next(100.0, 10.0, since=40.0) == 110.0, "the next fire is always after this one"

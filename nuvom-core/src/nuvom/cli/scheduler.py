@@ -13,7 +13,7 @@ from ..config import get_settings
 from ..log import configure_logging
 from ..runtime import get_scheduler_store
 from ..scheduling.record import ScheduleRecord
-from ..scheduling.runner import Scheduler
+from ..scheduling.runner import MISFIRE_GRACE_SECS, Scheduler
 from .common import EXIT_USAGE, console, fail, handles_errors
 from .worker import load_tasks
 
@@ -25,13 +25,19 @@ def runscheduler(
         [], "--import", "-i", help="Module defining tasks; repeat for several (default: discover them)."
     ),
     poll: float = typer.Option(1.0, "--poll", min=0.01, help="Seconds between looks for due schedules."),
+    misfire_grace: float = typer.Option(
+        MISFIRE_GRACE_SECS,
+        "--misfire-grace",
+        min=0.0,
+        help="Fires missed by less than this many seconds are still sent; older ones are coalesced.",
+    ),
 ) -> None:
     """Send due schedules as jobs until SIGINT/SIGTERM; run as many as you like, each fire goes out once."""
     settings = get_settings()
     configure_logging(settings.log_level)
     load_tasks(settings, imports)
     scheduler = Scheduler(
-        get_scheduler_store(), poll_secs=poll, lease_secs=settings.lease_secs, settings=settings
+        get_scheduler_store(), poll_secs=poll, misfire_grace_secs=misfire_grace, settings=settings
     )
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -87,7 +87,7 @@ def runworker(
     if not with_scheduler:
         worker.run()
         return
-    scheduler = Scheduler(get_scheduler_store(), lease_secs=settings.lease_secs, settings=settings)
+    scheduler = Scheduler(get_scheduler_store(), settings=settings)
     thread = threading.Thread(target=scheduler.run, name="nuvom-scheduler", daemon=True)
     thread.start()
     try:

@@ -28,6 +28,12 @@ logger = logging.getLogger(__name__)
 
 #: Fires claimed per store round trip.
 _CLAIM_LIMIT = 100
+#: How long a claim keeps other schedulers off a fire. Sending is idempotent (deterministic job
+#: ids, records created only if the id is free), so the claim only saves duplicate work, and a
+#: short one means a scheduler that dies holding it delays its fires by seconds, not minutes.
+CLAIM_SECS = 5.0
+#: Fires missed by less than this are still sent, late; older ones are coalesced into one.
+MISFIRE_GRACE_SECS = 60.0
 
 
 def fire_job_id(schedule_id: str, fire_ts: float) -> str:
@@ -68,10 +74,12 @@ class Scheduler:
         store: SchedulerBackend,
         *,
         poll_secs: float = 1.0,
-        lease_secs: float = 30.0,
+        lease_secs: float = CLAIM_SECS,
+        misfire_grace_secs: float = MISFIRE_GRACE_SECS,
         settings: Settings | None = None,
     ) -> None:
         self.store = store
+        self.misfire_grace_secs = misfire_grace_secs
         self.settings = settings or get_settings()
         self.poll_secs = poll_secs
         self.lease_secs = lease_secs
@@ -114,20 +122,31 @@ class Scheduler:
         return len(due)
 
     def dispatch(self, schedule: ScheduleRecord, now: float) -> None:
-        """Send one claimed fire, then mark it fired with the schedule's next run."""
-        fire_ts = schedule.next_run
-        sent = send_fire(schedule, now)
-        self.sent += sent
-        following = next_run_after(schedule, fire_ts, now)
-        self.store.mark_fired(schedule.id, fire_ts, following)
-        logger.info(
-            "schedule %s (%s): %s job %s; next run %s",
-            schedule.id,
-            schedule.task_name,
-            "sent" if sent else "already sent",
-            fire_job_id(schedule.id, fire_ts),
-            "none" if following is None else time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(following)),
-        )
+        """Send a claimed fire and mark it; then any fires since that are due and within the grace.
+
+        Fires missed by less than ``misfire_grace_secs`` (a scheduler died holding the claim, or
+        every scheduler was down briefly) are each sent, late; older ones are coalesced into the
+        fire just sent. Each fire is marked on its own, so a crash midway loses none.
+        """
+        while True:
+            fire_ts = schedule.next_run
+            sent = send_fire(schedule, now)
+            self.sent += sent
+            following = next_run_after(schedule, fire_ts, now - self.misfire_grace_secs)
+            applied = self.store.mark_fired(schedule.id, fire_ts, following)
+            logger.info(
+                "schedule %s (%s): %s job %s; next run %s",
+                schedule.id,
+                schedule.task_name,
+                "sent" if sent else "already sent",
+                fire_job_id(schedule.id, fire_ts),
+                "none"
+                if following is None
+                else time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(following)),
+            )
+            if not applied or following is None or following > now:
+                return  # marked elsewhere (or replaced), finished, or not due yet
+            schedule = schedule.replace(next_run=following)
 
     def warn_unknown_tasks(self) -> None:
         """Log schedules of tasks this process does not know (their jobs fail on the worker)."""

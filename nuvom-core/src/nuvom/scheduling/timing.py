@@ -57,23 +57,23 @@ def cron_next(expression: str, zone: ZoneInfo, after: float) -> float:
             return instant
 
 
-def interval_next(fire_ts: float, interval_secs: float, now: float) -> float:
-    """The first fire strictly after both ``fire_ts`` and ``now`` on ``fire_ts``'s phase."""
-    skipped = max(0, math.floor((now - fire_ts) / interval_secs))
-    following = fire_ts + (skipped + 1) * interval_secs
-    return following if following > now else following + interval_secs
+def interval_next(fire_ts: float, interval_secs: float, since: float) -> float:
+    """The first fire strictly after ``fire_ts`` and at or after ``since``, on ``fire_ts``'s phase."""
+    steps = max(1, math.ceil((since - fire_ts) / interval_secs))
+    return fire_ts + steps * interval_secs
 
 
-def next_run_after(schedule: ScheduleRecord, fire_ts: float, now: float) -> float | None:
-    """When ``schedule`` fires next after its fire at ``fire_ts``, dispatched at ``now``.
+def next_run_after(schedule: ScheduleRecord, fire_ts: float, since: float) -> float | None:
+    """When ``schedule`` fires next after its fire at ``fire_ts``, skipping fires before ``since``.
 
-    Fires missed while no scheduler ran are coalesced: the next run is the first one after
-    ``now``. One-off schedules return ``None``.
+    The scheduler passes ``since = now - misfire grace``: fires missed by less than the grace
+    are each still sent (late), older ones are coalesced into the one just sent. One-off
+    schedules return ``None``.
     """
     if schedule.mode == "interval":
         assert schedule.interval_secs is not None
-        return interval_next(fire_ts, schedule.interval_secs, now)
+        return interval_next(fire_ts, schedule.interval_secs, since)
     if schedule.mode == "cron":
         assert schedule.cron is not None
-        return cron_next(schedule.cron, check_timezone(schedule.timezone), max(fire_ts, now))
+        return cron_next(schedule.cron, check_timezone(schedule.timezone), max(fire_ts, since - 1e-6))
     return None
