@@ -129,9 +129,10 @@ def headline(data: Data) -> list[str]:
 
 
 def scale_table(data: Data) -> list[str]:
+    n, big_n = f"{data['config']['jobs']:,}", f"{data['config']['scale']:,}"
     lines = [
-        "| Backend | drain 10,000 of a 10,000 backlog, jobs/s | first 10,000 of a big backlog, jobs/s "
-        "| big ÷ small | filling the big backlog, s |",
+        f"| Backend | drain {n} of a {n} backlog, jobs/s | first {n} of a {big_n} backlog, jobs/s "
+        f"| big ÷ small | filling the {big_n} backlog, s |",
         "|---|---:|---:|---:|---:|",
     ]
     for system in ("nuvom-sqlite", "nuvom-redis"):

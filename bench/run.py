@@ -60,7 +60,8 @@ def available_systems(only: set[str] | None) -> tuple[list[str], list[str]]:
 
 def plan(args: argparse.Namespace, systems: list[str]) -> list[tuple[str, str, list[str]]]:
     """(system, scenario, options): each round runs every scenario across all systems in turn."""
-    n, trips = ["--jobs", str(args.jobs)], ["--round-trips", str(args.round_trips)]
+    n = ["--jobs", str(args.jobs)]
+    trips = ["--round-trips", str(args.round_trips), "--idle", str(args.idle)]
     steps: list[tuple[str, str, list[str]]] = []
     for _ in range(args.repeats):
         steps += [(s, "enqueue", n) for s in systems]
@@ -123,6 +124,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--round-trips", type=int, help="sequential round trips (full 200, quick 50)")
     parser.add_argument("--repeats", type=int, help="interleaved rounds (full 3, quick 1)")
     parser.add_argument("--scale", type=int, help="backlog for the scale drains, 0 = skip (full 1,000,000)")
+    parser.add_argument("--idle", type=float, default=1.0, help="seconds a worker idles before round trips")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for one measurement")
     parser.add_argument("--only", help="comma-separated systems (default: every importable one)")
     parser.add_argument("--tmp-dir", help=f"where data folders go (default {DEFAULT_TMP} if it exists)")
@@ -157,6 +159,30 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python", "bench/run.py", *(sys.argv[1:] if argv is None else argv)]),
     }
     began = time.perf_counter()
+    limits: dict[str, Any] = {}
+
+    def write() -> str:
+        meta["took_s"] = time.perf_counter() - began
+        meta["load_after"] = uptime()
+        config = {k: getattr(args, k) for k in ("quick", "jobs", "round_trips", "repeats", "scale")}
+        data = {
+            "config": {**config, "slots": 2, "systems": systems, "skipped": skipped},
+            "meta": meta,
+            "results": summarize(runs),
+            "runs": runs,
+            "limits": limits,
+            "errors": errors,
+        }
+        table = markdown(data)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
+        (args.out / "latest.md").write_text(table)
+        if args.plot and data["results"]:
+            from plot import plot_drain
+
+            plot_drain(data, args.plot)
+        return table
+
     with (
         tempfile.TemporaryDirectory(prefix="nuvom-bench-redis-", dir=args.tmp_dir) as folder,
         RedisServer(Path(folder)) as server,
@@ -174,28 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             except Exception as exc:
                 errors[label] = str(exc)
                 print(f"FAILED\n{exc}", file=sys.stderr, flush=True)
+            write()  # after every step, so an interrupted run still leaves its figures
         print("raw limits", file=sys.stderr, flush=True)
-        limits = raw_limits(server, args)
-    meta["took_s"] = time.perf_counter() - began
-    meta["load_after"] = uptime()
-    config = {k: getattr(args, k) for k in ("quick", "jobs", "round_trips", "repeats", "scale")}
-    data = {
-        "config": {**config, "slots": 2, "systems": systems, "skipped": skipped},
-        "meta": meta,
-        "results": summarize(runs),
-        "runs": runs,
-        "limits": limits,
-        "errors": errors,
-    }
-    table = markdown(data)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
-    (args.out / "latest.md").write_text(table)
-    if args.plot:
-        from plot import plot_drain
-
-        plot_drain(data, args.plot)
-    print(table)
+        limits.update(raw_limits(server, args))
+    print(write())
     return 1 if errors else 0
 
 

@@ -10,7 +10,7 @@ Scenarios (the completion signal is ``done_signal``: one RPUSH per executed task
 - ``drain``: ``--jobs`` jobs are queued first (untimed, durability relaxed where a system allows),
   then the worker (2 slots) is spawned; timed from the spawn until ``--count`` tasks (default all)
   have signalled. ``steady`` rates run from the first signal to the last.
-- ``roundtrip``: the worker runs one warm-up job and idles 1 s; then ``--round-trips`` sequential
+- ``roundtrip``: the worker runs one warm-up job and idles ``--idle`` s (1); then ``--round-trips`` sequential
   enqueue + BLPOP of the signal.
 """
 
@@ -34,7 +34,6 @@ import done_signal  # noqa: E402
 from procs import WorkerProcess, child_env, sigterm_exits  # noqa: E402
 from systems import SYSTEMS, Context, System, open_system  # noqa: E402
 
-IDLE_BEFORE_ROUND_TRIPS_SECS = 1.0
 DRAIN_POLL_SECS = 0.005
 Result = dict[str, Any]
 
@@ -90,14 +89,14 @@ def _drain(system: System, ctx: Context, n: int, count: int, timeout: float) -> 
     }
 
 
-def _roundtrips(system: System, ctx: Context, trips: int) -> Result:
+def _roundtrips(system: System, ctx: Context, trips: int, idle: float) -> Result:
     signal = done_signal.client()
     samples = []
     with _worker(system, ctx) as worker:
         system.enqueue()  # warm-up: the worker is ready once this one is done
         if signal.blpop([done_signal.KEY], timeout=120) is None:
             raise TimeoutError(f"warm-up job not done in 120 s:\n{worker.log_tail()}")
-        time.sleep(IDLE_BEFORE_ROUND_TRIPS_SECS)
+        time.sleep(idle)
         for _ in range(trips):
             start = time.perf_counter()
             system.enqueue()
@@ -125,7 +124,7 @@ def measure(args: argparse.Namespace, ctx: Context) -> Result:
             return {"jobs": args.jobs, "seconds": seconds, "jobs_per_s": args.jobs / seconds}
         if args.scenario == "drain":
             return _drain(system, ctx, args.jobs, args.count or args.jobs, args.timeout)
-        return _roundtrips(system, ctx, args.round_trips)
+        return _roundtrips(system, ctx, args.round_trips, args.idle)
     finally:
         system.close()
 
@@ -140,6 +139,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--count", type=int, default=0, help="drain: stop after this many (default all)")
     parser.add_argument("--round-trips", type=int, default=200)
+    parser.add_argument("--idle", type=float, default=1.0, help="roundtrip: idle seconds before the first")
     parser.add_argument("--timeout", type=float, default=600.0, help="for one drain")
     parser.add_argument("--tmp-dir", default=None)
     args = parser.parse_args()
