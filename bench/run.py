@@ -4,8 +4,8 @@ Usage: ``python bench/run.py [--quick] [--tmp-dir DIR]`` (``nox -s bench [-- --q
 
 Starts one redis-server (no persistence, free loopback port) for every system, then runs each
 measurement of ``bench/scenarios.py`` in its own process after a FLUSHALL, systems interleaved
-(A B C … A B C …) for ``--repeats`` rounds; then the scale drains (full run only) and the raw
-limits. Writes ``results/latest.json`` and ``results/latest.md`` (or under ``--out``), plots the
+(A B C … A B C …) for ``--repeats`` rounds, after the raw limits and the scale drains (full run
+only). Writes ``results/latest.json`` and ``results/latest.md`` (or under ``--out``), plots the
 drain rates to ``docs/benchmarks-drain.png`` (full run), and prints the Markdown. Exit code 1 if
 any measurement failed (the others are still reported).
 """
@@ -29,6 +29,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
+from procs import sigterm_exits  # noqa: E402
 from raw_sqlite import claim_rate  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 from report import markdown, summarize  # noqa: E402
@@ -59,18 +60,22 @@ def available_systems(only: set[str] | None) -> tuple[list[str], list[str]]:
 
 
 def plan(args: argparse.Namespace, systems: list[str]) -> list[tuple[str, str, list[str]]]:
-    """(system, scenario, options): each round runs every scenario across all systems in turn."""
+    """(system, scenario, options): the scale drains, then rounds of every scenario across all systems.
+
+    Scale comes first so that a run cut short still has it; every step's figures are written as
+    soon as it ends.
+    """
     n = ["--jobs", str(args.jobs)]
     trips = ["--round-trips", str(args.round_trips), "--idle", str(args.idle)]
     steps: list[tuple[str, str, list[str]]] = []
+    if args.scale:
+        for system in [s for s in SCALE_BACKENDS if s in systems]:
+            steps.append((system, "scale", ["--jobs", str(args.scale), "--count", str(args.jobs)]))
     for _ in range(args.repeats):
         steps += [(s, "enqueue", n) for s in systems]
         steps += [(s, "bulk", n) for s in systems if s in BULK]
         steps += [(s, "drain", n) for s in systems]
         steps += [(s, "roundtrip", trips) for s in systems]
-    if args.scale:
-        for system in [s for s in SCALE_BACKENDS if s in systems]:
-            steps.append((system, "scale", ["--jobs", str(args.scale), "--count", str(args.jobs)]))
     return steps
 
 
@@ -184,10 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         return table
 
     with (
+        sigterm_exits(),  # SIGTERM stops the current measurement and the server, and keeps the figures
         tempfile.TemporaryDirectory(prefix="nuvom-bench-redis-", dir=args.tmp_dir) as folder,
         RedisServer(Path(folder)) as server,
     ):
         meta["versions"]["redis-server"] = server.version()
+        print("raw limits", file=sys.stderr, flush=True)
+        limits.update(raw_limits(server, args))
         for index, (system, scenario, options) in enumerate(steps, 1):
             label = f"{system}.{scenario}"
             print(f"[{index}/{len(steps)}] {label}", end=" ", file=sys.stderr, flush=True)
@@ -201,8 +209,6 @@ def main(argv: list[str] | None = None) -> int:
                 errors[label] = str(exc)
                 print(f"FAILED\n{exc}", file=sys.stderr, flush=True)
             write()  # after every step, so an interrupted run still leaves its figures
-        print("raw limits", file=sys.stderr, flush=True)
-        limits.update(raw_limits(server, args))
     print(write())
     return 1 if errors else 0
 
