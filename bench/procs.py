@@ -30,8 +30,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """The environment for a worker: ours without any ``NUVOM_*``, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUVOM_")}
+    """The environment for a worker: ours without any ``NUVOM_*`` or ``BENCH_*``, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NUVOM_", "BENCH_"))}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(BENCH_DIR), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
