@@ -95,9 +95,15 @@ def run_scenario(
             try:
                 code = proc.wait(timeout=args.timeout + 120)
             except subprocess.TimeoutExpired:
-                proc.terminate()  # it stops its own worker, then exits
-                proc.wait()
                 raise RuntimeError(f"timed out after {args.timeout + 120} s") from None
+            finally:  # on a timeout or our own SIGTERM: it stops its own worker, then exits
+                if proc.poll() is None:
+                    proc.terminate()
+                    try:
+                        proc.wait(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
         if code != 0 or not out.exists():
             tail = "\n".join(err.read_text(errors="replace").splitlines()[-15:])
             raise RuntimeError(f"exit code {code}:\n{tail}")
