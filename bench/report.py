@@ -166,9 +166,16 @@ def limits_table(data: Data) -> list[str]:
 def markdown(data: Data) -> str:
     """The whole report: main table, headline ratios, scale, raw limits, errors."""
     config, meta = data["config"], data["meta"]
+    done = max(
+        (s["rounds"] for scenarios in data["results"].values() for k, s in scenarios.items() if k != "scale"),
+        default=0,
+    )
+    rounds = f"{done} interleaved round(s)"
+    if done < config["repeats"]:
+        rounds = f"{done} of {config['repeats']} interleaved rounds (stopped early)"
     out = [
         f"Run of {meta['started']}: {config['jobs']:,} jobs, {config['round_trips']} round trips, "
-        f"{config['repeats']} interleaved round(s), 2 slots; median (min{DASH}max) over the rounds. "
+        f"{rounds}, 2 slots; median (min{DASH}max) over the rounds. "
         f"Load average before {meta['load_before']}, after {meta['load_after']}; "
         f"took {meta['took_s']:.0f} s.",
         "",

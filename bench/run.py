@@ -141,6 +141,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tmp-dir", help=f"where data folders go (default {DEFAULT_TMP} if it exists)")
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "results", help="folder for latest.json/.md")
     parser.add_argument("--plot", type=Path, help="PNG of drain rates (full run default: docs/)")
+    parser.add_argument("--render", type=Path, help="only redo latest.md and the plot from this JSON")
     args = parser.parse_args(argv)
     full = not args.quick
     args.jobs = args.jobs or (10_000 if full else 1_000)
@@ -154,8 +155,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def render(args: argparse.Namespace) -> int:
+    """Rewrite the Markdown (and the plot, if asked) from a results JSON, measuring nothing."""
+    data = json.loads(args.render.read_text())
+    table = markdown(data)
+    (args.out / "latest.md").write_text(table)
+    if args.plot:
+        from plot import plot_drain
+
+        plot_drain(data, args.plot)
+    print(table)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render(args)
     systems, skipped = available_systems(set(args.only.split(",")) if args.only else None)
     steps = plan(args, systems)
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
