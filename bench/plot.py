@@ -24,7 +24,9 @@ def plot_drain(data: dict[str, Any], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
     ax.barh([NAMES[s] for s, _ in rows], medians, xerr=errors, color=colours, capsize=3)
     config = data["config"]
-    ax.set_xlabel(f"jobs/s (drain {config['jobs']:,} no-op jobs, 2 slots; median of {config['repeats']})")
+    rounds = max(results[s]["drain"]["rounds"] for s, _ in rows)
+    shown = f"median of {rounds} rounds" if rounds > 1 else "1 round"
+    ax.set_xlabel(f"jobs/s (drain {config['jobs']:,} no-op jobs, 2 slots; {shown})")
     ax.set_title(f"Drain rate, {data['meta']['started'][:10]}, {data['meta']['cpus']} CPUs (shared, noisy)")
     for y, median in enumerate(medians):
         ax.text(median, y, f" {median:,.0f}", va="center", fontsize=8)
