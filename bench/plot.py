@@ -18,6 +18,8 @@ def plot_drain(data: dict[str, Any], path: Path) -> None:
     results = data["results"]
     found = [(s, results.get(s, {}).get("drain", {}).get("jobs_per_s")) for s in data["config"]["systems"]]
     rows = [(s, m) for s, m in found if m][::-1]
+    if not rows:
+        return  # no drain measured yet
     medians = [m["median"] for _, m in rows]
     errors = [[m["median"] - m["min"] for _, m in rows], [m["max"] - m["median"] for _, m in rows]]
     colours = ["#2a7ab0" if s.startswith("nuvom") else "#b0b0b0" for s, _ in rows]
