@@ -1,131 +1,199 @@
-"""The markdown table of a bench run, from the results dict that ``run.py`` writes as JSON."""
+"""Medians and the Markdown report of a bench run, from the dict ``run.py`` writes as JSON.
+
+Ratios are Nuvom ÷ peer, always: above 1 is better for Nuvom in jobs/s rows, below 1 is better
+for Nuvom in millisecond rows.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import statistics
 from typing import Any
 
-PEERS = [("filehuey", "FileHuey"), ("sqlitehuey", "SqliteHuey")]
+#: Scenario -> the figures summarized (median, min, max over the rounds).
+METRICS = {
+    "enqueue": ["jobs_per_s"],
+    "bulk": ["jobs_per_s"],
+    "drain": ["jobs_per_s", "jobs_per_s_steady", "first_done_s"],
+    "roundtrip": ["p50_ms", "p99_ms"],
+    "scale": ["jobs_per_s", "jobs_per_s_steady", "fill_s"],
+}
+NAMES = {
+    "nuvom-file": "Nuvom (file)",
+    "filehuey": "FileHuey",
+    "nuvom-sqlite": "Nuvom (SQLite)",
+    "sqlitehuey": "SqliteHuey",
+    "nuvom-redis": "Nuvom (Redis)",
+    "redishuey": "RedisHuey",
+    "rq": "RQ",
+    "dramatiq": "Dramatiq",
+    "celery": "Celery",
+    "arq": "arq",
+}
+#: The Nuvom backend each peer is compared with (same storage).
+PAIR = {"sqlitehuey": "nuvom-sqlite", "filehuey": "nuvom-file"}
+REDIS_PEERS = ["redishuey", "rq", "dramatiq", "celery", "arq"]
 
-Row = tuple[str, Callable[[dict[str, Any]], float | None], str, str]
+DASH = "\N{EN DASH}"
+Data = dict[str, Any]
 
 
-def _get(*path: str) -> Callable[[dict[str, Any]], float | None]:
-    def read(system: dict[str, Any]) -> float | None:
-        value: Any = system
-        for key in path:
-            if not isinstance(value, dict) or key not in value:
-                return None
-            value = value[key]
-        return value if isinstance(value, (int, float)) else None
-
-    return read
-
-
-def _flatness(system: dict[str, Any]) -> float | None:
-    big, small = (
-        _get("drain", "jobs_per_s_from_ready")(system),
-        _get("drain_small", "jobs_per_s_from_ready")(system),
-    )
-    return big / small if big and small else None
+def summarize(runs: dict[str, dict[str, list[Data]]]) -> dict[str, dict[str, Data]]:
+    """For each system and scenario: median, min and max of each metric, over its rounds."""
+    out: dict[str, dict[str, Data]] = {}
+    for system, scenarios in runs.items():
+        for scenario, results in scenarios.items():
+            summary: Data = {"rounds": len(results)}
+            for metric in METRICS[scenario]:
+                values = [r[metric] for r in results if isinstance(r.get(metric), (int, float))]
+                if values:
+                    median = statistics.median(values)
+                    summary[metric] = {"median": median, "min": min(values), "max": max(values)}
+            out.setdefault(system, {})[scenario] = summary
+    return out
 
 
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
+def value(data: Data, system: str, scenario: str, metric: str) -> float | None:
+    found = data["results"].get(system, {}).get(scenario, {}).get(metric)
+    return float(found["median"]) if found else None
+
+
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def cell(data: Data, system: str, scenario: str, metric: str) -> str:
+    found = data["results"].get(system, {}).get(scenario, {}).get(metric)
+    if not found:
         return "—"
-    if unit == "x":
-        return f"{value:.2f}"
-    if unit in ("ms", "s"):
-        return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-    if unit == "%":
-        return f"{value:.1f}"
-    return f"{value:,.0f}"
+    if found["min"] == found["max"]:
+        return _num(found["median"])
+    return f"{_num(found['median'])} ({_num(found['min'])}{DASH}{_num(found['max'])})"
 
 
-def _ratio(ours: float | None, theirs: float | None) -> str:
-    if ours is None or theirs is None:
-        return "—"
-    if theirs == 0:
-        return "n/a (peer 0)" if ours else "—"
-    return f"{ours / theirs:.2f}x"
+def ratio(ours: float | None, theirs: float | None) -> str:
+    return f"{ours / theirs:.2f}x" if ours and theirs else "—"
 
 
-def rows(config: dict[str, Any]) -> list[Row]:
-    n, small, trips = f"{config['jobs']:,}", f"{config['small_backlog']:,}", config["round_trips"]
-    return [
-        (f"(a) enqueue {n} one by one (`.delay()`), jobs/s", _get("enqueue", "jobs_per_s"), "n", "↑"),
-        (f"(b) enqueue {n} with one `.map()`, jobs/s", _get("map", "jobs_per_s"), "n", "↑"),
-        (f"(c) drain {n}, 2 slots, jobs/s (from worker spawn)", _get("drain", "jobs_per_s"), "n", "↑"),
-        (f"(c) drain {n}: wall time from spawn, s", _get("drain", "wall_s"), "s", "↓"),
-        ("(c) worker startup (spawn → ready line), s", _get("drain", "startup_s"), "s", "↓"),
-        ("(c) worker CPU time (whole process, incl. startup), s", _get("drain", "cpu_s"), "s", "↓"),
-        ("(c) worker CPU per job after startup, µs", _get("drain", "cpu_us_per_job"), "n", "↓"),
-        (
-            f"(d) drain {small} backlog, jobs/s from ready",
-            _get("drain_small", "jobs_per_s_from_ready"),
-            "n",
-            "↑",
-        ),
-        (f"(d) drain {n} backlog, jobs/s from ready", _get("drain", "jobs_per_s_from_ready"), "n", "↑"),
-        (f"(d) flatness: {n}-backlog rate / {small}-backlog rate", _flatness, "x", "≈1"),
-        (f"(e) round trip p50, ms ({trips} sequential, idle worker)", _get("roundtrip", "p50_ms"), "ms", "↓"),
-        (f"(e) round trip p99, ms ({trips} sequential, idle worker)", _get("roundtrip", "p99_ms"), "ms", "↓"),
-        (
-            f"(f) idle worker CPU, % of one core ({config['idle_secs']:g} s)",
-            _get("idle", "cpu_pct"),
-            "%",
-            "↓",
-        ),
-    ]
+def nuvom_of(system: str) -> str:
+    return PAIR.get(system, "nuvom-redis")
 
 
-def markdown(data: dict[str, Any]) -> str:
-    config, meta, results = data["config"], data["meta"], data["results"]
-    ours = results.get("nuvom", {})
-    head = ["Measure", "better", "Nuvom (file)"]
-    for _, label in PEERS:
-        head += [label, f"Nuvom / {label}"]
+def main_table(data: Data) -> list[str]:
     lines = [
-        f"## Nuvom benchmark — {config['mode']} run",
-        "",
-        f"{meta['started']} · Python {meta['python']} · {meta['cpus']} CPUs · nuvom {meta['nuvom']} · "
-        f"huey {meta['huey']} · temp dir on {meta['tmp_fs']} · took {meta['took_s']:.0f} s · "
-        f"nuvom source sha256 {meta['nuvom_source_sha256']} (newest file {meta['nuvom_source_newest_file']})",
-        "",
-        "| " + " | ".join(head) + " |",
-        "|" + "|".join(["---", ":-:"] + ["---:"] * (len(head) - 2)) + "|",
+        "| System | (a) enqueue, jobs/s | (b) bulk, jobs/s | (c) drain, jobs/s | (c) drain from first "
+        "done, jobs/s | (d) p50, ms | (d) p99, ms | Nuvom ÷ it, drain |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, read, unit, better in rows(config):
-        cells = [label, better, _fmt(read(ours), unit)]
-        for key, _ in PEERS:
-            peer = results.get(key, {})
-            cells += [_fmt(read(peer), unit), _ratio(read(ours), read(peer))]
-        lines.append("| " + " | ".join(cells) + " |")
-
-    fast = [(label, results.get(f"{key}_fastpoll", {}).get("roundtrip", {})) for key, label in PEERS]
-    if any(f for _, f in fast):
-        lines += [
-            "",
-            "Extra, not Huey's defaults: Huey with polling lowered to Nuvom's 10 ms "
-            "(consumer `-d 0.01 -m 0.01 -b 1.0`, client `get(max_delay=0.01)`):",
-            "",
-            "| Measure | Nuvom (file) | "
-            + " | ".join(f"{label} 10 ms | Nuvom / it" for label, _ in fast)
-            + " |",
-            "|---|---:|" + "---:|---:|" * len(fast),
+    for system in data["config"]["systems"]:
+        drain = value(data, system, "drain", "jobs_per_s")
+        ours = value(data, nuvom_of(system), "drain", "jobs_per_s")
+        vs = "" if system.startswith("nuvom") else ratio(ours, drain)
+        cells = [
+            cell(data, system, "enqueue", "jobs_per_s"),
+            cell(data, system, "bulk", "jobs_per_s"),
+            cell(data, system, "drain", "jobs_per_s"),
+            cell(data, system, "drain", "jobs_per_s_steady"),
+            cell(data, system, "roundtrip", "p50_ms"),
+            cell(data, system, "roundtrip", "p99_ms"),
         ]
-        for pct in ("p50_ms", "p99_ms"):
-            mine = _get("roundtrip", pct)(ours)
-            cells = [f"(e) round trip {pct[:3]}, ms", _fmt(mine, "ms")]
-            for _, f in fast:
-                theirs = f.get(pct)
-                cells += [_fmt(theirs, "ms"), _ratio(mine, theirs)]
-            lines.append("| " + " | ".join(cells) + " |")
+        lines.append(f"| {NAMES[system]} | {' | '.join(cells)} | {vs} |")
+    return lines
 
-    lines += ["", *[f"- {note}" for note in data["notes"]]]
-    if data.get("errors"):
-        lines += ["", "**Errors:**", ""]
-        lines += [
-            f"- `{name}`: {error.splitlines()[0] if error else ''}" for name, error in data["errors"].items()
+
+def headline(data: Data) -> list[str]:
+    """Nuvom ÷ the best peer on Redis, and each Nuvom backend ÷ Huey on the same storage."""
+    rows = [
+        ("drain, jobs/s", "drain", "jobs_per_s", max),
+        ("bulk enqueue, jobs/s", "bulk", "jobs_per_s", max),
+        ("enqueue one by one, jobs/s", "enqueue", "jobs_per_s", max),
+        ("round trip p50, ms", "roundtrip", "p50_ms", min),
+        ("round trip p99, ms", "roundtrip", "p99_ms", min),
+    ]
+    lines = [
+        "| Measure | Nuvom (Redis) ÷ best Redis peer | Nuvom (SQLite) ÷ SqliteHuey "
+        "| Nuvom (file) ÷ FileHuey |",
+        "|---|---:|---:|---:|",
+    ]
+    for label, scenario, metric, best in rows:
+        peers = {p: value(data, p, scenario, metric) for p in REDIS_PEERS}
+        known = {p: v for p, v in peers.items() if v}
+        top = best(known, key=lambda p: known[p]) if known else None
+        redis = ratio(value(data, "nuvom-redis", scenario, metric), known.get(top)) if top else "—"
+        redis += f" (vs {NAMES[top]})" if top and redis != "—" else ""
+        same = [
+            ratio(value(data, ours, scenario, metric), value(data, peer, scenario, metric))
+            for peer, ours in PAIR.items()
         ]
-    return "\n".join(lines) + "\n"
+        lines.append(f"| {label} | {redis} | {' | '.join(same)} |")
+    return lines
+
+
+def scale_table(data: Data) -> list[str]:
+    n, big_n = f"{data['config']['jobs']:,}", f"{data['config']['scale']:,}"
+    lines = [
+        f"| Backend | drain {n} of a {n} backlog, jobs/s | first {n} of a {big_n} backlog, jobs/s "
+        f"| big ÷ small | filling the {big_n} backlog, s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for system in ("nuvom-sqlite", "nuvom-redis"):
+        small, big = value(data, system, "drain", "jobs_per_s"), value(data, system, "scale", "jobs_per_s")
+        fill = value(data, system, "scale", "fill_s")
+        lines.append(
+            f"| {NAMES[system]} | {cell(data, system, 'drain', 'jobs_per_s')} | "
+            f"{cell(data, system, 'scale', 'jobs_per_s')} | {ratio(big, small)} | "
+            f"{_num(fill) if fill else '—'} |"
+        )
+    return lines
+
+
+def limits_table(data: Data) -> list[str]:
+    limits = data["limits"]
+    p1, p16 = limits.get("redis_P1", {}), limits.get("redis_P16", {})
+    sqlite = limits.get("sqlite_claim", {}).get("per_s")
+    redis_drain = value(data, "nuvom-redis", "drain", "jobs_per_s_steady")
+    sqlite_drain = value(data, "nuvom-sqlite", "drain", "jobs_per_s_steady")
+    lines = ["| Raw limit | per second | Nuvom drain (from first done) as a fraction |", "|---|---:|---:|"]
+    for name, rates in (("redis-benchmark LPUSH / RPOP", p1), ("redis-benchmark -P 16 LPUSH / RPOP", p16)):
+        if rates:
+            frac = f"{redis_drain / rates['rpop']:.1%} of RPOP" if redis_drain and rates.get("rpop") else "—"
+            lines.append(f"| {name} | {rates.get('lpush', 0):,.0f} / {rates.get('rpop', 0):,.0f} | {frac} |")
+    if sqlite:
+        frac = f"{sqlite_drain / sqlite:.1%}" if sqlite_drain else "—"
+        lines.append(f"| SQLite claim transaction (WAL, synchronous=NORMAL) | {sqlite:,.0f} | {frac} |")
+    return lines
+
+
+def markdown(data: Data) -> str:
+    """The whole report: main table, headline ratios, scale, raw limits, errors."""
+    config, meta = data["config"], data["meta"]
+    done = max(
+        (s["rounds"] for scenarios in data["results"].values() for k, s in scenarios.items() if k != "scale"),
+        default=0,
+    )
+    rounds = f"{done} interleaved round(s)"
+    if done < config["repeats"]:
+        rounds = f"{done} of {config['repeats']} interleaved rounds (stopped early)"
+    out = [
+        f"Run of {meta['started']}: {config['jobs']:,} jobs, {config['round_trips']} round trips, "
+        f"{rounds}, 2 slots; median (min{DASH}max) over the rounds. "
+        f"Load average before {meta['load_before']}, after {meta['load_after']}; "
+        f"took {meta['took_s']:.0f} s.",
+        "",
+        *main_table(data),
+        "",
+        "Ratios are Nuvom ÷ peer: above 1 is better for Nuvom in jobs/s rows, below 1 in ms rows.",
+        "",
+        *headline(data),
+    ]
+    if any(data["results"].get(s, {}).get("scale") for s in ("nuvom-sqlite", "nuvom-redis")):
+        out += ["", f"Scale (backlog {config['scale']:,}, 1 round):", "", *scale_table(data)]
+    out += ["", *limits_table(data)]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    out += ["", f"Versions: {versions}. Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPUs."]
+    if config["skipped"]:
+        out += ["", f"Skipped (not installed): {', '.join(config['skipped'])}."]
+    if data["errors"]:
+        out += ["", "Failed measurements:", ""]
+        for label, msg in data["errors"].items():
+            out.append(f"- `{label}`: {msg.splitlines()[-1] if msg else ''}")
+    return "\n".join(out) + "\n"
