@@ -38,7 +38,7 @@ def alive(pid: int) -> bool:
 
 
 @task
-def add(a: int, b: int) -> int:
+def plus(a: int, b: int) -> int:
     return a + b
 
 
@@ -90,9 +90,11 @@ def hog(mb: int) -> int:
 
 @task
 def burn(n: int) -> int:
+    began = time.time()
     total = 0
     for i in range(n):
         total += i * i % 7
+    log("burn", f"{began!r}-{time.time()!r}")
     return total
 
 

@@ -30,7 +30,7 @@ def test_hung_task_is_killed_at_its_timeout_and_other_jobs_keep_flowing(
 ) -> None:
     # Given a task stuck in a busy loop (timeout 1 s) and 20 quick jobs behind it
     hung = t.spin.delay("h")
-    quick = [t.add.delay(i, i) for i in range(20)]
+    quick = [t.plus.delay(i, i) for i in range(20)]
 
     # When a process pool of 2 runs them
     worker = start_worker(pool="processes", concurrency=2)
@@ -76,7 +76,7 @@ def test_a_child_that_exits_fails_its_job_with_worker_lost_and_is_replaced(
     # and ordinary jobs
     dies = t.exit_now.delay("x")
     recovers = t.exit_first.delay("y")
-    quick = [t.add.delay(i, 1) for i in range(10)]
+    quick = [t.plus.delay(i, 1) for i in range(10)]
 
     # When a process pool of 2 runs them
     start_worker(pool="processes", concurrency=2)
@@ -143,30 +143,37 @@ def test_hooks_run_in_the_child(start_worker: StartWorker, exec_log: Path) -> No
 
 def _drain_secs(start_worker: StartWorker, concurrency: int, n: int) -> float:
     jobs = [t.burn.delay(n) for _ in range(4)]
-    worker = start_worker(pool="processes", concurrency=concurrency)
-    wait_until(
-        lambda: worker._children is not None and worker._children.started >= concurrency, 20, "children"
-    )
     began = time.monotonic()
+    worker = start_worker(pool="processes", concurrency=concurrency)
     for job in jobs:
-        job.get(timeout=30)
+        job.get(timeout=60)
     elapsed = time.monotonic() - began
     worker.stop()
     return elapsed
 
 
-@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores")
+def _spans() -> list[tuple[float, float]]:
+    return [(float(a), float(b)) for a, b in (row[1].split("-") for row in t.lines("burn"))]
+
+
 def test_cpu_bound_jobs_use_two_cores(start_worker: StartWorker, exec_log: Path) -> None:
     # Given pure-Python work of about 0.5 s a job, measured here
     n = 200_000
     began = time.perf_counter()
     t.burn(n)
     n = int(n * 0.5 / (time.perf_counter() - began))
+    exec_log.unlink()
 
     # When 4 such jobs run with one child, then with two
     one = _drain_secs(start_worker, 1, n)
+    exec_log.unlink()
     runtime.reset()
     two = _drain_secs(start_worker, 2, n)
 
-    # Then two children take clearly less wall time (ideally half)
+    # Then with two children, jobs ran at the same time
+    spans = sorted(_spans())
+    assert any(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:])), spans
+    # and, where two cores are free to show it, took clearly less wall time (ideally half)
+    if os.getloadavg()[0] > (os.cpu_count() or 1) - 1:
+        pytest.skip(f"the machine is busy (load {os.getloadavg()[0]:.1f}): no core to spare for a ratio")
     assert two / one < 0.8, (one, two)

@@ -77,6 +77,7 @@ def child_main(conn: Connection, setup: Setup) -> None:
             importlib.import_module(module)
         except Exception:
             logger.exception("module %s failed to import; its tasks cannot run in this child", module)
+    conn.send("ready")
     while True:
         try:
             request = conn.recv()

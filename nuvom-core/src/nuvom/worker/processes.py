@@ -11,9 +11,11 @@ discarded; a new one is started when a slot next needs one. Children past
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -29,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 #: How often a waiting job thread checks whether its attempt should be stopped.
 _POLL_SECS = 0.05
+#: Time a new child gets to import the task modules and say it is ready.
+START_LIMIT_SECS = 60.0
 #: Time a child gets between SIGTERM and SIGKILL.
 TERM_GRACE_SECS = 1.0
 
@@ -43,6 +47,8 @@ class _Child:
     process: BaseProcess
     conn: Connection
     jobs: int = 0
+    #: It has imported the task modules and said so.
+    ready: bool = False
 
     @property
     def pid(self) -> int:
@@ -77,29 +83,48 @@ class ChildPool:
         with self._lock:
             self._idle.extend(children)
 
-    def run(self, request: Request, stop: Callable[[], bool]) -> Outcome | None:
+    def run(self, request: Request, stop: Callable[[], bool], started: Callable[[], None]) -> Outcome | None:
         """Run ``request`` in a child; ``None`` if ``stop()`` turned true and the child was killed.
 
-        A child that dies while running it yields a ``WorkerLost`` error outcome. Returns only
-        once the child has replied or is dead, so a retry can never overlap this attempt.
+        ``started`` is called once a child is ready and the request sent: a child's start-up
+        does not count against the job's timeout. A child that dies under the request yields a
+        ``WorkerLost`` error outcome. Returns only once the child has replied or is dead, so a
+        retry can never overlap this attempt.
         """
         child = self._acquire()
+        if not child.ready:
+            ready = self._receive(child, stop, time.monotonic() + START_LIMIT_SECS)
+            if ready is None or isinstance(ready, Outcome):
+                return ready
+            child.ready = True
         try:
             child.conn.send(request)
         except OSError:
             return self._lost(child)
+        started()
+        reply = self._receive(child, stop, math.inf)
+        if isinstance(reply, Reply):
+            self._done(child, reply)
+            return reply.outcome
+        assert not isinstance(reply, str)
+        return reply
+
+    def _receive(self, child: _Child, stop: Callable[[], bool], limit: float) -> Reply | str | Outcome | None:
+        """The child's next message; or ``None`` once it was stopped; or its loss as an outcome."""
         while True:
             if child.conn.poll(_POLL_SECS):
                 try:
-                    reply: Reply = child.conn.recv()
+                    message: Reply | str = child.conn.recv()
                 except (EOFError, OSError):
                     return self._lost(child)
-                self._done(child, reply)
-                return reply.outcome
+                return message
             if stop():
                 self._kill(child)
                 self.prestart(1)  # its replacement
                 return None
+            if time.monotonic() > limit:
+                logger.error("child pid %d did not start within %g s", child.pid, START_LIMIT_SECS)
+                return self._lost(child)
             if not child.process.is_alive() and not child.conn.poll():
                 return self._lost(child)
 
@@ -171,7 +196,7 @@ class ChildPool:
         """The outcome of an attempt whose child died under it (killed by the OS, ``os._exit``...)."""
         pid = child.pid
         code = self._kill(child)
-        message = f"child pid {pid} exited with code {code} while running the job"
+        message = f"child pid {pid} exited with code {code} before replying"
         logger.error("%s; it is replaced", message)
         self.prestart(1)
         return Outcome(error=ErrorInfo("WorkerLost", message))

@@ -319,9 +319,16 @@ class Worker:
                 current=lambda: attempt.state != "timed_out",
                 job=attempt.job,
             )
-        job = attempt.job
+        job, timeout = attempt.job, attempt.eff.timeout_secs
+
+        def started() -> None:  # the clock starts once a child has the job
+            with attempt.lock:
+                attempt.deadline = time.monotonic() + timeout
+
         request = Request(attempt.lease.envelope.payload, job.attempt, attempt.eff.store_result)
-        outcome = self._children.run(request, stop=lambda: attempt.state == "timed_out" or job.cancelled)
+        outcome = self._children.run(
+            request, stop=lambda: attempt.state == "timed_out" or job.cancelled, started=started
+        )
         return outcome or Outcome(cancelled=True)  # killed: a timeout settles it in _finish
 
     async def _run_in_loop(self, attempt: _Attempt, task: Task[Any, Any], message: JobMessage) -> None:
@@ -405,7 +412,9 @@ class Worker:
             attempt.thread_id = threading.get_ident() if self._children is None and not in_loop else None
             attempt.in_loop = in_loop
             attempt.started = time.monotonic()
-            attempt.deadline = math.inf if in_loop else attempt.started + eff.timeout_secs
+            # An async attempt times itself out; a child's starts once the child has the job.
+            waits = in_loop or self._children is not None
+            attempt.deadline = math.inf if waits else attempt.started + eff.timeout_secs
             attempt.state = "running"
         if has_listeners("nuvom_job_started"):
             notify("nuvom_job_started", job=record)
