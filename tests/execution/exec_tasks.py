@@ -90,12 +90,20 @@ def hog(mb: int) -> int:
 
 @task
 def burn(n: int) -> int:
-    began = time.time()
     total = 0
     for i in range(n):
         total += i * i % 7
-    log("burn", f"{began!r}-{time.time()!r}")
     return total
+
+
+@task
+def rendezvous(folder: str, count: int) -> bool:
+    """Check in under ``folder``, then wait (up to 30 s) until ``count`` jobs have."""
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + 30
+    while len(os.listdir(folder)) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(os.listdir(folder)) >= count
 
 
 @task(timeout_secs=30)

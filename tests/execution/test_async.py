@@ -136,3 +136,28 @@ def test_drain_runs_async_tasks(exec_log: Path) -> None:
     jobs = [t.nap.delay(0.01), t.plus.delay(1, 2)]
     assert Worker(get_settings(), get_queue(), get_results()).drain() == 2
     assert [job.get(timeout=1) for job in jobs] == [0.01, 3]
+
+
+def test_cancelling_a_running_async_job_cancels_its_coroutine(
+    start_worker: StartWorker, exec_log: Path
+) -> None:
+    # Given an async job sleeping on the loop, with a 20 s timeout
+    job = t.oversleep.options(timeout_secs=20).delay("k")
+    start_worker(concurrency=2)
+    wait_until(lambda: job.status() is JobStatus.RUNNING, 10, "the job to run")
+
+    # When it is cancelled, its coroutine is cancelled and the job ends cancelled
+    assert job.cancel()
+    wait_until(lambda: t.lines("cancelled"), 10, "the coroutine to be cancelled")
+    wait_until(lambda: job._record().finished_at is not None, 10, "the job to stop")
+    assert job.status() is JobStatus.CANCELLED
+
+
+def test_eager_delay_of_an_async_task_inside_a_running_loop(exec_log: Path) -> None:
+    from nuvom.testing.eager import eager
+
+    async def main() -> str:
+        with eager():
+            return str(t.echo.delay("inline").get(timeout=1)) + str(await (await t.echo.adelay("!")).aget())
+
+    assert asyncio.run(main()) == "inline!"

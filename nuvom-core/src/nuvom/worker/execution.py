@@ -6,6 +6,8 @@ Shared by the worker and by eager mode, so both take exactly the same path.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import inspect
 import logging
 import time
@@ -99,11 +101,21 @@ def run_hook(task: Task[Any, Any], hook: Callable[..., object] | None, *args: ob
 
 
 def call_task(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Call the task's function; an ``async def`` task runs on a fresh event loop."""
+    """Call the task's function; an ``async def`` task runs on a fresh event loop.
+
+    Called from a thread whose loop is running (eager mode inside async code), the fresh loop
+    runs on a helper thread, in a copy of the caller's context.
+    """
     value = task.func(*args, **kwargs)
-    if inspect.isawaitable(value):
+    if not inspect.isawaitable(value):
+        return value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         return asyncio.run(_await(value))
-    return value
+    context = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nuvom-eager") as helper:
+        return helper.submit(context.run, asyncio.run, _await(value)).result()
 
 
 async def _await(awaitable: Any) -> Any:
