@@ -1,6 +1,6 @@
 """Drain no-op jobs on the file backend with each execution model; report jobs/s.
 
-Usage: ``python bench/execution_bench.py [--jobs N] [--concurrency N] [--modes threads,processes,async]``.
+Usage: ``python bench/execution_bench.py [--jobs N] [--concurrency N] [--modes ...] [--no-fsync]``.
 
 Each mode runs in its own process and temporary data folder: the queue is filled first (not
 timed), then an in-process ``Worker`` starts and the clock runs until every job is processed.
@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--no-fsync", action="store_true", help="NUVOM_FILE_FSYNC=0: measure the models")
     parser.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -61,6 +62,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             env = {k: v for k, v in os.environ.items() if not k.startswith("NUVOM_")}
             env.update(NUVOM_DATA_DIR=tmp, NUVOM_LOG_LEVEL="WARNING")
+            if args.no_fsync:
+                env["NUVOM_FILE_FSYNC"] = "0"
             argv = [sys.executable, __file__, "--one", mode, "--jobs", str(args.jobs)]
             argv += ["--concurrency", str(args.concurrency)]
             out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout

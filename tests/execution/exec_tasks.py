@@ -43,6 +43,11 @@ def plus(a: int, b: int) -> int:
 
 
 @task
+def total(values: list[int]) -> int:
+    return sum(values)
+
+
+@task
 def whoami(key: str) -> int:
     log("whoami", key)
     return os.getpid()

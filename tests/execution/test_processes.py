@@ -184,3 +184,20 @@ def test_cpu_bound_jobs_use_two_cores(start_worker: StartWorker, exec_log: Path)
 
     # Then two children took clearly less wall time (ideally half)
     assert two / one < 0.8, (one, two)
+
+
+def test_workflows_continue_for_jobs_run_in_children(start_worker: StartWorker, exec_log: Path) -> None:
+    from nuvom.workflows.chain import chain
+    from nuvom.workflows.group import group
+
+    # Given a chain, a chord and a chain whose middle step's child exits
+    steps = chain(t.plus.s(1, 2), t.plus.s(3), t.plus.s(4)).delay()
+    chord = chain(group(t.plus.s(i, i) for i in range(4)), t.total.s()).delay()
+    broken = chain(t.plus.s(1, 1), t.exit_now.si("w"), t.plus.s(1)).delay()
+
+    # When a process pool runs them, the parent sends each follow-up
+    start_worker(pool="processes", concurrency=2)
+    assert steps.get(timeout=30) == 10
+    assert chord.get(timeout=30) == 12
+    wait_until(lambda: broken.status().is_terminal, 30, "the broken chain")
+    assert broken.status() is JobStatus.FAILED
