@@ -43,7 +43,7 @@ def plus(a: int, b: int) -> int:
 
 
 @task
-def total(values: list[int]) -> int:
+def exec_total(values: list[int]) -> int:
     return sum(values)
 
 

@@ -192,7 +192,7 @@ def test_workflows_continue_for_jobs_run_in_children(start_worker: StartWorker, 
 
     # Given a chain, a chord and a chain whose middle step's child exits
     steps = chain(t.plus.s(1, 2), t.plus.s(3), t.plus.s(4)).delay()
-    chord = chain(group(t.plus.s(i, i) for i in range(4)), t.total.s()).delay()
+    chord = chain(group(t.plus.s(i, i) for i in range(4)), t.exec_total.s()).delay()
     broken = chain(t.plus.s(1, 1), t.exit_now.si("w"), t.plus.s(1)).delay()
 
     # When a process pool runs them, the parent sends each follow-up

@@ -98,6 +98,8 @@ class _Attempt:
     checked: float = 0.0
     #: An ``async def`` attempt on the event loop, which enforces its timeout itself.
     in_loop: bool = False
+    #: Set once the monitor has settled a timed-out attempt (``retry_at`` is then final).
+    timeout_handled: threading.Event | None = None
 
 
 POOLS = ("threads", "processes")
@@ -349,6 +351,8 @@ class Worker:
                 attempt.state = "done"
             if timed_out:
                 slot_released = True  # the monitor freed the slot at the timeout
+                assert attempt.timeout_handled is not None
+                attempt.timeout_handled.wait()  # the monitor decides whether to retry
                 if attempt.retry_at is not None:
                     self.queue.nack(lease, retry_at=max(attempt.retry_at, time.time()))
                 logger.warning("job %s: its attempt ended after its timeout; outcome discarded", lease.id)
@@ -576,8 +580,12 @@ class Worker:
                         attempt.eff.timeout_secs,
                     )
                     continue
+                handled = attempt.timeout_handled = threading.Event()
                 attempt.state = "timed_out"
-            self._time_out(attempt)
+            try:
+                self._time_out(attempt)
+            finally:
+                handled.set()
 
     def _saw_cancel(self, attempt: _Attempt, now: float) -> bool:
         """Read the record of a running job; if it was cancelled, tell the task. ``True`` if so."""
