@@ -9,7 +9,7 @@ discarded and the job still ends ``cancelled``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -27,6 +27,8 @@ class CurrentJob:
         #: This attempt's number, from 1.
         self.attempt = attempt
         self._event = threading.Event()
+        self._on_cancel: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<CurrentJob {self.id} task={self.task_name!r} attempt={self.attempt}>"
@@ -51,7 +53,19 @@ class CurrentJob:
 
     def cancel(self) -> None:
         """Ask the task to stop (called by the worker when it sees the job cancelled)."""
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            callbacks, self._on_cancel = self._on_cancel, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` when the job is cancelled (now, if it already is)."""
+        with self._lock:
+            if not self._event.is_set():
+                self._on_cancel.append(callback)
+                return
+        callback()
 
 
 _current: ContextVar[CurrentJob | None] = ContextVar("nuvom_current_job", default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -67,25 +68,48 @@ class Job:
         pause = _FIRST_POLL_SECS
         while True:
             record = self._record()
-            if record.status is JobStatus.SUCCESS:
-                return serialization.loads(record.result) if record.result is not None else None
-            if record.status is JobStatus.FAILED:
-                error = record.error
-                raise JobFailed(
-                    self.id,
-                    error.type if error else "Unknown",
-                    error.message if error else "",
-                    error.traceback if error else "",
-                )
-            if record.status is JobStatus.CANCELLED:
-                raise JobCancelled(self.id)
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"job {self.id} did not finish within {timeout} s (status {record.status.value})"
-                )
-            wait = pause if deadline is None else min(pause, max(0.0, deadline - time.monotonic()))
-            time.sleep(wait)
+            if record.status.is_terminal:
+                return self._outcome(record)
+            time.sleep(self._pause(record, pause, deadline, timeout))
             pause = min(pause * 1.5, _MAX_POLL_SECS)
+
+    async def aget(self, timeout: float | None = None) -> Any:
+        """:meth:`get` for asyncio code: reads run on a thread, waits are ``asyncio.sleep``."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = _FIRST_POLL_SECS
+        while True:
+            record = await asyncio.to_thread(self._record)
+            if record.status.is_terminal:
+                return self._outcome(record)
+            await asyncio.sleep(self._pause(record, pause, deadline, timeout))
+            pause = min(pause * 1.5, _MAX_POLL_SECS)
+
+    async def astatus(self) -> JobStatus:
+        """:meth:`status` for asyncio code (the read runs on a thread)."""
+        return await asyncio.to_thread(self.status)
+
+    def _outcome(self, record: JobRecord) -> Any:
+        """The result of a finished job, or the error it ended with."""
+        if record.status is JobStatus.SUCCESS:
+            return serialization.loads(record.result) if record.result is not None else None
+        if record.status is JobStatus.CANCELLED:
+            raise JobCancelled(self.id)
+        error = record.error
+        raise JobFailed(
+            self.id,
+            error.type if error else "Unknown",
+            error.message if error else "",
+            error.traceback if error else "",
+        )
+
+    def _pause(self, record: JobRecord, pause: float, deadline: float | None, timeout: float | None) -> float:
+        """How long to wait before the next read; raises ``TimeoutError`` past the deadline."""
+        if deadline is None:
+            return pause
+        if time.monotonic() >= deadline:
+            status = record.status.value
+            raise TimeoutError(f"job {self.id} did not finish within {timeout} s (status {status})")
+        return min(pause, max(0.0, deadline - time.monotonic()))
 
     def info(self) -> dict[str, Any]:
         """The full record, with arguments and result decoded.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import re
@@ -157,6 +158,10 @@ class TaskCall(Generic[P, R]):
 
         return enqueue_calls(self.task, [(args, kwargs)], self.call_options)[0]
 
+    async def adelay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
+        """``delay`` for asyncio code: the enqueue runs on a thread, never blocking the loop."""
+        return await asyncio.to_thread(self.delay, *args, **kwargs)
+
     def map(self, items: Iterable[object]) -> list[Job]:
         """Enqueue one call per item, in one backend round trip where the backend can."""
         from .client import enqueue_calls
@@ -283,6 +288,10 @@ class Task(Generic[P, R]):
             SerializationError: naming the argument that cannot be encoded and its type.
         """
         return TaskCall(self, CallOptions()).delay(*args, **kwargs)
+
+    async def adelay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
+        """``await task.adelay(...)``: :meth:`delay` for asyncio code, run on a thread."""
+        return await TaskCall(self, CallOptions()).adelay(*args, **kwargs)
 
     def s(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
         """A signature of this call, for groups, chains and callbacks.

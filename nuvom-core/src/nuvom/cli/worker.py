@@ -17,6 +17,7 @@ from ..scheduling.runner import Scheduler
 from ..task import check_name
 from ..worker import Worker
 from ..worker.reloader import run_with_reload
+from ..worker.worker import POOLS
 from .common import fail, import_modules
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,15 @@ def runworker(
     dev: bool = typer.Option(
         False, "--dev", help="Restart the worker when a .py file of the project changes."
     ),
+    pool: str = typer.Option(
+        "threads", "--pool", "-P", help="threads (async tasks on an event loop) or processes."
+    ),
+    max_jobs_per_child: int | None = typer.Option(
+        None, "--max-jobs-per-child", min=1, help="With --pool processes: replace a child after N jobs."
+    ),
+    max_memory_per_child: float | None = typer.Option(
+        None, "--max-memory-per-child", min=1, help="With --pool processes: replace a child past MB memory."
+    ),
 ) -> None:
     """Run a worker: claim jobs, run them, store results, until SIGINT/SIGTERM."""
     settings = get_settings()
@@ -59,11 +69,18 @@ def runworker(
             check_name("queue", name)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if pool not in POOLS:
+        raise fail(f"--pool must be one of {', '.join(POOLS)}, not {pool!r}")
+    if pool != "processes" and (max_jobs_per_child or max_memory_per_child):
+        raise fail("--max-jobs-per-child and --max-memory-per-child need --pool processes")
     if dev:
         args = [f"--import={module}" for module in imports] + [f"--queues={','.join(names)}"]
         args += [f"--concurrency={concurrency}"] if concurrency else []
         args += [f"--batch-size={batch_size}"] if batch_size else []
         args += ["--with-scheduler"] if with_scheduler else []
+        args += [f"--pool={pool}"]
+        args += [f"--max-jobs-per-child={max_jobs_per_child}"] if max_jobs_per_child else []
+        args += [f"--max-memory-per-child={max_memory_per_child}"] if max_memory_per_child else []
         root = Path.cwd()
 
         def rescan() -> None:
@@ -82,7 +99,15 @@ def runworker(
             "pass the modules that define them with --import MODULE"
         )
     worker = Worker(
-        settings, get_queue(), get_results(), queues=names, concurrency=concurrency, batch_size=batch_size
+        settings,
+        get_queue(),
+        get_results(),
+        queues=names,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        pool=pool,
+        max_jobs_per_child=max_jobs_per_child,
+        max_memory_per_child=max_memory_per_child,
     )
     if not with_scheduler:
         worker.run()

@@ -6,6 +6,8 @@ Shared by the worker and by eager mode, so both take exactly the same path.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import inspect
 import logging
 import time
@@ -18,7 +20,7 @@ from .. import serialization
 from ..backends.base import Lease
 from ..cancellation import CurrentJob, running
 from ..config import Settings
-from ..errors import JobCancelled, Retry, SerializationError
+from ..errors import JobCancelled, JobTimeout, Retry, SerializationError
 from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..task import Task
@@ -99,11 +101,21 @@ def run_hook(task: Task[Any, Any], hook: Callable[..., object] | None, *args: ob
 
 
 def call_task(task: Task[Any, Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Call the task's function; an ``async def`` task runs on a fresh event loop."""
+    """Call the task's function; an ``async def`` task runs on a fresh event loop.
+
+    Called from a thread whose loop is running (eager mode inside async code), the fresh loop
+    runs on a helper thread, in a copy of the caller's context.
+    """
     value = task.func(*args, **kwargs)
-    if inspect.isawaitable(value):
+    if not inspect.isawaitable(value):
+        return value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         return asyncio.run(_await(value))
-    return value
+    context = contextvars.copy_context()
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="nuvom-eager") as helper:
+        return helper.submit(context.run, asyncio.run, _await(value)).result()
 
 
 async def _await(awaitable: Any) -> Any:
@@ -131,16 +143,64 @@ def run_attempt(
     try:
         with running(job or CurrentJob(message.id, message.task_name, 1)):
             value = call_task(task, args, kwargs)
-    except JobCancelled as exc:
-        return Outcome(error=error_info(exc), cancelled=True)
-    except Retry as exc:
-        if current():
-            run_hook(task, task.opts.on_error, exc)
-        return Outcome(error=error_info(exc), requested_delay=exc.delay)
     except (Exception, SystemExit) as exc:  # sys.exit() in a task fails the job, not the worker
-        if current():
-            run_hook(task, task.opts.on_error, exc)
-        return Outcome(error=error_info(exc))
+        return _failure(task, exc, current)
+    return _success(task, value, store_result, current)
+
+
+async def run_attempt_async(
+    task: Task[Any, Any], message: JobMessage, eff: Effective, job: CurrentJob
+) -> Outcome:
+    """Run one attempt of an ``async def`` task on the running loop, with its hooks.
+
+    Past ``eff.timeout_secs`` the coroutine is cancelled (unless the policy is ``ignore``) and
+    the attempt fails with ``JobTimeout``, to be retried under policy ``retry``. Cancelling
+    ``job`` cancels the coroutine too. Never raises for what the task does.
+    """
+    try:
+        args, kwargs = message.decode_call()
+    except SerializationError as exc:
+        return Outcome(error=error_info(exc), permanent=True)
+    run_hook(task, task.opts.before_job)
+    loop = asyncio.get_running_loop()
+    with running(job):  # the task below copies this context
+        try:
+            inner = loop.create_task(_await(task.func(*args, **kwargs)))
+        except Exception as exc:  # e.g. a TypeError for bad arguments
+            return _failure(task, exc, lambda: True)
+
+    def cancel() -> None:
+        loop.call_soon_threadsafe(inner.cancel)
+
+    job.on_cancel(cancel)
+    limit = None if eff.timeout_policy == "ignore" else eff.timeout_secs
+    done, _ = await asyncio.wait({inner}, timeout=limit)
+    if not done:
+        inner.cancel()
+        await asyncio.wait({inner})
+        timeout = JobTimeout(eff.timeout_secs)
+        run_hook(task, task.opts.on_error, timeout)
+        return Outcome(error=ErrorInfo("JobTimeout", str(timeout)), permanent=eff.timeout_policy == "fail")
+    if inner.cancelled():
+        return Outcome(error=error_info(JobCancelled(job.id)), cancelled=True)
+    error = inner.exception()
+    if error is not None:
+        return _failure(task, error, lambda: True)
+    return _success(task, inner.result(), eff.store_result, lambda: True)
+
+
+def _failure(task: Task[Any, Any], exc: BaseException, current: Callable[[], bool]) -> Outcome:
+    if isinstance(exc, JobCancelled):
+        return Outcome(error=error_info(exc), cancelled=True)
+    if not isinstance(exc, (Exception, SystemExit)):
+        raise exc
+    if current():
+        run_hook(task, task.opts.on_error, exc)
+    delay = exc.delay if isinstance(exc, Retry) else None
+    return Outcome(error=error_info(exc), requested_delay=delay)
+
+
+def _success(task: Task[Any, Any], value: Any, store_result: bool, current: Callable[[], bool]) -> Outcome:
     try:
         encoded = serialization.dumps(value if store_result else None, path="result")
     except SerializationError as exc:

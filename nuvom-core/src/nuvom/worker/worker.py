@@ -3,12 +3,16 @@
 Threads of one worker process:
 
 - the dispatcher (the caller of :meth:`Worker.run`): claims as many jobs as there are free slots;
-- job threads (:class:`ThreadPool`): each runs one attempt, stores its outcome, then acks/nacks;
+- job threads (:class:`JobThreads`): each runs one attempt, stores its outcome, then acks/nacks;
+  with ``pool="processes"`` the attempt itself runs in a child process (:mod:`.processes`);
+- the event loop thread (:mod:`.event_loop`): runs the attempts of ``async def`` tasks, whose
+  job threads hand them over and go on with their next job;
 - the monitor: extends the leases of held jobs, enforces timeouts, purges expired results.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import math
@@ -34,19 +38,23 @@ from ..plugins.manager import has_listeners, notify
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import TaskRegistry, registry
 from ..task import Task
+from .child import Request
 from .committer import Commit, Committer, Stored, store_outcomes
+from .event_loop import EventLoopThread
 from .execution import (
     Effective,
     Outcome,
     failed_record,
     queued_record,
     run_attempt,
+    run_attempt_async,
     run_hook,
     running_record,
     settle,
     unreadable_record,
 )
 from .pool import JobThreads
+from .processes import ChildPool, task_modules
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +96,22 @@ class _Attempt:
     job: CurrentJob | None = None
     #: When the record was last read for a cancel (monotonic).
     checked: float = 0.0
+    #: An ``async def`` attempt on the event loop, which enforces its timeout itself.
+    in_loop: bool = False
+    #: Set once the monitor has settled a timed-out attempt (``retry_at`` is then final).
+    timeout_handled: threading.Event | None = None
+
+
+POOLS = ("threads", "processes")
 
 
 class Worker:
-    """Runs jobs from ``queues`` with ``concurrency`` slots until stopped."""
+    """Runs jobs from ``queues`` with ``concurrency`` slots until stopped.
+
+    ``pool="threads"`` runs sync tasks on job threads and ``async def`` tasks on one event loop;
+    ``pool="processes"`` runs every attempt in a child process, which is killed on timeout or
+    cancel, and recycled after ``max_jobs_per_child`` jobs or ``max_memory_per_child`` MB.
+    """
 
     def __init__(
         self,
@@ -103,7 +123,12 @@ class Worker:
         concurrency: int | None = None,
         batch_size: int | None = None,
         tasks: TaskRegistry = registry,
+        pool: str = "threads",
+        max_jobs_per_child: int | None = None,
+        max_memory_per_child: float | None = None,
     ) -> None:
+        if pool not in POOLS:
+            raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
         self.settings = settings
         self.queue = queue
         self.results = results
@@ -111,6 +136,19 @@ class Worker:
         self.concurrency = concurrency or settings.max_workers
         self.batch_size = batch_size or settings.batch_size
         self.tasks = tasks
+        #: The execution model, ``threads`` or ``processes`` (read by monitoring plugins).
+        self.pool = pool
+        self._children: ChildPool | None = None
+        if pool == "processes":
+            self._children = ChildPool(
+                task_modules([t.func.__module__ for t in tasks.all().values()]),
+                log_level=settings.log_level,
+                max_jobs_per_child=max_jobs_per_child,
+                max_memory_mb=max_memory_per_child,
+            )
+        self._loop = EventLoopThread()
+        #: In :meth:`drain`: async attempts are waited for by the calling thread.
+        self._draining = False
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._threads: JobThreads[_Attempt] = JobThreads(self._process, self.concurrency)
         self._cond = threading.Condition()
@@ -140,12 +178,15 @@ class Worker:
         monitor = threading.Thread(target=self._monitor, name="nuvom-monitor", daemon=True)
         monitor.start()
         logger.info(
-            "worker %s started: queues %s, %d slots, batch %d",
+            "worker %s started: queues %s, %d slots (%s), batch %d",
             self.id,
             ",".join(self.queues),
             self.concurrency,
+            self.pool,
             self.batch_size,
         )
+        if self._children is not None:
+            self._children.prestart(self.concurrency)
         self._threads.start()
         self._committer = Committer(self.queue, self.results)
         self._committer.start()
@@ -158,6 +199,9 @@ class Worker:
                 self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
                 self._release(attempt, slot=True, held=True)
             clean = self._wait_for_running(self.settings.shutdown_grace_secs)
+            self._loop.stop()
+            if self._children is not None:
+                self._children.close()
             self._committer.stop()
             self._committer = None
             self._monitor_done.set()
@@ -239,24 +283,67 @@ class Worker:
     # -- one job -----------------------------------------------------------------------------
 
     def _process(self, attempt: _Attempt) -> None:
+        """Prepare and run one claimed job on this job thread (an async one on the event loop)."""
         lease = attempt.lease
-        slot_released = False
         try:
             if self._stopping.is_set():
                 self.queue.nack(lease)  # claimed but not started: back to the queue
-                return
-            prepared = self._prepare(attempt)
-            if prepared is None:
-                return
-            task, message = prepared
-            assert attempt.eff is not None
-            outcome = run_attempt(
+                prepared = None
+            else:
+                prepared = self._prepare(attempt)
+            if prepared is not None:
+                task, message = prepared
+                if attempt.in_loop:
+                    future = self._loop.submit(self._run_in_loop(attempt, task, message))
+                    if self._draining:
+                        future.result()
+                    return
+                outcome = self._execute(attempt, task, message)
+        except Exception:
+            # Our own failure (e.g. the result backend is down): stop extending the lease so the
+            # job is delivered again when it lapses; its delivery count grows each time.
+            logger.exception("job %s could not be processed; it will be delivered again", lease.id)
+            prepared = None
+        if prepared is None:
+            if not attempt.handed_over:
+                self._release(attempt, slot=attempt.state != "timed_out", held=True, processed=1)
+            return
+        self._finish(attempt, outcome)
+
+    def _execute(self, attempt: _Attempt, task: Task[Any, Any], message: JobMessage) -> Outcome:
+        """Run the attempt here, or in a child process (killed if it times out or is cancelled)."""
+        assert attempt.eff is not None and attempt.job is not None
+        if self._children is None:
+            return run_attempt(
                 task,
                 message,
                 attempt.eff.store_result,
                 current=lambda: attempt.state != "timed_out",
                 job=attempt.job,
             )
+        job, timeout = attempt.job, attempt.eff.timeout_secs
+
+        def started() -> None:  # the clock starts once a child has the job
+            with attempt.lock:
+                attempt.deadline = time.monotonic() + timeout
+
+        request = Request(attempt.lease.envelope.payload, job.attempt, attempt.eff.store_result)
+        outcome = self._children.run(
+            request, stop=lambda: attempt.state == "timed_out" or job.cancelled, started=started
+        )
+        return outcome or Outcome(cancelled=True)  # killed: a timeout settles it in _finish
+
+    async def _run_in_loop(self, attempt: _Attempt, task: Task[Any, Any], message: JobMessage) -> None:
+        """Run an async attempt on the loop, then finish it on an executor thread (it blocks)."""
+        assert attempt.eff is not None and attempt.job is not None
+        outcome = await run_attempt_async(task, message, attempt.eff, attempt.job)
+        await asyncio.get_running_loop().run_in_executor(None, self._finish, attempt, outcome)
+
+    def _finish(self, attempt: _Attempt, outcome: Outcome) -> None:
+        """Store an attempt's outcome and ack/nack it, unless its timeout already settled it."""
+        lease = attempt.lease
+        slot_released = False
+        try:
             if attempt.job is not None and attempt.job.cancelled:
                 outcome = Outcome(cancelled=True)  # cancelled while it ran: its outcome is discarded
             with attempt.lock:
@@ -264,17 +351,15 @@ class Worker:
                 attempt.state = "done"
             if timed_out:
                 slot_released = True  # the monitor freed the slot at the timeout
+                assert attempt.timeout_handled is not None
+                attempt.timeout_handled.wait()  # the monitor decides whether to retry
                 if attempt.retry_at is not None:
                     self.queue.nack(lease, retry_at=max(attempt.retry_at, time.time()))
-                logger.warning(
-                    "job %s (%s) returned after its timeout; outcome discarded", lease.id, task.name
-                )
+                logger.warning("job %s: its attempt ended after its timeout; outcome discarded", lease.id)
                 return
             assert attempt.record is not None and attempt.eff is not None
             self._commit(attempt, settle(attempt.record, outcome, attempt.eff))
         except Exception:
-            # Our own failure (e.g. the result backend is down): stop extending the lease so the
-            # job is delivered again when it lapses; its delivery count grows each time.
             logger.exception("job %s could not be processed; it will be delivered again", lease.id)
         finally:
             if not attempt.handed_over:
@@ -323,12 +408,17 @@ class Worker:
             return None
         eff = Effective.of(task, message, self.settings)
         record = running_record(existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id)
+        in_loop = task.is_async and self._children is None
         with attempt.lock:
             attempt.task, attempt.record, attempt.eff = task, record, eff
             attempt.job = CurrentJob(message.id, message.task_name, record.attempts)
-            attempt.thread_id = threading.get_ident()
+            # A thread stuck in a timed-out task is retired; a child is killed, a coroutine cancelled.
+            attempt.thread_id = threading.get_ident() if self._children is None and not in_loop else None
+            attempt.in_loop = in_loop
             attempt.started = time.monotonic()
-            attempt.deadline = attempt.started + eff.timeout_secs
+            # An async attempt times itself out; a child's starts once the child has the job.
+            waits = in_loop or self._children is not None
+            attempt.deadline = math.inf if waits else attempt.started + eff.timeout_secs
             attempt.state = "running"
         if has_listeners("nuvom_job_started"):
             notify("nuvom_job_started", job=record)
@@ -490,8 +580,12 @@ class Worker:
                         attempt.eff.timeout_secs,
                     )
                     continue
+                handled = attempt.timeout_handled = threading.Event()
                 attempt.state = "timed_out"
-            self._time_out(attempt)
+            try:
+                self._time_out(attempt)
+            finally:
+                handled.set()
 
     def _saw_cancel(self, attempt: _Attempt, now: float) -> bool:
         """Read the record of a running job; if it was cancelled, tell the task. ``True`` if so."""
@@ -550,6 +644,16 @@ class Worker:
         seconds in all. Timeouts are not enforced here.
         """
         deadline = time.monotonic() + timeout
+        self._draining = True
+        try:
+            return self._drain(deadline)
+        finally:
+            self._draining = False
+            self._loop.stop()
+            if self._children is not None:
+                self._children.close()
+
+    def _drain(self, deadline: float) -> int:
         ran = 0
         while True:
             left = deadline - time.monotonic()

@@ -1,0 +1,103 @@
+"""The main loop of a process-pool child: it only runs attempts; the parent does all the rest.
+
+A child imports the task modules it is given, then repeatedly receives a :class:`Request` on
+its pipe, runs the attempt with the task's lifecycle hooks, and sends back a :class:`Reply`.
+It never talks to the queue or the result backend.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import resource
+import signal
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from ..cancellation import CurrentJob
+from ..errors import TaskNotFound
+from ..message import JobMessage
+from ..record import ErrorInfo
+from ..registry import registry
+from .execution import Outcome, run_attempt
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One attempt to run: the job's encoded message, as claimed by the parent."""
+
+    payload: bytes
+    attempt: int
+    store_result: bool
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the attempt produced, and the child's peak memory so far."""
+
+    outcome: Outcome
+    max_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a child copies from its parent before importing anything.
+
+    A forkserver child is forked from the server, which was started once with the parent's
+    state of that time; the parent may have changed its environment, folder or ``sys.path``
+    since, so they are sent along with each child.
+    """
+
+    modules: list[str]
+    log_level: str
+    environ: dict[str, str]
+    cwd: str
+    sys_path: list[str]
+
+    @classmethod
+    def here(cls, modules: list[str], log_level: str) -> Setup:
+        return cls(modules, log_level, dict(os.environ), os.getcwd(), list(sys.path))
+
+
+def child_main(conn: Connection, setup: Setup) -> None:
+    """Take on ``setup``, then run requests from ``conn`` until it sends ``None`` or closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
+    os.environ.clear()
+    os.environ.update(setup.environ)
+    os.chdir(setup.cwd)
+    sys.path[:] = setup.sys_path
+    modules, log_level = setup.modules, setup.log_level
+    logging.basicConfig(level=log_level, format=f"[child {os.getpid()}] %(levelname)s %(name)s: %(message)s")
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception:
+            logger.exception("module %s failed to import; its tasks cannot run in this child", module)
+    conn.send("ready")
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        if request is None:
+            return
+        conn.send(Reply(_run(request), _max_rss_mb()))
+
+
+def _run(request: Request) -> Outcome:
+    message = JobMessage.decode(request.payload)
+    task = registry.get(message.task_name)
+    if task is None:
+        return Outcome(error=ErrorInfo("TaskNotFound", str(TaskNotFound(message.task_name))), permanent=True)
+    job = CurrentJob(message.id, message.task_name, request.attempt)
+    return run_attempt(task, message, request.store_result, job=job)
+
+
+def _max_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

@@ -1,0 +1,203 @@
+"""``pool="processes"``: attempts run in child processes, killed on timeout, replaced when lost."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from nuvom import JobStatus, runtime
+from tests.e2e.helpers import wait_until
+
+from . import exec_tasks as t
+from .conftest import StartWorker
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def finished(*jobs: object) -> bool:
+    return all(job.status().is_terminal for job in jobs)  # type: ignore[attr-defined]
+
+
+def pids(kind: str) -> list[int]:
+    return [int(row[2]) for row in t.lines(kind)]
+
+
+def test_hung_task_is_killed_at_its_timeout_and_other_jobs_keep_flowing(
+    start_worker: StartWorker, exec_log: Path
+) -> None:
+    # Given a task stuck in a busy loop (timeout 1 s) and 20 quick jobs behind it
+    hung = t.spin.delay("h")
+    quick = [t.plus.delay(i, i) for i in range(20)]
+
+    # When a process pool of 2 runs them
+    worker = start_worker(pool="processes", concurrency=2)
+    wait_until(lambda: finished(*quick), 20, "the quick jobs")
+    wait_until(lambda: finished(hung), 20, "the hung job")
+
+    # Then the quick jobs succeed, the hung one fails with a timeout and its child is dead
+    assert [job.get(timeout=1) for job in quick] == [2 * i for i in range(20)]
+    record = hung._record()
+    assert record.status is JobStatus.FAILED
+    assert record.error is not None and record.error.type == "JobTimeout"
+    (child,) = pids("spin")
+    assert child != os.getpid()
+    wait_until(lambda: not t.alive(child), 5, "the hung child to be gone")
+    # and its slot got a new child
+    assert t.whoami.delay("next").get(timeout=10) != child
+    assert worker._children is not None and worker._children.started == 3
+
+
+def test_a_timed_out_attempt_is_dead_before_its_retry_starts(
+    start_worker: StartWorker, exec_log: Path
+) -> None:
+    # Given a task that hangs on every attempt, with timeout policy retry and one retry
+    job = t.spin_retry.delay("r")
+
+    # When a process pool runs it
+    start_worker(pool="processes", concurrency=2)
+    wait_until(lambda: finished(job), 20, "both attempts")
+
+    # Then two attempts ran in two children, the second only after the first child was gone
+    first, second = pids("spin_retry")
+    assert first != second
+    assert t.lines("overlap") == []
+    record = job._record()
+    assert record.status is JobStatus.FAILED and record.attempts == 2
+    assert record.error is not None and record.error.type == "JobTimeout"
+
+
+def test_a_child_that_exits_fails_its_job_with_worker_lost_and_is_replaced(
+    start_worker: StartWorker, exec_log: Path
+) -> None:
+    # Given a job whose child calls os._exit(1), one that does so only on its first attempt,
+    # and ordinary jobs
+    dies = t.exit_now.delay("x")
+    recovers = t.exit_first.delay("y")
+    quick = [t.plus.delay(i, 1) for i in range(10)]
+
+    # When a process pool of 2 runs them
+    start_worker(pool="processes", concurrency=2)
+    wait_until(lambda: finished(dies, recovers, *quick), 20, "all jobs")
+
+    # Then the first fails with a clear WorkerLost error, the second succeeds when retried,
+    # and nothing else is lost
+    record = dies._record()
+    assert record.status is JobStatus.FAILED
+    assert record.error is not None and record.error.type == "WorkerLost"
+    assert f"child pid {pids('exit')[0]} exited with code 1" in record.error.message
+    assert recovers.get(timeout=1) == "second attempt"
+    assert [job.get(timeout=1) for job in quick] == [i + 1 for i in range(10)]
+
+
+def test_a_child_past_max_memory_is_recycled(start_worker: StartWorker, exec_log: Path) -> None:
+    # Given a job that makes its child hold 120 MB, then jobs that report their child's pid
+    hog = t.hog.delay(120)
+
+    # When one child with a 100 MB limit runs them one after the other
+    start_worker(pool="processes", concurrency=1, max_memory_per_child=100)
+    hog_pid = hog.get(timeout=20)
+    after = [t.whoami.delay(str(i)).get(timeout=20) for i in range(3)]
+
+    # Then the hog's child was replaced, and the new child (under the limit) is kept
+    assert hog_pid not in after
+    assert len(set(after)) == 1
+    wait_until(lambda: not t.alive(hog_pid), 5, "the recycled child to be gone")
+
+
+def test_children_are_recycled_after_max_jobs(start_worker: StartWorker, exec_log: Path) -> None:
+    # Given six jobs run one at a time by children that serve two jobs each
+    start_worker(pool="processes", concurrency=1, max_jobs_per_child=2)
+    served = [t.whoami.delay(str(i)).get(timeout=20) for i in range(6)]
+
+    # Then three children ran two jobs each
+    assert served[0] == served[1] != served[2] == served[3] != served[4] == served[5]
+    assert len(set(served)) == 3
+
+
+def test_cancelling_a_running_job_kills_its_child(start_worker: StartWorker, exec_log: Path) -> None:
+    # Given a job running in a child that never checks for cancellation
+    job = t.wait_for_cancel.delay("c")
+    start_worker(pool="processes", concurrency=1)
+    wait_until(lambda: t.lines("started"), 20, "the job to start")
+
+    # When it is cancelled
+    assert job.cancel()
+
+    # Then its child is killed and the job ends cancelled, well before its 30 s timeout
+    wait_until(lambda: job._record().finished_at is not None, 10, "the job to stop")
+    assert job.status() is JobStatus.CANCELLED
+    wait_until(lambda: not t.alive(pids("started")[0]), 5, "the child to be gone")
+
+
+def test_hooks_run_in_the_child(start_worker: StartWorker, exec_log: Path) -> None:
+    # Given a task that reports the pid it runs in
+    job = t.whoami.delay("h")
+
+    # When a process pool runs it, its result is the child's pid, not the worker's
+    start_worker(pool="processes", concurrency=1)
+    assert job.get(timeout=20) not in (os.getpid(), None)
+
+
+def test_two_children_run_two_jobs_at_once(start_worker: StartWorker, exec_log: Path) -> None:
+    # Given two jobs that each wait until both have started
+    folder = exec_log.parent / "rendezvous"
+    folder.mkdir()
+    jobs = t.rendezvous.map([(str(folder), 2)] * 2)
+
+    # When a pool of two children runs them, they meet, in two children
+    start_worker(pool="processes", concurrency=2)
+    assert [job.get(timeout=40) for job in jobs] == [True, True]
+    assert len(os.listdir(folder)) == 2
+
+
+def _drain_secs(start_worker: StartWorker, concurrency: int, n: int) -> float:
+    jobs = [t.burn.delay(n) for _ in range(4)]
+    began = time.monotonic()
+    worker = start_worker(pool="processes", concurrency=concurrency)
+    for job in jobs:
+        job.get(timeout=60)
+    elapsed = time.monotonic() - began
+    worker.stop()
+    return elapsed
+
+
+def _busy() -> bool:
+    return os.getloadavg()[0] > (os.cpu_count() or 1) - 1
+
+
+def test_cpu_bound_jobs_use_two_cores(start_worker: StartWorker, exec_log: Path) -> None:
+    if _busy():
+        pytest.skip(f"the machine is busy (load {os.getloadavg()[0]:.1f}): no core to spare for a ratio")
+    # Given pure-Python work of about 0.5 s a job, measured here
+    n = 200_000
+    began = time.perf_counter()
+    t.burn(n)
+    n = int(n * 0.5 / (time.perf_counter() - began))
+
+    # When 4 such jobs run with one child, then with two
+    one = _drain_secs(start_worker, 1, n)
+    runtime.reset()
+    two = _drain_secs(start_worker, 2, n)
+
+    # Then two children took clearly less wall time (ideally half)
+    assert two / one < 0.8, (one, two)
+
+
+def test_workflows_continue_for_jobs_run_in_children(start_worker: StartWorker, exec_log: Path) -> None:
+    from nuvom.workflows.chain import chain
+    from nuvom.workflows.group import group
+
+    # Given a chain, a chord and a chain whose middle step's child exits
+    steps = chain(t.plus.s(1, 2), t.plus.s(3), t.plus.s(4)).delay()
+    chord = chain(group(t.plus.s(i, i) for i in range(4)), t.exec_total.s()).delay()
+    broken = chain(t.plus.s(1, 1), t.exit_now.si("w"), t.plus.s(1)).delay()
+
+    # When a process pool runs them, the parent sends each follow-up
+    start_worker(pool="processes", concurrency=2)
+    assert steps.get(timeout=30) == 10
+    assert chord.get(timeout=30) == 12
+    wait_until(lambda: broken.status().is_terminal, 30, "the broken chain")
+    assert broken.status() is JobStatus.FAILED
