@@ -128,6 +128,8 @@ class Fault:
     kind: str
     at: float
     pid: int | None = None
+    #: For an outage (server down, database locked): when it ended.
+    until: float | None = None
 
 
 @dataclass
@@ -214,6 +216,16 @@ def drive(
     return faults
 
 
+#: How long before an outage an execution may start and still be caught by it (a lease, and slack).
+OUTAGE_REACH_SECS = 5.0
+
+
+def _in_flight(run: Execution, killed: dict[int, float], outages: list[tuple[float, float]]) -> bool:
+    if run.pid in killed and run.at <= killed[run.pid]:
+        return True
+    return any(start <= run.at <= end for start, end in outages)
+
+
 @dataclass
 class Report:
     """What the checker found; ``duplicates`` maps a job to its executions when there were several."""
@@ -235,13 +247,15 @@ class Report:
 def check(log: Path, expected: dict[str, int], results: ResultBackend, faults: list[Fault]) -> Report:
     """Assert no job was lost, results match, and every duplicate execution is explained by a fault.
 
-    A job may run more than once only if a worker was killed (``kill9``) while running it: at
-    most one of its executions may come from a process that was not killed after it started.
+    A job may run more than once only if it was in flight at a fault: at most one of its
+    executions may come from neither a process killed (``kill9``) after it started nor an
+    outage it overlapped (started before the outage ended, at most a lease before it began).
     """
     runs = read_log(log)
     never_ran = [job_id for job_id in expected if job_id not in runs]
     assert not never_ran, f"{len(never_ran)} jobs never executed, e.g. {never_ran[:5]}"
     killed = {f.pid: f.at for f in faults if f.kind == "kill9" and f.pid is not None}
+    outages = [(f.at - OUTAGE_REACH_SECS, f.until) for f in faults if f.until is not None]
     duplicates: dict[str, list[Execution]] = {}
     for job_id, value in expected.items():
         record = results.get_full(job_id)
@@ -250,7 +264,7 @@ def check(log: Path, expected: dict[str, int], results: ResultBackend, faults: l
         assert record.result is not None and serialization.loads(record.result) == value, job_id
         if len(runs[job_id]) > 1:
             duplicates[job_id] = runs[job_id]
-            unexplained = [r for r in runs[job_id] if not (r.pid in killed and r.at <= killed[r.pid])]
+            unexplained = [r for r in runs[job_id] if not _in_flight(r, killed, outages)]
             assert len(unexplained) <= 1, f"job {job_id} ran again without a fault: {runs[job_id]}"
     executions = sum(len(r) for r in runs.values())
     return Report(len(expected), faults, executions, duplicates)
