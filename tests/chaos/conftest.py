@@ -93,3 +93,9 @@ def cluster(isolated_nuvom: Path) -> Iterator[Callable[..., Cluster]]:
     yield start
     for group in made:
         group.stop()
+
+
+@pytest.fixture(params=PERSISTENT)
+def backend_name(request: pytest.FixtureRequest) -> str:
+    """Each persistent backend's name in turn (for tests that pass their own settings)."""
+    return str(request.param)

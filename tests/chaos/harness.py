@@ -50,9 +50,13 @@ def double(n, secs=0.0):
     return n * 2
 
 
-@task(retries=0)
-def tick():
+@task
+def whoami(secs=0.0):
     log_execution()
+    if os.environ.get("CHAOS_EXIT_IN_TASK"):
+        os._exit(137)  # a crash in the middle of the task
+    time.sleep(secs)
+    return os.getpid()
 '''
 
 
