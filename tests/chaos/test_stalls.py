@@ -65,9 +65,8 @@ def test_a_worker_frozen_past_its_lease_cannot_overwrite_the_new_holders_outcome
     try:
         # When another worker takes it over and finishes it
         taker = Process(isolated_nuvom, backend.env, "--concurrency", "1")
-        wait_until(terminal(job.id), 30, "the second worker to finish the job")
-        print("frozen", frozen.pid, "taker", taker.pid)
-        assert result_of(job.id) == taker.pid
+        # (waited for, not read once: a loaded machine may make the taker run it twice)
+        wait_until(lambda: terminal(job.id)() and result_of(job.id) == taker.pid, 30, "the taker's outcome")
     finally:
         frozen.signal(signal.SIGCONT)
 
@@ -78,7 +77,8 @@ def test_a_worker_frozen_past_its_lease_cannot_overwrite_the_new_holders_outcome
     else:
         wait_until(lambda: "lease lost" in frozen.output(), 30, "the resumed worker to see its lease lost")
         assert result_of(job.id) == taker.pid
-    assert [r.pid for r in read_log(backend.log)[job.id]] == [frozen.pid, taker.pid]
+    first, *others = [r.pid for r in read_log(backend.log)[job.id]]
+    assert first == frozen.pid and set(others) == {taker.pid}
     wait_until(lambda: get_queue().stats().leased == 0, 30, "no lease left")
     assert get_queue().qsize() == 0
     for proc in (frozen, taker):
