@@ -498,11 +498,17 @@ class Worker:
             self._time_out(attempt)
 
     def _saw_cancel(self, attempt: _Attempt, now: float) -> bool:
-        """Read the record of a running job; if it was cancelled, tell the task. ``True`` if so."""
+        """Read the record of a running job; if it was cancelled, tell the task.
+
+        ``True`` when its "running" record must not be stored: it was cancelled, or it is already
+        finished (this worker was stalled past its lease and another one ran it to the end).
+        """
         attempt.checked = now
         if attempt.job is None or attempt.job.cancelled:
             return attempt.job is not None
         stored = self.results.get_full(attempt.lease.id)
+        if stored is not None and stored.status.is_terminal and stored.status is not JobStatus.CANCELLED:
+            return True
         if stored is None or stored.status is not JobStatus.CANCELLED:
             return False
         attempt.job.cancel()
