@@ -22,6 +22,8 @@ CHAOS_JOBS = int(os.environ.get("NUVOM_CHAOS_JOBS", "300"))
 CHAOS_WORKERS = int(os.environ.get("NUVOM_CHAOS_WORKERS", "3"))
 #: Seconds between two faults: often enough in the small CI run to land several while jobs run.
 FAULT_EVERY_SECS = float(os.environ.get("NUVOM_CHAOS_FAULT_EVERY_SECS", "0.5"))
+#: A process is a fault's victim only once it has been up this long.
+MIN_AGE_SECS = 1.5
 
 TASKS_MODULE = '''
 import os
@@ -89,6 +91,7 @@ class Process:
     """One ``nuvom <command>`` subprocess with its output in a file; stopped by pid."""
 
     def __init__(self, cwd: Path, env: dict[str, str], *args: str, command: str = "runworker") -> None:
+        self.started = time.monotonic()
         self.log_path = cwd / f"{command}-{time.monotonic_ns()}.log"
         with self.log_path.open("w") as out:
             self.proc = subprocess.Popen(
@@ -159,17 +162,25 @@ class Cluster:
         self.gone.append(victim)
         self.start()
 
-    def kill9_random(self) -> Fault:
+    def _victims(self) -> list[Process]:
+        """Processes up long enough to be working: faults only at startup would starve the run."""
+        return [p for p in self.procs if time.monotonic() - p.started >= MIN_AGE_SECS]
+
+    def kill9_random(self) -> Fault | None:
         """``kill -9`` one process at random and start a new one in its place."""
-        victim = self.rng.choice(self.procs)
+        if not self._victims():
+            return None
+        victim = self.rng.choice(self._victims())
         at = time.time()
         victim.kill9()
         self._replace(victim)
         return Fault("kill9", at, victim.pid)
 
-    def restart_oldest(self) -> Fault:
+    def restart_oldest(self) -> Fault | None:
         """Stop the oldest process gracefully (SIGTERM, wait) and start a new one."""
-        victim = self.procs[0]
+        if not self._victims():
+            return None
+        victim = self._victims()[0]
         at = time.time()
         code = victim.stop(timeout=60)
         # -SIGTERM: stopped before it installed its handler, so before it claimed anything.
@@ -191,7 +202,7 @@ def drive(
     log: Path,
     job_ids: list[str],
     results: ResultBackend,
-    inject: Callable[[], Fault] | None,
+    inject: Callable[[], Fault | None] | None,
     *,
     timeout: float,
     every: float = FAULT_EVERY_SECS,
@@ -209,7 +220,9 @@ def drive(
                 f"({len(faults)} faults)\n{on_timeout()}"
             )
         if inject is not None and time.monotonic() >= next_fault:
-            faults.append(inject())
+            fault = inject()
+            if fault is not None:
+                faults.append(fault)
             next_fault = time.monotonic() + every
         ran = read_log(log)
         for job_id in [j for j in pending if j in ran]:

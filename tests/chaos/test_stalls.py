@@ -28,6 +28,15 @@ def terminal(job_id: str) -> Callable[[], bool]:
     return check
 
 
+def succeeded_with(job_id: str, value: object) -> Callable[[], bool]:
+    def check() -> bool:
+        record = get_results().get_full(job_id)
+        ok = record is not None and record.status is JobStatus.SUCCESS and record.result is not None
+        return ok and serialization.loads(record.result) == value  # type: ignore[union-attr, arg-type]
+
+    return check
+
+
 def result_of(job_id: str) -> object:
     record = get_results().get_full(job_id)
     assert record is not None and record.status is JobStatus.SUCCESS and record.result is not None
@@ -66,14 +75,14 @@ def test_a_worker_frozen_past_its_lease_cannot_overwrite_the_new_holders_outcome
         # When another worker takes it over and finishes it
         taker = Process(isolated_nuvom, backend.env, "--concurrency", "1")
         # (waited for, not read once: a loaded machine may make the taker run it twice)
-        wait_until(lambda: terminal(job.id)() and result_of(job.id) == taker.pid, 30, "the taker's outcome")
+        wait_until(succeeded_with(job.id, taker.pid), 30, "the taker's outcome")
     finally:
         frozen.signal(signal.SIGCONT)
 
     # Then the resumed worker finishes its attempt, but its outcome does not replace the new one
     # on the fencing backends; the file backend does not fence: the last writer wins.
     if backend_name == "file":
-        wait_until(lambda: result_of(job.id) == frozen.pid, 30, "the resumed worker's late outcome")
+        wait_until(succeeded_with(job.id, frozen.pid), 30, "the resumed worker's late outcome")
     else:
         wait_until(lambda: "lease lost" in frozen.output(), 30, "the resumed worker to see its lease lost")
         assert result_of(job.id) == taker.pid
