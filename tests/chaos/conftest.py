@@ -13,9 +13,11 @@ import pytest
 from nuvom import runtime
 
 from ..redis.server import REDIS_SERVER, RedisServer
-from .harness import CHAOS_WORKERS, Cluster, write_tasks
+from .harness import CHAOS_JOBS, CHAOS_WORKERS, Cluster, write_tasks
 
 PERSISTENT = ["file", "sqlite", "redis"]
+#: The single-job tests (crash points, long jobs) run on SQLite only at CI size, on all at full size.
+SINGLE_JOB_BACKENDS = PERSISTENT if CHAOS_JOBS >= 10_000 else ["sqlite"]
 
 
 @dataclass
@@ -98,4 +100,10 @@ def cluster(isolated_nuvom: Path) -> Iterator[Callable[..., Cluster]]:
 @pytest.fixture(params=PERSISTENT)
 def backend_name(request: pytest.FixtureRequest) -> str:
     """Each persistent backend's name in turn (for tests that pass their own settings)."""
+    return str(request.param)
+
+
+@pytest.fixture(params=SINGLE_JOB_BACKENDS)
+def single_job_backend(request: pytest.FixtureRequest) -> str:
+    """The backends of the single-job tests at this size (see ``SINGLE_JOB_BACKENDS``)."""
     return str(request.param)

@@ -18,7 +18,7 @@ from .harness import Cluster, Process, read_log
 pytestmark = [pytest.mark.slow, pytest.mark.chaos]
 
 #: Fires of the 1 s interval schedule the run lasts for.
-FIRES = 10
+FIRES = 6
 #: A scheduler's claim lasts NUVOM_LEASE_SECS. Shorter than the interval, a claim left by a killed
 #: scheduler lapses before the next fire is due; longer, that next fire is coalesced (missed):
 #: see "Known limits" in docs/reliability.md.
@@ -75,7 +75,7 @@ def test_killed_schedulers_neither_duplicate_nor_miss_a_fire(
     runs = read_log(backend.log)
     assert {j: len(runs[j]) for j in job_ids} == {j: 1 for j in job_ids}
     assert len(runs) == fired, "a job of no fire ran"
-    assert kills >= 4
+    assert kills >= 2
     assert worker.stop(timeout=30) == 0
     # and none was missed: known to fail, see "Known limits" in docs/reliability.md
     missed = len(points) - fired

@@ -45,10 +45,10 @@ def result_of(job_id: str) -> object:
 
 @pytest.mark.timeout(120)
 def test_a_job_running_three_leases_with_heartbeats_runs_once(
-    make_backend: Callable[..., Backend], cluster: Callable[..., Cluster], backend_name: str
+    make_backend: Callable[..., Backend], cluster: Callable[..., Cluster], single_job_backend: str
 ) -> None:
     # Given jobs that run 3x the 1 s lease, and two workers that could steal them
-    backend = make_backend(backend_name, **LEASE)
+    backend = make_backend(single_job_backend, **LEASE)
     jobs = [backend.tasks.whoami.delay(3.0) for _ in range(2)]
     cluster(backend, size=2, args=("--concurrency", "1"))
 
@@ -99,10 +99,14 @@ def test_a_worker_frozen_past_its_lease_cannot_overwrite_the_new_holders_outcome
 )
 @pytest.mark.timeout(120)
 def test_a_crash_at_each_point_redelivers_until_acked(
-    make_backend: Callable[..., Backend], backend_name: str, isolated_nuvom, point: str, redelivered: bool
+    make_backend: Callable[..., Backend],
+    single_job_backend: str,
+    isolated_nuvom,
+    point: str,
+    redelivered: bool,
 ) -> None:
     # Given one job and a worker that crashes (exit as if killed) at ``point``
-    backend = make_backend(backend_name, **LEASE)
+    backend = make_backend(single_job_backend, **LEASE)
     job = backend.tasks.whoami.delay(0.0)
     fault = {"CHAOS_EXIT_IN_TASK": "1"} if point == "task" else {"NUVOM_TEST_FAULT_EXIT_AT": point}
     dying = Process(isolated_nuvom, {**backend.env, **fault}, "--concurrency", "1", "--batch-size", "1")
