@@ -89,6 +89,7 @@ def cluster(isolated_nuvom: Path) -> Iterator[Callable[..., Cluster]]:
     made: list[Cluster] = []
 
     def start(backend: Backend, size: int = CHAOS_WORKERS, **kwargs: object) -> Cluster:
+        kwargs.setdefault("log", backend.log if kwargs.get("command", "runworker") == "runworker" else None)
         made.append(Cluster(isolated_nuvom, backend.env, size, **kwargs).start())  # type: ignore[arg-type]
         return made[-1]
 

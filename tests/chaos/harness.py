@@ -22,7 +22,7 @@ CHAOS_JOBS = int(os.environ.get("NUVOM_CHAOS_JOBS", "300"))
 CHAOS_WORKERS = int(os.environ.get("NUVOM_CHAOS_WORKERS", "3"))
 #: Seconds between two faults: often enough in the small CI run to land several while jobs run.
 FAULT_EVERY_SECS = float(os.environ.get("NUVOM_CHAOS_FAULT_EVERY_SECS", "0.5"))
-#: A process is a fault's victim only once it has been up this long.
+#: Without an execution log, a process is a fault's victim only once it has been up this long.
 MIN_AGE_SECS = 1.5
 
 TASKS_MODULE = '''
@@ -148,6 +148,8 @@ class Cluster:
     size: int
     args: tuple[str, ...] = ("--concurrency", "2")
     command: str = "runworker"
+    #: The execution log: when given, a fault hits only processes that have run a job.
+    log: Path | None = None
     rng: random.Random = field(default_factory=lambda: random.Random(13))
     procs: list[Process] = field(default_factory=list)
     gone: list[Process] = field(default_factory=list)
@@ -163,7 +165,10 @@ class Cluster:
         self.start()
 
     def _victims(self) -> list[Process]:
-        """Processes up long enough to be working: faults only at startup would starve the run."""
+        """Processes that are working (faults only at startup would starve a loaded machine's run)."""
+        if self.log is not None:
+            working = {run.pid for runs in read_log(self.log).values() for run in runs}
+            return [p for p in self.procs if p.pid in working]
         return [p for p in self.procs if time.monotonic() - p.started >= MIN_AGE_SECS]
 
     def kill9_random(self) -> Fault | None:
