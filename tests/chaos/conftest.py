@@ -13,7 +13,7 @@ import pytest
 from nuvom import runtime
 
 from ..redis.server import REDIS_SERVER, RedisServer
-from .harness import CHAOS_JOBS, CHAOS_WORKERS, Cluster, write_tasks
+from .harness import CHAOS_JOBS, CHAOS_WORKERS, Cluster, stop_leftovers, write_tasks
 
 PERSISTENT = ["file", "sqlite", "redis"]
 #: The single-job tests (crash points, long jobs) run on SQLite only at CI size, on all at full size.
@@ -35,6 +35,12 @@ def start_redis(directory: Path) -> RedisServer:
     if REDIS_SERVER is None:
         pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
     return RedisServer(directory, "--appendonly", "yes", "--appendfsync", "everysec").start()
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test() -> Iterator[None]:
+    yield
+    stop_leftovers()
 
 
 @pytest.fixture

@@ -87,6 +87,19 @@ def read_log(log: Path) -> dict[str, list[Execution]]:
     return runs
 
 
+#: Every process started, so that a failing test still stops its own (``stop_leftovers``).
+STARTED: list[Process] = []
+
+
+def stop_leftovers() -> None:
+    """``kill -9`` by pid every started process still running (a stopped one is resumed first)."""
+    while STARTED:
+        proc = STARTED.pop()
+        if proc.proc.poll() is None:
+            proc.signal(signal.SIGCONT)
+            proc.kill9()
+
+
 class Process:
     """One ``nuvom <command>`` subprocess with its output in a file; stopped by pid."""
 
@@ -101,6 +114,7 @@ class Process:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+        STARTED.append(self)
 
     @property
     def pid(self) -> int:
