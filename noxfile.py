@@ -45,3 +45,13 @@ def bench(session: nox.Session) -> None:
     # development environment type-checks nuvom-redis against the current redis.
     session.install("-r", "requirements-dev.txt", "-r", "bench/requirements.txt")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """The reliability suite at full size: 20,000 jobs, 4 workers, a fault every ~2 s."""
+    session.install("-r", "requirements-dev.txt")
+    session.env.update(
+        {"NUVOM_CHAOS_JOBS": "20000", "NUVOM_CHAOS_WORKERS": "4", "NUVOM_CHAOS_FAULT_EVERY_SECS": "2"}
+    )
+    session.run("pytest", "tests/chaos", "-s", "--timeout", "3600", *session.posargs)

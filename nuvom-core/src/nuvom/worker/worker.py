@@ -67,9 +67,10 @@ _PUBLISH_RUNNING_AFTER_SECS = 0.05
 _MAX_COMMITTING = 256
 #: How often the record of a running job is read to see whether it was cancelled.
 _CANCEL_CHECK_SECS = 0.1
-#: Test fault injection only: ``stored`` or ``linked`` makes the worker exit at once (as if
-#: killed) right after storing a linked job's terminal record, before or after sending its
-#: follow-ups, and before acknowledging it. Never set it in production.
+#: Test fault injection only: the worker exits at once (as if killed) at this point: ``claimed``
+#: (a job claimed, not started), ``completing`` (its outcome known, neither stored nor acked),
+#: ``acked`` (stored and acknowledged), or, for a linked job, ``stored`` / ``linked`` (its
+#: terminal record stored, before / after sending its follow-ups). Never set it in production.
 _FAULT_ENV = "NUVOM_TEST_FAULT_EXIT_AT"
 
 
@@ -286,6 +287,7 @@ class Worker:
         """Prepare and run one claimed job on this job thread (an async one on the event loop)."""
         lease = attempt.lease
         try:
+            _fault("claimed")
             if self._stopping.is_set():
                 self.queue.nack(lease)  # claimed but not started: back to the queue
                 prepared = None
@@ -435,6 +437,7 @@ class Worker:
         the outcome is stored and the job acknowledged. A finished job with workflow links is
         stored, continued and acknowledged here, in that order (see :meth:`_commit_linked`).
         """
+        _fault("completing")
         if record.links is not None and record.status.is_terminal:
             self._commit_linked(attempt, record)
             return
@@ -485,6 +488,7 @@ class Worker:
                     attempt.lease.id,
                 )
             if stored in (Stored.STORED, Stored.SETTLED):
+                _fault("acked")
                 finished(record)
         finally:
             if not slot:
@@ -588,11 +592,17 @@ class Worker:
                 handled.set()
 
     def _saw_cancel(self, attempt: _Attempt, now: float) -> bool:
-        """Read the record of a running job; if it was cancelled, tell the task. ``True`` if so."""
+        """Read the record of a running job; if it was cancelled, tell the task.
+
+        ``True`` when its "running" record must not be stored: it was cancelled, or it is already
+        finished (this worker was stalled past its lease and another one ran it to the end).
+        """
         attempt.checked = now
         if attempt.job is None or attempt.job.cancelled:
             return attempt.job is not None
         stored = self.results.get_full(attempt.lease.id)
+        if stored is not None and stored.status.is_terminal and stored.status is not JobStatus.CANCELLED:
+            return True
         if stored is None or stored.status is not JobStatus.CANCELLED:
             return False
         attempt.job.cancel()

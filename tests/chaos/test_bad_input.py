@@ -1,0 +1,91 @@
+"""Bad input, fuzzed with Hypothesis: it is refused with a clear error or accepted, never a crash."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nuvom import serialization
+from nuvom.backends.base import Envelope
+from nuvom.backends.file_queue import FileQueue
+from nuvom.backends.file_results import FileResults
+from nuvom.config import Settings, load_settings
+from nuvom.errors import ConfigError, CorruptEntry
+from nuvom.message import JobMessage
+from nuvom.record import JobStatus
+from nuvom.worker.worker import Worker
+
+pytestmark = pytest.mark.chaos
+
+FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary(),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
+    max_leaves=30,
+)
+
+
+@FUZZ
+@given(values)
+def test_msgpack_round_trips_any_nested_supported_value(value: object) -> None:
+    assert serialization.loads(serialization.dumps(value)) == value
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_as_a_payload_are_a_corrupt_entry_never_a_crash(payload: bytes) -> None:
+    try:
+        JobMessage.decode(payload)
+    except CorruptEntry:
+        pass
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200))
+def test_a_worker_fails_an_undecodable_queue_entry_and_goes_on(tmp_path: Path, payload: bytes) -> None:
+    # Given an entry of arbitrary bytes in a real file queue
+    root = tmp_path / f"q{os.urandom(4).hex()}"
+    queue, results = FileQueue(root / "queue", fsync=False), FileResults(root / "results", fsync=False)
+    queue.enqueue(Envelope(id="bad", queue="default", payload=payload))
+
+    # When a worker drains it
+    Worker(Settings(), queue, results).drain(timeout=1)
+
+    # Then it is settled (failed as corrupt, unless the bytes happen to decode), and acked
+    record = results.get_full("bad")
+    assert record is not None and record.status.is_terminal
+    if record.status is JobStatus.FAILED and record.error is not None and record.error.type == "CorruptEntry":
+        assert record.error.message
+    assert queue.qsize() == 0 and queue.stats().leased == 0
+
+
+@FUZZ
+@given(
+    st.sampled_from(
+        [
+            "NUVOM_MAX_WORKERS",
+            "NUVOM_LEASE_SECS",
+            "NUVOM_TIMEOUT_POLICY",
+            "NUVOM_FILE_FSYNC",
+            "NUVOM_LOG_LEVEL",
+        ]
+    ),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20),
+)
+def test_any_string_as_a_setting_is_accepted_or_a_config_error(variable: str, value: str) -> None:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(variable, value)
+        try:
+            load_settings()
+        except ConfigError as exc:
+            assert exc.variable == variable and str(exc).startswith(f"{variable}=")
