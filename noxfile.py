@@ -54,4 +54,4 @@ def chaos(session: nox.Session) -> None:
     session.env.update(
         {"NUVOM_CHAOS_JOBS": "20000", "NUVOM_CHAOS_WORKERS": "4", "NUVOM_CHAOS_FAULT_EVERY_SECS": "2"}
     )
-    session.run("pytest", "tests/chaos", "-s", "--timeout", "3600", *session.posargs)
+    session.run("pytest", "tests/chaos", "-m", "chaos", "-s", "--timeout", "3600", *session.posargs)

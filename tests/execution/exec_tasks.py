@@ -48,8 +48,8 @@ def exec_total(values: list[int]) -> int:
 
 
 @task
-def whoami(key: str) -> int:
-    log("whoami", key)
+def exec_whoami(key: str) -> int:
+    log("exec_whoami", key)
     return os.getpid()
 
 

@@ -68,7 +68,7 @@ def test_async_jobs_do_not_take_job_threads(start_worker: StartWorker, exec_log:
     wait_until(lambda: all(job.status() is JobStatus.RUNNING for job in sleepers), 10, "the sleepers")
 
     # Then the sync job runs while they sleep, on a job thread, not the loop's
-    assert t.whoami.delay("s").get(timeout=5)
+    assert t.exec_whoami.delay("s").get(timeout=5)
     assert not all(job.status().is_terminal for job in sleepers)
     assert worker._loop.lag_warnings == 0
 

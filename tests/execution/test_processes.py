@@ -46,7 +46,7 @@ def test_hung_task_is_killed_at_its_timeout_and_other_jobs_keep_flowing(
     assert child != os.getpid()
     wait_until(lambda: not t.alive(child), 5, "the hung child to be gone")
     # and its slot got a new child
-    assert t.whoami.delay("next").get(timeout=10) != child
+    assert t.exec_whoami.delay("next").get(timeout=10) != child
     assert worker._children is not None and worker._children.started == 3
 
 
@@ -99,7 +99,7 @@ def test_a_child_past_max_memory_is_recycled(start_worker: StartWorker, exec_log
     # When one child with a 100 MB limit runs them one after the other
     start_worker(pool="processes", concurrency=1, max_memory_per_child=100)
     hog_pid = hog.get(timeout=20)
-    after = [t.whoami.delay(str(i)).get(timeout=20) for i in range(3)]
+    after = [t.exec_whoami.delay(str(i)).get(timeout=20) for i in range(3)]
 
     # Then the hog's child was replaced, and the new child (under the limit) is kept
     assert hog_pid not in after
@@ -110,7 +110,7 @@ def test_a_child_past_max_memory_is_recycled(start_worker: StartWorker, exec_log
 def test_children_are_recycled_after_max_jobs(start_worker: StartWorker, exec_log: Path) -> None:
     # Given six jobs run one at a time by children that serve two jobs each
     start_worker(pool="processes", concurrency=1, max_jobs_per_child=2)
-    served = [t.whoami.delay(str(i)).get(timeout=20) for i in range(6)]
+    served = [t.exec_whoami.delay(str(i)).get(timeout=20) for i in range(6)]
 
     # Then three children ran two jobs each
     assert served[0] == served[1] != served[2] == served[3] != served[4] == served[5]
@@ -134,7 +134,7 @@ def test_cancelling_a_running_job_kills_its_child(start_worker: StartWorker, exe
 
 def test_hooks_run_in_the_child(start_worker: StartWorker, exec_log: Path) -> None:
     # Given a task that reports the pid it runs in
-    job = t.whoami.delay("h")
+    job = t.exec_whoami.delay("h")
 
     # When a process pool runs it, its result is the child's pid, not the worker's
     start_worker(pool="processes", concurrency=1)

@@ -102,3 +102,31 @@ def test_the_exporter_stops_with_the_worker(
     with pytest.raises(OSError):
         scrape(url)
     assert f"Prometheus metrics at {url} are no longer served" in log_text(worker)
+
+
+def test_jobs_run_in_child_processes_are_counted_by_the_worker(
+    project: ModuleType, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    # Given jobs that succeed and one that retries, for a worker with a process pool
+    jobs = [project.add.delay(i, i) for i in range(4)] + [project.flaky.delay("p", failures=1)]
+
+    # When two child processes run them
+    worker = start_worker("--pool", "processes", "-c", "2")
+    url = exporter_url(worker)
+    for job in jobs:
+        wait_until(lambda job=job: job.status().is_terminal, 60, f"job {job.id} to finish")
+
+    # Then the parent, which alone stores outcomes and fires the hooks, counts them all
+    wait_until(
+        lambda: (
+            value(scrape(url), "nuvom_jobs_finished_total", task="add", queue="default", status="success")
+            == 4
+        ),
+        10,
+        "the four successes",
+    )
+    samples = scrape(url)
+    assert value(samples, "nuvom_jobs_finished_total", task="flaky", queue="default", status="success") == 1
+    assert value(samples, "nuvom_job_retries_total", task="flaky", queue="default") == 1
+    assert value(samples, "nuvom_worker_slots", pool="processes") == 2
+    assert value(samples, "nuvom_job_duration_seconds_count", task="add", queue="default") == 4
