@@ -18,6 +18,7 @@ from .completion import CompletingQueueSuite
 from .model import run_queue_model
 from .support import (
     BackendFactory,
+    claims_of_processes,
     closing_instances,
     drain_ids,
     env,
@@ -472,36 +473,9 @@ class QueueBackendSuite(CompletingQueueSuite):
         queue.enqueue_many([env(i) for i in ids])
         context = multiprocessing.get_context("fork")
         start, first, finish = (context.Barrier(_CLAIMERS) for _ in range(3))
-        pipes = [context.Pipe(duplex=False) for _ in range(_CLAIMERS)]
-        children = [
-            context.Process(
-                target=_claim_in_child, args=(queue_factory, start, first, finish, sender), daemon=True
-            )
-            for _, sender in pipes
-        ]
-        for child in children:
-            child.start()
-        claimed: list[list[str]] = []
-        errors: list[str] = []
-        deadline = time.monotonic() + _CONTENTION_TIMEOUT_SECS + 30
-        try:
-            for receiver, sender in pipes:
-                sender.close()
-                if not receiver.poll(max(0.0, deadline - time.monotonic())):
-                    pytest.fail(
-                        f"a claiming process did not finish within {_CONTENTION_TIMEOUT_SECS + 30:g} s"
-                    )
-                ids_of_child, error = receiver.recv()
-                claimed.append(ids_of_child)
-                if error:
-                    errors.append(error)
-        finally:
-            for child in children:
-                child.join(timeout=10)
-                if child.is_alive():
-                    child.kill()
-
-        assert errors == [], f"claiming processes failed: {'; '.join(errors)}"
+        claimed = claims_of_processes(
+            _CLAIMERS, _claim_in_child, (queue_factory, start, first, finish), _CONTENTION_TIMEOUT_SECS + 30
+        )
         _assert_each_claimed_once(claimed, ids, "processes")
         busy = sum(1 for part in claimed if part)
         assert busy >= 2, f"only {busy} of {_CLAIMERS} processes claimed anything: no contention was tested"

@@ -17,7 +17,7 @@ import pytest
 from ... import serialization
 from ...backends.base import Capability, SchedulerBackend
 from ...scheduling.record import ScheduleRecord
-from .support import BackendFactory, closing_instances, requires, skip_unless_capable
+from .support import BackendFactory, claims_of_processes, closing_instances, requires, skip_unless_capable
 
 #: A fixed "now" for the checks: 2023-11-14 22:13:20 UTC.
 T0 = 1_700_000_000.0
@@ -201,33 +201,11 @@ class SchedulerBackendSuite:
         ids = [f"s-{i:03d}" for i in range(_CONTENDED_FIRES)]
         for i, schedule_id in enumerate(ids):
             store.add(schedule(schedule_id, T0 - i))
-        context = multiprocessing.get_context("fork")
-        start = context.Barrier(_CLAIMERS)
-        pipes = [context.Pipe(duplex=False) for _ in range(_CLAIMERS)]
-        children = [
-            context.Process(target=_claim_in_child, args=(scheduler_factory, start, sender), daemon=True)
-            for _, sender in pipes
-        ]
-        for child in children:
-            child.start()
-        claimed: list[list[str]] = []
-        errors: list[str] = []
-        try:
-            for receiver, sender in pipes:
-                sender.close()
-                if not receiver.poll(_CONTENTION_TIMEOUT_SECS):
-                    pytest.fail(f"a claiming process did not finish within {_CONTENTION_TIMEOUT_SECS:g} s")
-                ids_of_child, error = receiver.recv()
-                claimed.append(ids_of_child)
-                if error:
-                    errors.append(error)
-        finally:
-            for child in children:
-                child.join(timeout=10)
-                if child.is_alive():
-                    child.kill()
+        start = multiprocessing.get_context("fork").Barrier(_CLAIMERS)
+        claimed = claims_of_processes(
+            _CLAIMERS, _claim_in_child, (scheduler_factory, start), _CONTENTION_TIMEOUT_SECS
+        )
 
-        assert errors == [], f"claiming processes failed: {'; '.join(errors)}"
         counts = Counter(i for part in claimed for i in part)
         twice = sorted(i for i, n in counts.items() if n > 1)
         missing = sorted(set(ids) - set(counts))

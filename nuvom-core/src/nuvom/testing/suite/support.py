@@ -10,6 +10,7 @@ class, so subclasses inherit it); the built-in file queue registers one here.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -77,6 +78,40 @@ def wait_for(produce: Callable[[], T | None], timeout: float, what: str, interva
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def claims_of_processes(
+    count: int, target: Callable[..., None], args: tuple[Any, ...], timeout: float
+) -> list[list[str]]:
+    """Run ``target(*args, sender)`` in ``count`` forked processes and return what each claimed.
+
+    Each child sends ``(ids, error)`` once through ``sender``. The check fails if a child does
+    not answer within ``timeout`` seconds in all, or if any reports an error.
+    """
+    context = multiprocessing.get_context("fork")
+    pipes = [context.Pipe(duplex=False) for _ in range(count)]
+    children = [context.Process(target=target, args=(*args, sender), daemon=True) for _, sender in pipes]
+    for child in children:
+        child.start()
+    claimed: list[list[str]] = []
+    errors: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        for receiver, sender in pipes:
+            sender.close()
+            if not receiver.poll(max(0.0, deadline - time.monotonic())):
+                pytest.fail(f"a claiming process did not finish within {timeout:g} s")
+            ids, error = receiver.recv()
+            claimed.append(ids)
+            if error:
+                errors.append(error)
+    finally:
+        for child in children:
+            child.join(timeout=10)
+            if child.is_alive():
+                child.kill()
+    assert errors == [], f"claiming processes failed: {'; '.join(errors)}"
+    return claimed
 
 
 def sleep_until(wall_time: float) -> None:
