@@ -12,7 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from ..e2e.helpers import WorkerProcess, wait_until, write_tasks
+from ..e2e.conftest import start_worker as start_worker  # the same worker processes as e2e
+from ..e2e.helpers import wait_until, write_tasks
 from .helpers import free_port
 
 REPO = Path(__file__).parent.parent.parent
@@ -32,21 +33,6 @@ def project(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[M
 
     yield e2e_tasks
     sys.modules.pop("e2e_tasks", None)
-
-
-@pytest.fixture
-def start_worker(isolated_nuvom: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    """Start ``nuvom runworker`` subprocesses; every one is stopped by pid at the end."""
-    started: list[WorkerProcess] = []
-
-    def start(*args: str, env: dict[str, str] | None = None, command: str = "runworker") -> WorkerProcess:
-        worker = WorkerProcess(isolated_nuvom, *args, env=env, command=command)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop(timeout=10)
 
 
 class PrometheusServer:
