@@ -33,7 +33,7 @@ from procs import sigterm_exits  # noqa: E402
 from raw_sqlite import claim_rate  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 from report import markdown, summarize  # noqa: E402
-from systems import BULK, SYSTEMS  # noqa: E402
+from systems import BULK, SYSTEMS, WORKER_ONLY  # noqa: E402
 
 SIGNAL_DB = 15
 SCALE_BACKENDS = ["nuvom-sqlite", "nuvom-redis"]
@@ -72,7 +72,7 @@ def plan(args: argparse.Namespace, systems: list[str]) -> list[tuple[str, str, l
         for system in [s for s in SCALE_BACKENDS if s in systems]:
             steps.append((system, "scale", ["--jobs", str(args.scale), "--count", str(args.jobs)]))
     for _ in range(args.repeats):
-        steps += [(s, "enqueue", n) for s in systems]
+        steps += [(s, "enqueue", n) for s in systems if s not in WORKER_ONLY]
         steps += [(s, "bulk", n) for s in systems if s in BULK]
         steps += [(s, "drain", n) for s in systems]
         steps += [(s, "roundtrip", trips) for s in systems]

@@ -22,10 +22,13 @@ BIN = Path(sys.executable).parent
 #: System name -> (storage, the Python module it needs). Order is the run order within a step.
 SYSTEMS: dict[str, tuple[str, str]] = {
     "nuvom-file": ("file", "nuvom"),
+    "nuvom-file-procs": ("file", "nuvom"),
     "filehuey": ("file", "huey"),
     "nuvom-sqlite": ("sqlite", "nuvom_sqlite"),
+    "nuvom-sqlite-procs": ("sqlite", "nuvom_sqlite"),
     "sqlitehuey": ("sqlite", "huey"),
     "nuvom-redis": ("redis", "nuvom_redis"),
+    "nuvom-redis-procs": ("redis", "nuvom_redis"),
     "redishuey": ("redis", "huey"),
     "rq": ("redis", "rq"),
     "dramatiq": ("redis", "dramatiq"),
@@ -36,6 +39,10 @@ SYSTEMS: dict[str, tuple[str, str]] = {
 
 #: Systems with a bulk enqueue (Nuvom ``.map``, RQ ``enqueue_many``, Dramatiq and Celery groups).
 BULK = {"nuvom-file", "nuvom-sqlite", "nuvom-redis", "rq", "dramatiq", "celery"}
+
+#: Nuvom with ``--pool processes``: the same client as its threads twin, so only the worker
+#: scenarios (drain, round trip) are measured for it.
+WORKER_ONLY = {"nuvom-file-procs", "nuvom-sqlite-procs", "nuvom-redis-procs"}
 
 
 @dataclass
@@ -64,7 +71,7 @@ def _chunks(n: int) -> list[int]:
 
 
 def _nuvom(name: str, ctx: Context, *, filling: bool) -> System:
-    backend = name.removeprefix("nuvom-")
+    backend = name.removeprefix("nuvom-").removesuffix("-procs")
     env = {"NUVOM_DATA_DIR": str(ctx.tmp / "nuvom-data")}
     if backend != "file":
         env |= {"NUVOM_QUEUE_BACKEND": backend, "NUVOM_RESULT_BACKEND": backend}
@@ -83,6 +90,8 @@ def _nuvom(name: str, ctx: Context, *, filling: bool) -> System:
 
     argv = [sys.executable, "-m", "nuvom", "runworker", "--import", "apps.nuvom_app"]
     argv += ["--concurrency", str(SLOTS)]
+    if name in WORKER_ONLY:
+        argv += ["--pool", "processes"]
     return System(name, noop.delay, fill, argv, env, bulk=lambda n: noop.map([()] * n))
 
 

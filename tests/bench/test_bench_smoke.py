@@ -14,7 +14,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from systems import BULK, SYSTEMS  # noqa: E402
+from systems import BULK, SYSTEMS, WORKER_ONLY  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     shutil.which("redis-server") is None or shutil.which("redis-benchmark") is None,
@@ -46,7 +46,8 @@ def test_quick_run_reports_every_installed_system(tmp_path: Path) -> None:
     assert data["config"]["systems"] == installed
     assert data["errors"] == {}
     for system in installed:
-        scenarios = {"enqueue", "drain", "roundtrip"} | ({"bulk"} if system in BULK else set())
+        scenarios = {"drain", "roundtrip"} | ({"bulk"} if system in BULK else set())
+        scenarios |= set() if system in WORKER_ONLY else {"enqueue"}
         scenarios |= {"scale"} if system in ("nuvom-sqlite", "nuvom-redis") else set()
         assert set(data["results"][system]) == scenarios, system
         assert data["results"][system]["drain"]["jobs_per_s"]["median"] > 0
