@@ -31,6 +31,7 @@ def test_every_hook_has_a_heading_with_its_signature() -> None:
 
 def test_the_public_api_is_pinned() -> None:
     assert sorted(nuvom.__all__) == [
+        "ArgumentsTooLarge",
         "CurrentJob",
         "Job",
         "JobCancelled",

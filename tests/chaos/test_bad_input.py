@@ -78,6 +78,7 @@ def test_a_worker_fails_an_undecodable_queue_entry_and_goes_on(tmp_path: Path, p
             "NUVOM_TIMEOUT_POLICY",
             "NUVOM_FILE_FSYNC",
             "NUVOM_LOG_LEVEL",
+            "NUVOM_MAX_ARGS_BYTES",
         ]
     ),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20),
@@ -89,3 +90,32 @@ def test_any_string_as_a_setting_is_accepted_or_a_config_error(variable: str, va
             load_settings()
         except ConfigError as exc:
             assert exc.variable == variable and str(exc).startswith(f"{variable}=")
+
+
+def test_huge_arguments_fail_at_delay_naming_the_largest_and_the_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import nuvom
+    from nuvom import runtime
+    from nuvom.errors import ArgumentsTooLarge
+
+    @nuvom.task(name="bad_input.store")
+    def store(name: str, blob: bytes, *, note: str = "") -> None: ...
+
+    limit = Settings().max_args_bytes
+    assert limit == 10 * 1024 * 1024  # the documented default
+    with pytest.raises(ArgumentsTooLarge, match=r"args\[1\].*store large data elsewhere") as info:
+        store.delay("x", b"\0" * limit, note="small")
+    assert info.value.size > limit and info.value.limit == limit and info.value.largest == "args[1]"
+
+    monkeypatch.setenv("NUVOM_MAX_ARGS_BYTES", "1000")
+    runtime.reset()
+    with pytest.raises(ArgumentsTooLarge, match=r"NUVOM_MAX_ARGS_BYTES=1,000 \(largest: kwargs\['note'\]"):
+        store.delay("x", b"", note="n" * 1000)
+    with pytest.raises(ArgumentsTooLarge):
+        store.schedule("x", b"\0" * 1000, in_=60)
+    with pytest.raises(ArgumentsTooLarge):
+        store.s("x", b"\0" * 1000)
+    assert runtime.get_queue().qsize() == 0  # nothing was sent
+    assert store.delay("x", b"\0" * 900).id  # under the limit it goes
+    assert runtime.get_queue().qsize() == 1

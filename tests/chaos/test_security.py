@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -101,3 +103,33 @@ def test_a_redis_url_with_acl_credentials_is_never_logged_in_clear(
     # Then neither its output nor the one of a worker with a wrong password shows the password
     for proc in (worker, wrong):
         assert secret not in proc.output(), proc.output()[-2000:]
+
+
+def test_the_file_backends_keep_jobs_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Folders 0700 and files 0600: other local users read no arguments or results."""
+    from nuvom.backends.file_queue import FileQueue
+    from nuvom.backends.file_results import FileResults
+    from nuvom.backends.file_scheduler import FileScheduler
+    from nuvom.testing.suite.results import record
+    from nuvom.testing.suite.scheduler import schedule
+    from nuvom.testing.suite.support import env
+
+    data = tmp_path / "data"
+    previous = os.umask(0o002)  # the most permissive umask in common use
+    try:
+        queue = FileQueue(data / "queue")
+        queue.enqueue_many([env("now"), env("later", eta=time.time() + 3600, queue="other", priority=5)])
+        queue.extend(queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30)[0], 60)
+        results = FileResults(data / "results")
+        results.save(record("saved"))
+        assert results.save_new(record("created"))
+        schedules = FileScheduler(data / "schedules")
+        schedules.add(schedule("nightly"))
+    finally:
+        os.umask(previous)
+
+    found = [data, *data.rglob("*")]
+    assert len([p for p in found if p.is_file()]) >= 6  # entries, lease, owner lock, records, schedule
+    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in found}
+    wrong = {p: oct(m) for p, m in modes.items() if m != (0o700 if (tmp_path / p).is_dir() else 0o600)}
+    assert wrong == {}

@@ -4,6 +4,7 @@ from .cancellation import CurrentJob as CurrentJob
 from .cancellation import current_job as current_job
 from .config import Settings as Settings
 from .config import get_settings as get_settings
+from .errors import ArgumentsTooLarge as ArgumentsTooLarge
 from .errors import JobCancelled as JobCancelled
 from .errors import JobFailed as JobFailed
 from .errors import NuvomError as NuvomError
@@ -24,6 +25,7 @@ from .workflows import get_group as get_group
 from .workflows import group as group
 
 __all__ = [
+    "ArgumentsTooLarge",
     "CurrentJob",
     "Job",
     "JobCancelled",

@@ -35,7 +35,8 @@ def build_message(
     Raises:
         SerializationError: naming the argument that cannot be encoded.
     """
-    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs)
+    limit = get_settings().max_args_bytes
+    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs, max_bytes=limit)
     job_id = options.job_id
     if job_id is None and options.unique_for is not None:
         from .workflows.sending import unique_id

@@ -79,6 +79,8 @@ class Settings(PluginSettings):
     max_deliveries: int = Field(5, ge=1)
     #: Seconds a stopping worker waits for running jobs before returning the rest.
     shutdown_grace_secs: float = Field(30.0, ge=0)
+    #: Largest encoded arguments of one call; ``.delay()`` over it raises ``ArgumentsTooLarge``.
+    max_args_bytes: int = Field(10 * 1024 * 1024, ge=1)
     #: fsync queued jobs and final results before returning (file backend).
     file_fsync: bool = True
     #: Run ``.delay()`` inline, through the full serialization round trip (for tests).

@@ -48,6 +48,20 @@ class SerializationError(NuvomError):
         super().__init__(f"{message}: {detail}" if detail else message)
 
 
+class ArgumentsTooLarge(NuvomError, ValueError):
+    """A call's encoded arguments are over ``NUVOM_MAX_ARGS_BYTES``."""
+
+    def __init__(self, size: int, limit: int, largest: str, largest_size: int) -> None:
+        self.size = size
+        self.limit = limit
+        self.largest = largest
+        super().__init__(
+            f"the call's arguments are {size:,} bytes encoded, over NUVOM_MAX_ARGS_BYTES={limit:,} "
+            f"(largest: {largest}, {largest_size:,} bytes); store large data elsewhere (a file, "
+            "an object store, a database row) and pass a reference to it"
+        )
+
+
 class PluginError(NuvomError):
     """A plugin or a backend cannot be found, loaded or used."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import serialization
-from .errors import CorruptEntry, SerializationError
+from .errors import ArgumentsTooLarge, CorruptEntry, SerializationError
 
 _VERSION = 1
 
@@ -32,19 +32,29 @@ class JobMessage:
     links: bytes | None = None
 
     @staticmethod
-    def encode_call(args: Sequence[object], kwargs: Mapping[str, object]) -> tuple[bytes, bytes]:
-        """Encode a call's arguments.
+    def encode_call(
+        args: Sequence[object], kwargs: Mapping[str, object], *, max_bytes: int | None = None
+    ) -> tuple[bytes, bytes]:
+        """Encode a call's arguments, at most ``max_bytes`` of them when given.
 
         Raises:
             SerializationError: naming ``args[i]`` or ``kwargs['k']`` and its type.
+            ArgumentsTooLarge: naming the largest argument, when over ``max_bytes``.
         """
         try:
-            return serialization.dumps(list(args), path="args"), serialization.dumps(
-                dict(kwargs), path="kwargs"
+            encoded = (
+                serialization.dumps(list(args), path="args"),
+                serialization.dumps(dict(kwargs), path="kwargs"),
             )
         except SerializationError:
             serialization.raise_for_call(args, kwargs)
             raise
+        size = len(encoded[0]) + len(encoded[1])
+        if max_bytes is not None and size > max_bytes:
+            sizes = {f"args[{i}]": len(serialization.dumps(a)) for i, a in enumerate(args)}
+            sizes |= {f"kwargs[{k!r}]": len(serialization.dumps(v)) for k, v in kwargs.items()}
+            raise ArgumentsTooLarge(size, max_bytes, *max(sizes.items(), key=lambda item: item[1]))
+        return encoded
 
     def decode_call(self) -> tuple[list[Any], dict[str, Any]]:
         """The call's positional and keyword arguments."""

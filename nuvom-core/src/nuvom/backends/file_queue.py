@@ -33,7 +33,7 @@ from .. import serialization
 from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
-from .fsutil import fsync_path, move, publish, remove_stale_temp_files
+from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class FileQueue(BaseQueue):
         self._owners = self.root / "owners"
         self._quarantine = self.root / "quarantine"
         for folder in (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine):
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder)
         self._lock = threading.Lock()
         # ack, nack and extend of one lease must not interleave: extend renames the lease file.
         self._lease_lock = threading.Lock()
@@ -324,7 +324,7 @@ class FileQueue(BaseQueue):
     def _hold_owner_lock(self) -> None:
         if self._owner_fd is not None:
             return
-        fd = os.open(self._owners / f"{self._owner}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self._owners / f"{self._owner}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
         fcntl.flock(fd, fcntl.LOCK_EX)
         self._owner_fd = fd
 

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import fsync_path, publish, remove_stale_temp_files, write_temp
+from .fsutil import fsync_path, make_private_dir, publish, remove_stale_temp_files, write_temp
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class FileResults(BaseResults):
         self.root = Path(root)
         self.fsync = fsync
         self._tmp = self.root / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self._tmp)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileResults:

@@ -22,7 +22,7 @@ from ..config import Settings
 from ..errors import CorruptEntry
 from ..scheduling.record import ScheduleRecord
 from .base import Capability, due_order, fired
-from .fsutil import fsync_path, move, publish, remove_stale_temp_files
+from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class FileScheduler:
         self.root = root
         self._fsync = fsync
         self._tmp = root / "tmp"
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self._tmp)
         remove_stale_temp_files(self._tmp, time.time())
 
     @classmethod
@@ -54,7 +54,7 @@ class FileScheduler:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield

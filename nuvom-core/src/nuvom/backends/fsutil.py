@@ -1,4 +1,8 @@
-"""Small filesystem helpers for the file backends: temp files and directory fsync."""
+"""Small filesystem helpers for the file backends: private folders, temp files and directory fsync.
+
+Jobs carry arguments and results, which may be private: the file backends create their folders
+with mode 0700 and their files with mode 0600 (owner only), whatever the umask lets through.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,23 @@ import os
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+
+#: Mode of every folder and file the file backends create (before the umask).
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents with mode 0700; existing folders are left as they are."""
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another process made it first
+            continue
 
 
 def fsync_path(path: Path) -> None:
@@ -20,7 +41,7 @@ def fsync_path(path: Path) -> None:
 def write_temp(tmp_dir: Path, data: bytes) -> Path:
     """Write ``data`` to a new uniquely named file in ``tmp_dir`` and return its path (no fsync)."""
     name = os.path.join(tmp_dir, f"{os.getpid()}-{uuid.uuid4().hex}.tmp")  # hot path: no pathlib
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
         os.write(fd, data)
     finally:
@@ -35,7 +56,7 @@ def move(source: Path, target: Path) -> bool:
     except FileNotFoundError:
         if target.parent.is_dir():
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target.parent)
         try:
             os.rename(source, target)
         except FileNotFoundError:
@@ -58,7 +79,7 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
         try:
             os.replace(tmp, target)
         except FileNotFoundError:  # the target folder does not exist yet
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(target.parent)
             os.replace(tmp, target)
     if fsync:
         for folder in {target.parent for _, target in staged}:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..config import get_settings
 from ..message import JobMessage
 from ..runtime import get_scheduler_store
 from ..task import check_name
@@ -140,7 +141,8 @@ def create_schedule(
             )
     interval_secs = _interval_secs(interval)
     now = time.time()
-    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs)
+    limit = get_settings().max_args_bytes
+    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs, max_bytes=limit)
     record = ScheduleRecord(
         id=schedule_id or uuid.uuid4().hex,
         task_name=task.name,

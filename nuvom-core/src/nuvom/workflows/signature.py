@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from .. import serialization
+from ..config import get_settings
 from ..errors import CorruptEntry
 from ..message import JobMessage
 from ..task import CallOptions, check_name
@@ -55,7 +56,8 @@ class Signature:
         Raises:
             SerializationError: naming the argument that cannot be encoded.
         """
-        encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs)
+        limit = get_settings().max_args_bytes
+        encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs, max_bytes=limit)
         opts = task.opts
         return cls(
             task.name,
