@@ -20,8 +20,13 @@ def backends(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     return str(request.param)
 
 
+#: One entry per execution of ``report`` in this process (``drain`` runs jobs here).
+REPORT_RUNS: list[str] = []
+
+
 @task(queue="reports", priority=3, retries=2)
 def report(name: str) -> str:
+    REPORT_RUNS.append(name)
     return f"report {name}"
 
 
@@ -115,23 +120,71 @@ def test_a_scheduler_that_dies_after_claiming_loses_no_fire(backends: str) -> No
     assert fires_sent() == [fire_job_id("r", fire.next_run)]
 
 
-def test_a_scheduler_that_dies_after_sending_doubles_no_fire(backends: str) -> None:
+def _claim_and_die_after(step: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, float]:
+    """A scheduler claims the due fire of schedule "r", gets as far as ``step`` and dies.
+
+    ``step`` is "sent" (the job is queued) or "stored" (its record is stored, the job not yet
+    queued). Returns the fire's job id and the time the fire was claimed.
+    """
+    from nuvom import client
+    from nuvom.scheduling.runner import send_fire
+
     report.schedule("x", interval=60, schedule_id="r")
     fire = get_scheduler_store().get("r")
     assert fire is not None
     now = fire.next_run + 1
-    # A scheduler claims the fire, sends its job, and dies before marking it fired
-    from nuvom.scheduling.runner import send_fire
-
     (claimed,) = get_scheduler_store().claim_due(now, 10, lease_secs=30)
-    assert send_fire(claimed, now) is True
+    with monkeypatch.context() as patch:
+        if step == "stored":
+            patch.setattr(client, "send_records", lambda *args, **kwargs: None)
+        assert send_fire(claimed, now) is True
+    return fire_job_id("r", fire.next_run), now
+
+
+def _assert_marked_once() -> None:
+    after = get_scheduler_store().get("r")
+    assert after is not None and after.run_count == 1
+
+
+def test_a_scheduler_that_dies_after_sending_doubles_no_fire(
+    backends: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id, now = _claim_and_die_after("sent", monkeypatch)
+    drain(["reports"])  # a worker has run the fire's job
 
     survivor = Scheduler(get_scheduler_store(), lease_secs=30)
     assert survivor.run_once(now + 30) == 1
     assert survivor.sent == 0, "the fire's job was sent a second time"
-    assert fires_sent() == [fire_job_id("r", fire.next_run)]
-    after = get_scheduler_store().get("r")
-    assert after is not None and after.run_count == 1 and after.next_run == fire.next_run + 60
+    assert fires_sent() == []
+    _assert_marked_once()
+    assert get_job(job_id).get(timeout=0) == "report x"
+
+
+def test_a_fire_still_queued_when_reclaimed_is_queued_again_and_runs_once(
+    backends: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id, now = _claim_and_die_after("sent", monkeypatch)
+
+    survivor = Scheduler(get_scheduler_store(), lease_secs=30)
+    assert survivor.run_once(now + 30) == 1
+    _assert_marked_once()
+    REPORT_RUNS.clear()
+    drain(["reports"])  # both copies
+    assert REPORT_RUNS == ["x"]
+    assert get_job(job_id).get(timeout=0) == "report x"
+
+
+def test_a_scheduler_that_dies_between_record_and_queue_loses_no_fire(
+    backends: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id, now = _claim_and_die_after("stored", monkeypatch)
+    assert get_job(job_id).status().value == "queued" and fires_sent() == []
+
+    survivor = Scheduler(get_scheduler_store(), lease_secs=30)
+    assert survivor.run_once(now + 30) == 1
+    assert survivor.sent == 1
+    _assert_marked_once()
+    assert fires_sent() == [job_id]
 
 
 def test_scheduling_again_with_the_same_id_keeps_the_schedule(backends: str) -> None:

@@ -18,6 +18,7 @@ from ..backends.base import SchedulerBackend
 from ..config import Settings, get_settings
 from ..message import JobMessage
 from ..plugins.manager import notify
+from ..record import JobStatus
 from ..registry import registry
 from ..runtime import get_results
 from ..worker.execution import queued_record
@@ -42,7 +43,7 @@ def fire_job_id(schedule_id: str, fire_ts: float) -> str:
 
 
 def send_fire(schedule: ScheduleRecord, now: float) -> bool:
-    """Send the fire ``schedule.next_run`` as a job unless it was sent already; ``True`` if sent."""
+    """Send the fire ``schedule.next_run`` as a job unless it was taken already; ``True`` if sent."""
     from ..client import send_records
     from ..workflows.sending import save_new
 
@@ -60,9 +61,18 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     task = registry.get(schedule.task_name)
     default_retries = task.opts.retries if task is not None else 0
     record = queued_record(message, schedule.retries if schedule.retries is not None else default_retries)
-    if not save_new(get_results(), record):
-        return False  # sent by a scheduler that died before marking the fire
-    send_records([message], [record], stored=True)
+    results = get_results()
+    if save_new(results, record):
+        send_records([message], [record], stored=True)
+        return True
+    # Sent before, by a scheduler that died before marking the fire. If its job is still queued,
+    # that scheduler may have died between storing the record and queueing the job: queue it
+    # (again). A worker never runs a copy whose outcome is stored, so a fire is never lost, and
+    # runs twice only if both copies are claimed before either ends.
+    existing = results.get_full(record.id)
+    if existing is None or existing.status is not JobStatus.QUEUED:
+        return False
+    send_records([message], [existing], stored=True)
     return True
 
 
