@@ -6,7 +6,8 @@ Starts one redis-server (no persistence, free loopback port) for every system, t
 measurement of ``bench/scenarios.py`` in its own process after a FLUSHALL, systems interleaved
 (A B C … A B C …) for ``--repeats`` rounds, after the raw limits and the scale drains (full run
 only). Writes ``results/latest.json`` and ``results/latest.md`` (or under ``--out``), plots the
-drain rates to ``docs/benchmarks-drain.png`` (full run), and prints the Markdown. Exit code 1 if
+drain rates to ``docs/benchmarks-drain.png`` (full run), and prints the Markdown. A ``--quick``
+run writes under ``results/quick/`` and plots nothing unless asked. Exit code 1 if
 any measurement failed (the others are still reported).
 """
 
@@ -139,7 +140,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds for one measurement")
     parser.add_argument("--only", help="comma-separated systems (default: every importable one)")
     parser.add_argument("--tmp-dir", help=f"where data folders go (default {DEFAULT_TMP} if it exists)")
-    parser.add_argument("--out", type=Path, default=BENCH_DIR / "results", help="folder for latest.json/.md")
+    parser.add_argument(
+        "--out", type=Path, help="folder for latest.json/.md (default results/, quick runs results/quick/)"
+    )
     parser.add_argument("--plot", type=Path, help="PNG of drain rates (full run default: docs/)")
     parser.add_argument("--render", type=Path, help="only redo latest.md and the plot from this JSON")
     args = parser.parse_args(argv)
@@ -148,6 +151,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.round_trips = args.round_trips or (200 if full else 50)
     args.repeats = args.repeats or (3 if full else 1)
     args.scale = (1_000_000 if full else 0) if args.scale is None else args.scale
+    if args.out is None:  # a smoke run never overwrites the published figures
+        args.out = BENCH_DIR / "results" / ("quick" if args.quick else "")
     if args.tmp_dir is None and Path(DEFAULT_TMP).is_dir():
         args.tmp_dir = DEFAULT_TMP
     if args.plot is None and full:
