@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -119,3 +120,41 @@ def test_huge_arguments_fail_at_delay_naming_the_largest_and_the_limit(
     assert runtime.get_queue().qsize() == 0  # nothing was sent
     assert store.delay("x", b"\0" * 900).id  # under the limit it goes
     assert runtime.get_queue().qsize() == 1
+
+
+def _load_plugins_file(path: Path) -> None:
+    """Read ``path`` as ``.nuvom_plugins.toml``: fine, or a PluginLoadError naming file and line."""
+    from nuvom.errors import PluginLoadError
+    from nuvom.plugins.loading import from_toml
+
+    try:
+        list(from_toml(path))
+    except PluginLoadError as exc:
+        assert exc.file == path and exc.line is not None and exc.line >= 1
+        assert str(exc).startswith(f"{path}:{exc.line}: ")
+
+
+@FUZZ
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_plugins_file_garbage_is_an_error_naming_file_and_line(tmp_path: Path, garbage: bytes) -> None:
+    path = tmp_path / ".nuvom_plugins.toml"
+    path.write_bytes(garbage)
+    _load_plugins_file(path)
+
+
+#: Import targets that name no installed module, so fuzzing imports nothing real.
+missing_targets = st.from_regex(r"\A[a-z_.:]{0,12}\Z").map(lambda s: f"nuvom_fuzz_missing_{s}")
+
+
+@FUZZ
+@given(
+    st.sampled_from(["modules", "queue_backends", "result_backends", "scheduler_backends", "other", "x y"]),
+    st.lists(missing_targets, max_size=3).map(json.dumps) | st.integers().map(str) | st.just('"one"'),
+    st.sampled_from(["[plugins]\n", "", "[other]\n", "[plugins]\n[plugins.sub]\n"]),
+)
+def test_plugins_file_with_wrong_shapes_or_targets_is_an_error_naming_file_and_line(
+    tmp_path: Path, key: str, value: str, header: str
+) -> None:
+    path = tmp_path / ".nuvom_plugins.toml"
+    path.write_text(f"# fuzzed\n{header}{json.dumps(key)} = {value}\n", encoding="utf-8")
+    _load_plugins_file(path)

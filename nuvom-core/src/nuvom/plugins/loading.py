@@ -116,7 +116,12 @@ def from_toml(path: Path) -> Iterator[Discovered]:
     Raises:
         PluginLoadError: naming the file, the line and the reason.
     """
-    text = path.read_text(encoding="utf-8")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PluginLoadError(f"{path}:{line}: not UTF-8 text: {exc}", file=path, line=line) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -167,7 +172,7 @@ def _import_or_fail(path: Path, text: str, target: str) -> Any:
     line = _line_of(text, f'"{target}"')
     try:
         return import_target(target)
-    except (ImportError, AttributeError) as exc:
+    except Exception as exc:  # ImportError, or whatever the module raised while it was imported
         raise PluginLoadError(
             f"{path}:{line}: cannot import {target!r}: {type(exc).__name__}: {exc}", file=path, line=line
         ) from exc
