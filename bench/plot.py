@@ -29,9 +29,11 @@ def plot_drain(data: dict[str, Any], path: Path) -> None:
     rounds = max(results[s]["drain"]["rounds"] for s, _ in rows)
     shown = f"median of {rounds} rounds" if rounds > 1 else "1 round"
     ax.set_xlabel(f"jobs/s (drain {config['jobs']:,} no-op jobs, 2 slots; {shown})")
-    ax.set_title(f"Drain rate, {data['meta']['started'][:10]}, {data['meta']['cpus']} CPUs (shared, noisy)")
-    for y, median in enumerate(medians):
-        ax.text(median, y, f" {median:,.0f}", va="center", fontsize=8)
+    meta = data["meta"]
+    load = meta["load_before"].split()[0]
+    ax.set_title(f"Drain rate, {meta['started'][:10]}, {meta['cpus']} CPUs, load average {load} before")
+    for y, (median, (_, m)) in enumerate(zip(medians, rows)):
+        ax.text(m["max"], y, f"  {median:,.0f}", va="center", fontsize=8)  # right of the whisker
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
