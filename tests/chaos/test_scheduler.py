@@ -19,10 +19,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.chaos]
 
 #: Fires of the 1 s interval schedule the run lasts for.
 FIRES = 6
-#: A scheduler's claim lasts NUVOM_LEASE_SECS. Shorter than the interval, a claim left by a killed
-#: scheduler lapses before the next fire is due; longer, that next fire is coalesced (missed):
-#: see "Known limits" in docs/reliability.md.
-CLAIM_SECS = "0.4"
 
 
 @pytest.mark.timeout(180)
@@ -30,11 +26,7 @@ def test_killed_schedulers_neither_duplicate_nor_miss_a_fire(
     make_backend: Callable[..., Backend], cluster: Callable[..., Cluster], backend_name: str, isolated_nuvom
 ) -> None:
     # Given an interval schedule of 1 s, one steady scheduler and two that are killed repeatedly
-    backend = make_backend(
-        backend_name,
-        NUVOM_SCHEDULER_BACKEND=backend_name,
-        NUVOM_LEASE_SECS=CLAIM_SECS,
-    )
+    backend = make_backend(backend_name, NUVOM_SCHEDULER_BACKEND=backend_name)
     try:
         store = get_scheduler_store()
     except Exception as exc:  # the scheduler store of this backend is not installed
