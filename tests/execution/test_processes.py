@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -201,3 +203,40 @@ def test_workflows_continue_for_jobs_run_in_children(start_worker: StartWorker, 
     assert chord.get(timeout=30) == 12
     wait_until(lambda: broken.status().is_terminal, 30, "the broken chain")
     assert broken.status() is JobStatus.FAILED
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie not yet reaped by whoever inherited it counts as exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_a_child_does_not_outlive_its_worker_killed_with_sigkill(
+    exec_log: Path, isolated_nuvom: Path
+) -> None:
+    # Given a worker process whose child runs a job that would go on for 30 s
+    t.wait_for_cancel.delay("orphan")
+    repo = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, "-m", "nuvom", "runworker", "--pool", "processes", "--concurrency", "1"]
+    argv += ["--import", "tests.execution.exec_tasks"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
+    with open(isolated_nuvom / "worker.log", "wb") as output:
+        worker = subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: t.lines("started"), 30, "the job to start in a child")
+        (child,) = pids("started")
+        assert child != worker.pid
+
+        # When the worker is killed with SIGKILL
+        worker.kill()
+        worker.wait(timeout=10)
+
+        # Then its child ends too, instead of running the job on with nobody to store its outcome
+        wait_until(lambda: _gone(child), 10, "the orphaned child to exit")
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

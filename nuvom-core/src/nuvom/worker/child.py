@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import multiprocessing
 import os
 import resource
 import signal
 import sys
+import threading
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 
 from ..cancellation import CurrentJob
 from ..errors import TaskNotFound
@@ -66,6 +68,7 @@ class Setup:
 def child_main(conn: Connection, setup: Setup) -> None:
     """Take on ``setup``, then run requests from ``conn`` until it sends ``None`` or closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
+    _exit_with_the_worker()
     os.environ.clear()
     os.environ.update(setup.environ)
     os.chdir(setup.cwd)
@@ -86,6 +89,25 @@ def child_main(conn: Connection, setup: Setup) -> None:
         if request is None:
             return
         conn.send(Reply(_run(request), _max_rss_mb()))
+
+
+def _exit_with_the_worker() -> None:
+    """End this child as soon as its worker is gone, even killed with SIGKILL mid-job.
+
+    The worker alone can store an attempt's outcome, so a child that outlived it would only go on
+    running a job that is delivered again elsewhere once its lease lapses. multiprocessing gives
+    each child a sentinel of its parent: a pipe that becomes readable when the parent is gone.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.sentinel is None:
+        return
+
+    def watch(sentinel: int) -> None:
+        wait([sentinel])
+        logger.warning("the worker that started this child is gone; exiting")
+        os._exit(1)
+
+    threading.Thread(target=watch, args=(parent.sentinel,), name="nuvom-worker-watch", daemon=True).start()
 
 
 def _run(request: Request) -> Outcome:
