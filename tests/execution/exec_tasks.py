@@ -94,14 +94,6 @@ def hog(mb: int) -> int:
 
 
 @task
-def burn(n: int) -> int:
-    total = 0
-    for i in range(n):
-        total += i * i % 7
-    return total
-
-
-@task
 def rendezvous(folder: str, count: int) -> bool:
     """Check in under ``folder``, then wait (up to 30 s) until ``count`` jobs have."""
     Path(folder, str(os.getpid())).touch()
