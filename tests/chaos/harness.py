@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -16,6 +14,8 @@ from pathlib import Path
 from nuvom import serialization
 from nuvom.backends.base import ResultBackend
 from nuvom.record import JobStatus
+
+from ..e2e.helpers import WorkerProcess
 
 #: Full size (``nox -s chaos`` sets ``NUVOM_CHAOS_JOBS``); CI runs the small default.
 CHAOS_JOBS = int(os.environ.get("NUVOM_CHAOS_JOBS", "300"))
@@ -100,46 +100,13 @@ def stop_leftovers() -> None:
             proc.kill9()
 
 
-class Process:
-    """One ``nuvom <command>`` subprocess with its output in a file; stopped by pid."""
+class Process(WorkerProcess):
+    """One ``nuvom <command>`` subprocess running the chaos tasks, remembered for ``stop_leftovers``."""
 
     def __init__(self, cwd: Path, env: dict[str, str], *args: str, command: str = "runworker") -> None:
         self.started = time.monotonic()
-        self.log_path = cwd / f"{command}-{time.monotonic_ns()}.log"
-        with self.log_path.open("w") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nuvom", command, "--import", "chaos_tasks", *args],
-                cwd=cwd,
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        super().__init__(cwd, *args, env=env, command=command, module="chaos_tasks")
         STARTED.append(self)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def output(self) -> str:
-        return self.log_path.read_text()
-
-    def signal(self, signum: int) -> None:
-        os.kill(self.proc.pid, signum)
-
-    def kill9(self) -> None:
-        if self.proc.poll() is None:
-            self.signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM, then SIGKILL if it has not exited within ``timeout``."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-        return self.proc.returncode
 
 
 @dataclass(frozen=True)

@@ -134,14 +134,19 @@ class WorkerProcess:
     """A ``nuvom runworker`` (or other long-running ``command``) subprocess, stopped by pid."""
 
     def __init__(
-        self, cwd: Path, *args: str, env: dict[str, str] | None = None, command: str = "runworker"
+        self,
+        cwd: Path,
+        *args: str,
+        env: dict[str, str] | None = None,
+        command: str = "runworker",
+        module: str = "e2e_tasks",
     ) -> None:
         self.cwd = cwd
         self.log_path = cwd / f"{command}-{time.monotonic_ns()}.log"
         full_env = {**os.environ, **(env or {})}
         with self.log_path.open("w") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nuvom", command, "--import", "e2e_tasks", *args],
+                [sys.executable, "-m", "nuvom", command, "--import", module, *args],
                 cwd=cwd,
                 env=full_env,
                 stdout=log,
@@ -162,16 +167,16 @@ class WorkerProcess:
         return self.proc.wait(timeout=timeout)
 
     def kill9(self) -> None:
-        self.signal(signal.SIGKILL)
+        if self.proc.poll() is None:
+            self.signal(signal.SIGKILL)
         self.proc.wait(timeout=10)
 
     def stop(self, timeout: float = 30) -> int:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
+        """SIGTERM, then SIGKILL if it does not exit within ``timeout``."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 return self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+                self.kill9()
         return self.proc.returncode
