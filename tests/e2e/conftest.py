@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from .helpers import WorkerProcess, write_tasks
+from .helpers import WorkerProcess, imported_tasks
 
 
 @pytest.fixture
 def project(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """The e2e task module, imported here from the test's working directory."""
-    write_tasks(isolated_nuvom)
-    monkeypatch.setenv("E2E_LOG", str(isolated_nuvom / "executions.log"))
-    monkeypatch.syspath_prepend(str(isolated_nuvom))
-    sys.modules.pop("e2e_tasks", None)
-    import e2e_tasks  # type: ignore[import-not-found]
-
-    yield e2e_tasks
-    sys.modules.pop("e2e_tasks", None)
+    with imported_tasks(isolated_nuvom, monkeypatch) as tasks:
+        yield tasks
 
 
 @pytest.fixture

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 TASKS_MODULE = """
 import os
@@ -109,6 +113,21 @@ def crash(key):
 def write_tasks(directory: Path) -> None:
     """Write the e2e task module into ``directory``."""
     (directory / "e2e_tasks.py").write_text(TASKS_MODULE)
+
+
+@contextlib.contextmanager
+def imported_tasks(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """Write the e2e task module into ``directory`` and import it here, as workers started there do."""
+    write_tasks(directory)
+    monkeypatch.setenv("E2E_LOG", str(directory / "executions.log"))
+    monkeypatch.syspath_prepend(str(directory))
+    sys.modules.pop("e2e_tasks", None)
+    import e2e_tasks  # type: ignore[import-not-found]
+
+    try:
+        yield e2e_tasks
+    finally:
+        sys.modules.pop("e2e_tasks", None)
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.02) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -10,21 +9,15 @@ from types import ModuleType
 import pytest
 
 from nuvom import JobStatus
-from tests.e2e.helpers import WorkerProcess, wait_until, write_tasks
+from tests.e2e.helpers import WorkerProcess, imported_tasks, wait_until
 
 pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
 def e2e_tasks(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    write_tasks(isolated_nuvom)
-    monkeypatch.setenv("E2E_LOG", str(isolated_nuvom / "executions.log"))
-    monkeypatch.syspath_prepend(str(isolated_nuvom))
-    sys.modules.pop("e2e_tasks", None)
-    import e2e_tasks  # type: ignore[import-not-found]
-
-    yield e2e_tasks
-    sys.modules.pop("e2e_tasks", None)
+    with imported_tasks(isolated_nuvom, monkeypatch) as tasks:
+        yield tasks
 
 
 def test_runworker_pool_processes(e2e_tasks: ModuleType, isolated_nuvom: Path) -> None:

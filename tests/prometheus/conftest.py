@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from ..e2e.conftest import start_worker as start_worker  # the same worker processes as e2e
-from ..e2e.helpers import wait_until, write_tasks
+from ..e2e.helpers import imported_tasks, wait_until
 from .helpers import free_port
 
 REPO = Path(__file__).parent.parent.parent
@@ -24,15 +23,9 @@ DASHBOARD = REPO / "docs" / "backends" / "grafana-dashboard.json"
 @pytest.fixture
 def project(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """The e2e task module, importable here and in the worker; exporters pick a free port."""
-    write_tasks(isolated_nuvom)
-    monkeypatch.setenv("E2E_LOG", str(isolated_nuvom / "executions.log"))
     monkeypatch.setenv("NUVOM_PROMETHEUS_PORT", "0")
-    monkeypatch.syspath_prepend(str(isolated_nuvom))
-    sys.modules.pop("e2e_tasks", None)
-    import e2e_tasks  # type: ignore[import-not-found]
-
-    yield e2e_tasks
-    sys.modules.pop("e2e_tasks", None)
+    with imported_tasks(isolated_nuvom, monkeypatch) as tasks:
+        yield tasks
 
 
 class PrometheusServer:

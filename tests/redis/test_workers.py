@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +14,7 @@ from nuvom.errors import BackendError
 from nuvom.record import JobStatus
 from nuvom.runtime import get_queue, get_results
 
-from ..e2e.helpers import WorkerProcess, executions, wait_until, write_tasks
+from ..e2e.helpers import WorkerProcess, executions, imported_tasks, wait_until
 from .server import RedisServer
 
 pytestmark = pytest.mark.slow
@@ -43,14 +42,8 @@ def project(
     for key, value in backend_env.items():
         monkeypatch.setenv(key, value)
     runtime.reset()
-    write_tasks(isolated_nuvom)
-    monkeypatch.setenv("E2E_LOG", str(isolated_nuvom / "executions.log"))
-    monkeypatch.syspath_prepend(str(isolated_nuvom))
-    sys.modules.pop("e2e_tasks", None)
-    import e2e_tasks  # type: ignore[import-not-found]
-
-    yield e2e_tasks
-    sys.modules.pop("e2e_tasks", None)
+    with imported_tasks(isolated_nuvom, monkeypatch) as tasks:
+        yield tasks
 
 
 @pytest.fixture
