@@ -148,7 +148,7 @@ def test_workers_ride_out_a_redis_restart_and_no_job_is_lost(
 
     # When Redis stops (writing its append-only file) and comes back on the same port
     durable_server.stop()
-    with pytest.raises(BackendError, match=f"Redis at {durable_server.url} failed while "):
+    with pytest.raises(BackendError, match=f"Redis at {durable_server.url} is unreachable while "):
         project.work.delay("while-down")  # a producer gets a clear error, never a silent drop
     wait_until(lambda: all("is unreachable" in w.output() for w in workers), 20, "workers to log the outage")
     durable_server.start()

@@ -68,6 +68,9 @@ class Connection:
             yield
         except redis.AuthenticationError as exc:
             raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # One wording for an outage on every path (claims, commits, heartbeats, producers).
+            raise BackendError(f"Redis at {self.url} is unreachable while {doing}: {exc}") from None
         except redis.RedisError as exc:
             raise BackendError(f"Redis at {self.url} failed while {doing}: {exc}") from None
 
