@@ -9,6 +9,7 @@ NuvomError
 │   └── PluginValidationError   a plugin's hook implementations do not match the specs (.plugin)
 ├── BackendError                a backend failed
 │   └── CorruptEntry            a stored entry cannot be decoded (.reason)
+├── NotSupported                a feature needs what this platform or install lacks (.feature)
 ├── TaskNotFound                no task is registered under a name (.name)
 ├── JobNotFound                 no job is stored under an id (.job_id)
 ├── DuplicateTask               a task name is registered twice (.name)
@@ -93,6 +94,14 @@ class CorruptEntry(BackendError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class NotSupported(NuvomError):
+    """A feature needs something this platform or installation lacks (a POSIX module, an extra)."""
+
+    def __init__(self, feature: str, reason: str) -> None:
+        self.feature = feature
+        super().__init__(f"{feature} is not available here: {reason}")
 
 
 class TaskNotFound(NuvomError):

@@ -18,7 +18,6 @@ because the owner died (``kill -9``). Files found where they do not belong are q
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import threading
@@ -32,6 +31,7 @@ from typing import ClassVar
 from .. import serialization
 from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
+from . import locking
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
 from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
@@ -85,6 +85,7 @@ class FileQueue(BaseQueue):
     )
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        locking.require("the file queue backend")
         self.root = Path(root)
         self.fsync = fsync
         self._tmp = self.root / "tmp"
@@ -325,7 +326,7 @@ class FileQueue(BaseQueue):
         if self._owner_fd is not None:
             return
         fd = os.open(self._owners / f"{self._owner}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        locking.lock(fd)
         self._owner_fd = fd
 
     def _owner_is_dead(self, owner: str) -> bool:
@@ -336,12 +337,9 @@ class FileQueue(BaseQueue):
         except FileNotFoundError:
             return True
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
+            return locking.try_lock(fd)
         finally:
             os.close(fd)
-        return True
 
     def _maybe_sweep(self, queues: Sequence[str]) -> None:
         now = time.time()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import fcntl
 import logging
 import os
 import time
@@ -21,6 +20,7 @@ from typing import ClassVar
 from ..config import Settings
 from ..errors import CorruptEntry
 from ..scheduling.record import ScheduleRecord
+from . import locking
 from .base import Capability, due_order, fired
 from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
@@ -38,6 +38,7 @@ class FileScheduler:
     )
 
     def __init__(self, root: Path, *, fsync: bool = True) -> None:
+        locking.require("the file scheduler backend")
         self.root = root
         self._fsync = fsync
         self._tmp = root / "tmp"
@@ -56,7 +57,7 @@ class FileScheduler:
     def _locked(self) -> Iterator[None]:
         fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            locking.lock(fd)
             yield
         finally:
             os.close(fd)  # closing releases the lock

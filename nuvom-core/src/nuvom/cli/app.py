@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..config import get_settings, setting_sources
 from ..errors import NuvomError
 from ..plugins.manager import register_commands
 from ..version import __version__
-from .common import console, exit_code_for, fail, handles_errors
+from .common import console, err_console, exit_code_for, fail, handles_errors
 from .control import cancel_app, retry_app
 from .demo import demo
 from .jobs import history_app, inspect_app, status
+from .name_clash import old_nuvom_installed
 from .plugin import plugin_app
 from .queue import queue_app
 from .scheduler import runscheduler, schedule_app
@@ -64,6 +66,8 @@ app.add_typer(list_app, name="list")
 
 def main() -> None:
     """Entry point of the ``nuvom`` script: plugins add their commands, then the command runs."""
+    if clash := old_nuvom_installed():
+        err_console.print(f"[bold yellow]warning:[/] {escape(clash)}", highlight=False)
     try:
         register_commands(app)
     except NuvomError as exc:

@@ -11,7 +11,6 @@ import importlib
 import logging
 import multiprocessing
 import os
-import resource
 import signal
 import sys
 import threading
@@ -24,6 +23,7 @@ from ..message import JobMessage
 from ..record import ErrorInfo
 from ..registry import registry
 from .execution import Outcome, run_attempt
+from .peak_memory import peak_rss_mb
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,10 @@ class Request:
 
 @dataclass(frozen=True)
 class Reply:
-    """What the attempt produced, and the child's peak memory so far."""
+    """What the attempt produced, and the child's peak memory so far (``None``: unknown here)."""
 
     outcome: Outcome
-    max_rss_mb: float
+    max_rss_mb: float | None
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ def child_main(conn: Connection, setup: Setup) -> None:
             return
         if request is None:
             return
-        conn.send(Reply(_run(request), _max_rss_mb()))
+        conn.send(Reply(_run(request), peak_rss_mb()))
 
 
 def _exit_with_the_worker() -> None:
@@ -117,9 +117,3 @@ def _run(request: Request) -> Outcome:
         return Outcome(error=ErrorInfo("TaskNotFound", str(TaskNotFound(message.task_name))), permanent=True)
     job = CurrentJob(message.id, message.task_name, request.attempt)
     return run_attempt(task, message, request.store_result, job=job)
-
-
-def _max_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (``ru_maxrss`` is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

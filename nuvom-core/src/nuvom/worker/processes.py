@@ -26,6 +26,7 @@ from typing import cast
 from ..record import ErrorInfo
 from .child import Reply, Request, Setup, child_main
 from .execution import Outcome
+from .peak_memory import require as require_peak_memory
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ class ChildPool:
         self._modules = list(modules)
         self._log_level = log_level
         self._max_jobs = max_jobs_per_child
+        if max_memory_mb is not None:
+            require_peak_memory("--max-memory-per-child")
         self._max_memory_mb = max_memory_mb
         # Typed as spawn's context: forkserver's has the same interface.
         self._ctx = cast(SpawnContext, multiprocessing.get_context(start_method()))
@@ -160,7 +163,7 @@ class ChildPool:
         reason = None
         if self._max_jobs is not None and child.jobs >= self._max_jobs:
             reason = f"it ran {child.jobs} jobs (--max-jobs-per-child)"
-        elif self._max_memory_mb is not None and reply.max_rss_mb > self._max_memory_mb:
+        elif self._max_memory_mb is not None and (reply.max_rss_mb or 0.0) > self._max_memory_mb:
             reason = f"its memory reached {reply.max_rss_mb:.0f} MB (--max-memory-per-child)"
         if reason is not None:
             logger.info("recycling child pid %d: %s", child.pid, reason)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
-from watchfiles import PythonFilter, watch
+from ..errors import NotSupported
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,13 @@ def run_with_reload(
     ``on_change`` runs before each restart (e.g. to rescan tasks). SIGINT/SIGTERM stop the worker
     gracefully and return.
     """
+    try:
+        # watchfiles (with anyio and idna) comes with the extra, so a plain install stays small.
+        from watchfiles import PythonFilter, watch
+    except ModuleNotFoundError as exc:
+        raise NotSupported(
+            "runworker --dev", f"it needs {exc.name}, installed with: pip install 'nuvom-core[reload]'"
+        ) from None
     stop = threading.Event()
 
     def handle(signum: int, frame: FrameType | None) -> None:
