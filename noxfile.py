@@ -1,4 +1,7 @@
-"""Development sessions: tests, lint, typecheck, docs, bench."""
+"""Development sessions: tests, lint, typecheck, docs, bench; build and release_check for a release."""
+
+import shutil
+from pathlib import Path
 
 import nox
 
@@ -55,3 +58,19 @@ def chaos(session: nox.Session) -> None:
         {"NUVOM_CHAOS_JOBS": "20000", "NUVOM_CHAOS_WORKERS": "4", "NUVOM_CHAOS_FAULT_EVERY_SECS": "2"}
     )
     session.run("pytest", "tests/chaos", "-m", "chaos", "-s", "--timeout", "3600", *session.posargs)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """sdists and wheels of the four packages into dist/, checked with twine check --strict."""
+    session.install("build", "twine")
+    shutil.rmtree("dist", ignore_errors=True)
+    for package in PACKAGES:
+        session.run("python", "-m", "build", "--outdir", "dist", package)
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in Path("dist").iterdir()))
+
+
+@nox.session
+def release_check(session: nox.Session) -> None:
+    """Install dist/'s wheels in fresh venvs and run each plugin against a real server (after build)."""
+    session.run("python", ".ci/release_check.py", "--dist", "dist", *session.posargs)
