@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from nuvom.backends.base import Envelope
@@ -18,10 +19,16 @@ from .conftest import connect
 from .server import RedisServer, free_port
 
 
-def test_nuvom_plugin_test_redis_passes(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nuvom_plugin_test_redis_passes_and_leaves_no_key_behind(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NUVOM_REDIS_URL", redis_url)
+    client = redis.Redis.from_url(redis_url)
 
     result = CliRunner().invoke(plugin_app, ["test", "redis"])
+
+    assert client.keys("nuvom:suite-*") == []
+    assert "left nothing behind" in result.output
 
     assert result.exit_code == 0, result.output
     assert "queue backend conformance: redis" in result.output
@@ -110,3 +117,17 @@ def test_the_suite_namespace_keeps_checks_apart(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setenv("NUVOM_SUITE_NAMESPACE", "suite-1")
     assert RedisSettings.load().key_prefix == "app:suite-1"
+
+
+def test_nuvom_plugin_test_against_a_closed_port_stops_before_the_suite(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("NUVOM_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+
+    result = CliRunner().invoke(plugin_app, ["test", "redis"], env={"COLUMNS": "400"})
+
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output  # one line: no table of 36 identical failures
+    assert lines[0].startswith("queue suite not run: redis does not answer: BackendError: Redis at")
+    assert "is unreachable" in lines[0]

@@ -6,7 +6,8 @@ NuvomError
 ├── SerializationError          a value cannot travel as msgpack (.path, .type_name)
 ├── PluginError                 a plugin or backend cannot be found or used
 │   ├── PluginLoadError         a plugin cannot be imported or its file read (.file, .line)
-│   └── PluginValidationError   a plugin's hook implementations do not match the specs (.plugin)
+│   ├── PluginValidationError   a plugin's hook implementations do not match the specs (.plugin)
+│   └── BackendInterfaceError   a backend lacks methods of its interface, or they are mis-shaped (.problems)
 ├── BackendError                a backend failed
 │   └── CorruptEntry            a stored entry cannot be decoded (.reason)
 ├── NotSupported                a feature needs what this platform or install lacks (.feature)
@@ -73,6 +74,14 @@ class PluginLoadError(PluginError):
     def __init__(self, message: str, *, file: Path | None = None, line: int | None = None) -> None:
         self.file = file
         self.line = line
+        super().__init__(message)
+
+
+class BackendInterfaceError(PluginError):
+    """A backend instance does not implement its interface: methods missing or mis-shaped."""
+
+    def __init__(self, message: str, *, problems: list[str]) -> None:
+        self.problems = problems
         super().__init__(message)
 
 

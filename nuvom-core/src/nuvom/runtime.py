@@ -6,9 +6,10 @@ import threading
 from typing import Any
 
 from .backends.base import QueueBackend, ResultBackend, SchedulerBackend
+from .backends.interface import check_interface
 from .config import Settings, get_settings, reset_settings
 from .errors import ConfigError
-from .plugins.manager import BackendKind, backend_factories, reset_plugin_manager
+from .plugins.manager import BackendKind, backend_factories, backend_origin, reset_plugin_manager
 
 _lock = threading.RLock()
 _queue: QueueBackend | None = None
@@ -23,10 +24,11 @@ _SETTING_OF: dict[BackendKind, str] = {
 
 
 def create_backend(kind: BackendKind, settings: Settings) -> Any:
-    """Build the backend of ``kind`` named in ``settings``.
+    """Build the backend of ``kind`` named in ``settings`` and check it against its interface.
 
     Raises:
         ConfigError: naming the variable, the unknown name and the names available.
+        BackendInterfaceError: naming the backend, its plugin and each missing or mis-shaped method.
     """
     field = _SETTING_OF[kind]
     name = getattr(settings, field)
@@ -34,7 +36,15 @@ def create_backend(kind: BackendKind, settings: Settings) -> Any:
     if name not in factories:
         available = ", ".join(sorted(factories)) or "none"
         raise ConfigError(f"NUVOM_{field.upper()}", name, f"available {kind} backends: {available}")
-    return factories[name](settings)
+    backend = factories[name](settings)
+    try:
+        check_interface(kind, backend, name, backend_origin(kind, name))
+    except Exception:
+        close = getattr(backend, "close", None)
+        if callable(close):
+            close()
+        raise
+    return backend
 
 
 def get_queue() -> QueueBackend:

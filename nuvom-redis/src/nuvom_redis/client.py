@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import re
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +16,7 @@ from redis.retry import Retry
 
 from nuvom.errors import BackendError
 
-from .settings import RedisSettings
+from .settings import SUITE_NAMESPACE_VARIABLE, RedisSettings
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,26 @@ class Outage:
         if self.since is not None:
             logger.warning("Redis at %s is reachable again after %.1f s", self.url, now - self.since)
             self.since = None
+
+
+def drop_keys(connection: Connection, prefix: str) -> int:
+    """Delete every key under ``prefix:``; return how many. For the conformance suite's namespaces."""
+    if os.environ.get(SUITE_NAMESPACE_VARIABLE) is None:
+        raise BackendError(
+            f"refusing to delete the keys under {prefix!r}: {SUITE_NAMESPACE_VARIABLE} is unset"
+        )
+    pattern = re.sub(r"([*?\[\]\\])", r"\\\1", prefix) + ":*"
+    deleted = 0
+    with connection.errors(f"deleting the keys under {prefix}:"):
+        batch: list[bytes] = []
+        for key in connection.client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                deleted += connection.client.unlink(*batch)
+                batch.clear()
+        if batch:
+            deleted += connection.client.unlink(*batch)
+    return deleted
 
 
 def text(value: Any) -> str:

@@ -33,7 +33,7 @@ from nuvom.config import Settings
 from nuvom.record import JobRecord
 
 from . import handoff
-from .client import Connection, Outage, text
+from .client import Connection, Outage, drop_keys, text
 from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key
 from .results import RedisResults
 from .scripts import Scripts
@@ -312,6 +312,10 @@ class RedisQueue(BaseQueue):
         pipe.hset(keys.meta, job_id, b"\xc1\xc1 not queue metadata")
         pipe.zadd(keys.ready(0), {f"0{0:016x}{job_id}": 1})
         pipe.execute()
+
+    def drop_namespace(self) -> int:
+        """Delete every key under this store's prefix (the conformance suite's namespace)."""
+        return drop_keys(self.connection, self.prefix)
 
     def close(self) -> None:
         self.connection.close()

@@ -22,7 +22,7 @@ from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus
 
 from . import handoff
-from .client import Connection, text
+from .client import Connection, drop_keys, text
 from .keys import STATUSES, ResultKeys
 from .scripts import Scripts
 from .settings import DEFAULT_RESULT_TTL_SECS, RedisSettings
@@ -186,6 +186,10 @@ class RedisResults(BaseResults):
             if gone:
                 self._forget(gone, delete=False)
             start += len(ids) - len(gone)
+
+    def drop_namespace(self) -> int:
+        """Delete every key under this store's prefix (the conformance suite's namespace)."""
+        return drop_keys(self.connection, self.keys.prefix)
 
     def close(self) -> None:
         self.connection.close()

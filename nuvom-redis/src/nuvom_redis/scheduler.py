@@ -18,7 +18,7 @@ from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.scheduling.record import ScheduleRecord
 
-from .client import Connection, text
+from .client import Connection, drop_keys, text
 from .keys import ScheduleKeys
 from .scripts import Scripts
 from .settings import RedisSettings
@@ -177,6 +177,10 @@ class RedisScheduler:
                 "schedule_fired", [self.keys.base], [schedule_id, _float(fire_ts), after]
             )
         return bool(applied)
+
+    def drop_namespace(self) -> int:
+        """Delete every key under this store's prefix (the conformance suite's namespace)."""
+        return drop_keys(self.connection, self.keys.prefix)
 
     def close(self) -> None:
         """Close every pooled connection. Idempotent."""

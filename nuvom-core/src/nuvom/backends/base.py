@@ -295,6 +295,23 @@ class CreatingResults(Protocol):
         """
 
 
+@runtime_checkable
+class NamespacedStore(Protocol):
+    """Optional: a store kept outside the data directory (on a server) that can empty its namespace.
+
+    The conformance suite hands each check a fresh data directory and its own
+    ``NUVOM_SUITE_NAMESPACE``. A store that keeps its data elsewhere (keys on a server, say) keeps
+    it under that namespace and implements ``drop_namespace`` so that the suite leaves nothing
+    behind on the server it was pointed at.
+    """
+
+    def drop_namespace(self) -> int:
+        """Delete everything stored under this instance's namespace; return how many entries went.
+
+        Called only while ``NUVOM_SUITE_NAMESPACE`` is set; a second call returns 0.
+        """
+
+
 class BaseQueue:
     """Optional base class: derived helpers on top of the primitives, never weaker than them."""
 

@@ -17,6 +17,9 @@ from ..plugins.manager import plugin_infos
 from ..plugins.scaffold import scaffold_plugin
 from .common import EXIT_FAILED, console, handles_errors
 
+#: The one line every doc and hint repeats: what `nuvom plugin test` needs beyond nuvom-core.
+TESTING_EXTRA_HINT = "nuvom plugin test needs pytest and hypothesis: pip install 'nuvom-core[testing]'"
+
 if TYPE_CHECKING:
     from ..testing.runner import Kind, SuiteReport
 
@@ -95,21 +98,29 @@ def run_conformance(
     """Run the conformance suite against TARGET; exit 0 only when every check passes."""
     for module in ("pytest", "hypothesis"):
         if importlib.util.find_spec(module) is None:
-            raise PluginError(f"the conformance suite needs {module}: pip install 'nuvom-core[testing]'")
+            raise PluginError(f"{TESTING_EXTRA_HINT} ({module} is missing)")
     from ..testing.runner import kinds_of, run_suite
 
     cwd = str(Path.cwd())  # so module:Class finds the project's own modules, as `python -m` would
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     kinds: list[Kind] = [kind.value] if kind is not None else kinds_of(target, name)
-    reports = [run_suite(target, k, name, select=select) for k in kinds]
-    for report in reports:
+    failed = False
+    for k in kinds:
+        report = run_suite(target, k, name, select=select)
         _render(report, verbose=verbose)
-    if not all(report.ok for report in reports):
+        if report.stopped_early:  # the other roles would stop on the same fault
+            raise typer.Exit(EXIT_FAILED)
+        failed = failed or not report.ok
+    if failed:
         raise typer.Exit(EXIT_FAILED)
 
 
 def _render(report: SuiteReport, *, verbose: bool) -> None:
+    if report.stopped_early:
+        (check,) = report.checks
+        console.print(Text(f"{report.kind} suite not run: {check.message}", style="bold red"), soft_wrap=True)
+        return
     table = Table(title=f"{report.kind} backend conformance: {report.label}", title_justify="left")
     table.add_column("check", overflow="fold")
     table.add_column("result")
@@ -130,6 +141,8 @@ def _render(report: SuiteReport, *, verbose: bool) -> None:
     if not report.checks:
         counts = f"no checks ran (pytest exit code {report.exit_code})"
     console.print(Text(counts, style="bold red" if failed or not report.ok else "bold green"))
+    if report.cleanup:
+        console.print(Text(report.cleanup, style="dim"), soft_wrap=True)
     for check in failed:
         line = Text.assemble(("FAILED ", "bold red"), check.name, ": ", check.message)
         console.print(line, soft_wrap=True)

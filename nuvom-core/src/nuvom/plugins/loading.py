@@ -8,7 +8,9 @@ result_backend = ["acme.results:MongoResults"]
 scheduler_backend = ["acme.schedules:MongoSchedules"]
 ```
 A class named in ``*_backend`` is built with ``Class.from_settings(settings)`` when it has that
-classmethod, else with ``Class()``.
+classmethod, else with ``Class()``. Targets import relative to the file's folder, which goes first
+on ``sys.path`` (and stays there, so a plugin's own lazy imports work later), whether Nuvom runs as
+the ``nuvom`` console script or as ``python -m nuvom``.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def from_toml(path: Path) -> Iterator[Discovered]:
         )
     if table is None:
         return
+    _import_beside(path)
     for key, value in table.items():
         line = _line_of(text, key)
         if key not in _KEYS:
@@ -166,6 +169,15 @@ def from_toml(path: Path) -> Iterator[Discovered]:
         yield Discovered(target, _import_or_fail(path, text, target), str(path))
     if backends:
         yield Discovered(f"{path.name} backends", _ClassShorthand(backends), str(path))
+
+
+def _import_beside(path: Path) -> None:
+    """Put the toml file's folder first on ``sys.path``: its plugins are modules beside it."""
+    folder = str(path.resolve().parent)
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
+    importlib.invalidate_caches()
 
 
 def _import_or_fail(path: Path, text: str, target: str) -> Any:

@@ -95,25 +95,37 @@ def reset_plugin_manager() -> None:
         _hook_cache.clear()
 
 
+def _offers(kind: BackendKind) -> dict[str, tuple[BackendFactory, str]]:
+    manager = get_plugin_manager()
+    caller = getattr(manager.hook, f"nuvom_{kind}_backends")
+    offered: dict[str, tuple[BackendFactory, str]] = {}
+    for impl in reversed(caller.get_hookimpls()):  # registration order
+        for name, factory in (impl.function() or {}).items():
+            if name in offered:
+                first = offered[name][1]
+                raise PluginError(
+                    f"{kind} backend {name!r} is offered by both {first!r} and {impl.plugin_name!r}"
+                )
+            offered[name] = (factory, impl.plugin_name)
+    return offered
+
+
 def backend_factories(kind: BackendKind) -> dict[str, BackendFactory]:
     """Every backend of ``kind`` offered by a registered plugin, by name.
 
     Raises:
         PluginError: when two plugins offer the same name.
     """
-    manager = get_plugin_manager()
-    caller = getattr(manager.hook, f"nuvom_{kind}_backends")
-    offered: dict[str, BackendFactory] = {}
-    owners: dict[str, str] = {}
-    for impl in reversed(caller.get_hookimpls()):  # registration order
-        for name, factory in (impl.function() or {}).items():
-            if name in offered:
-                raise PluginError(
-                    f"{kind} backend {name!r} is offered by both {owners[name]!r} and {impl.plugin_name!r}"
-                )
-            offered[name] = factory
-            owners[name] = impl.plugin_name
-    return offered
+    return {name: factory for name, (factory, _) in _offers(kind).items()}
+
+
+def backend_origin(kind: BackendKind, name: str) -> str:
+    """Which plugin offers the ``kind`` backend ``name``, and where that plugin came from."""
+    offer = _offers(kind).get(name)
+    if offer is None:
+        return "no registered plugin"
+    found = _sources.get(offer[1])
+    return f"plugin {offer[1]!r}, {found.source}" if found is not None else f"plugin {offer[1]!r}"
 
 
 _hook_cache: dict[str, list[pluggy.HookImpl]] = {}

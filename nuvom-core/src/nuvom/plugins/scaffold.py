@@ -50,6 +50,7 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, out: Path) -> Path:
         "upper": slug.upper(),
         "kind": kind,
         "core_version": __version__,
+        "next_core_minor": _next_minor(__version__),
         "check_command": check,
         "start_hint": hint,
     }
@@ -65,3 +66,9 @@ def scaffold_plugin(name: str, kind: ScaffoldKind, out: Path) -> Path:
         path.write_text(Template((_TEMPLATES / template).read_text()).substitute(values))
     (root / "src" / package / "py.typed").touch()
     return root
+
+
+def _next_minor(version: str) -> str:
+    """``0.1.0`` -> ``0.2``: the first core release a plugin written today may not work with."""
+    major, minor = (int(part) for part in version.split(".")[:2])
+    return f"{major}.{minor + 1}"

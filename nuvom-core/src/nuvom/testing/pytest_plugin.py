@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,20 @@ _FIXTURE_OF: dict[Kind, str] = {
     "scheduler": "scheduler_factory",
 }
 _resolved_key = pytest.StashKey[dict[Kind, tuple[Callable[[Any], Any], str]]]()
+
+
+@dataclass
+class Cleanup:
+    """What the checks' teardowns removed from stores kept outside their data directories."""
+
+    #: Entries (keys, rows) removed by ``drop_namespace`` after the checks.
+    removed: int = 0
+    #: Checks whose backends keep data outside the data directory (``NamespacedStore``).
+    namespaced_checks: int = 0
+
+
+#: Where the suite's run keeps its :class:`Cleanup`, for ``nuvom plugin test``'s last line.
+CLEANUP_KEY = pytest.StashKey[Cleanup]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -135,8 +150,26 @@ def _instances(
         return backend
 
     yield factory
-    for backend in made:
-        backend.close()
+    try:
+        _drop_namespaces(config, made)
+    finally:
+        for backend in made:
+            backend.close()
+
+
+def _drop_namespaces(config: pytest.Config, made: list[Any]) -> None:
+    """Empty the check's namespace on stores kept outside its data directory, and verify it."""
+    from ..backends.base import NamespacedStore
+
+    namespaced = [backend for backend in made if isinstance(backend, NamespacedStore)]
+    if not namespaced:
+        return
+    cleanup = config.stash.setdefault(CLEANUP_KEY, Cleanup())
+    cleanup.namespaced_checks += 1
+    cleanup.removed += sum(backend.drop_namespace() for backend in namespaced)
+    left = sum(backend.drop_namespace() for backend in namespaced)
+    if left:
+        pytest.fail(f"drop_namespace() left {left} entries behind: a second call still removed them")
 
 
 @pytest.fixture

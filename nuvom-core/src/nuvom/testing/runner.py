@@ -21,6 +21,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from ..errors import PluginError
 from ..plugins.targets import resolve_target
+from .preflight import preflight
+from .pytest_plugin import CLEANUP_KEY
 
 Kind = Literal["queue", "result", "scheduler"]
 Outcome = Literal["passed", "failed", "skipped"]
@@ -66,6 +68,10 @@ class SuiteReport:
     #: pytest's own terminal output.
     output: str = ""
     duration_secs: float = 0.0
+    #: What the run left behind, checked after it: one line for the report.
+    cleanup: str = ""
+    #: The backend failed a check made before the suite (interface, answers): nothing else ran.
+    stopped_early: bool = False
 
     def by_outcome(self, outcome: Outcome) -> list[CheckResult]:
         """The checks that ended with ``outcome``."""
@@ -101,6 +107,13 @@ class _Collector:
 
     def __init__(self) -> None:
         self.checks: dict[str, CheckResult] = {}
+        self.removed = 0
+        self.namespaced_checks = 0
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        cleanup = session.config.stash.get(CLEANUP_KEY, None)
+        if cleanup is not None:
+            self.removed, self.namespaced_checks = cleanup.removed, cleanup.namespaced_checks
 
     def pytest_itemcollected(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
@@ -152,10 +165,22 @@ def run_suite(target: str, kind: Kind, name: str | None = None, *, select: str |
     Raises:
         PluginError: when ``target`` names no backend of ``kind`` (nothing runs then).
     """
-    label = check_target(target, kind, name)
+    build, label = resolve_target(target, kind, name)
+    started = time.monotonic()
+    stop = preflight(build, kind, label)
+    if stop is not None:
+        check, why = stop
+        return SuiteReport(
+            target=target,
+            kind=kind,
+            label=label,
+            checks=[CheckResult(check, f"the {kind} backend is usable before the suite runs", "failed", why)],
+            exit_code=1,
+            duration_secs=time.monotonic() - started,
+            stopped_early=True,
+        )
     collector = _Collector()
     output = io.StringIO()
-    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nuvom-suite-") as scratch:
         ini = Path(scratch) / "pytest.ini"
         ini.write_text("[pytest]\n")
@@ -194,6 +219,7 @@ def run_suite(target: str, kind: Kind, name: str | None = None, *, select: str |
                 exit_code = pytest.main(args, plugins=[collector])
         finally:
             set_hypothesis_home_dir(None)
+    scratch_left = Path(scratch).exists()  # every check's data directory lived under it
     if exit_code not in (0, 1, 5) and not any(c.outcome == "failed" for c in collector.checks.values()):
         collector.checks["pytest"] = CheckResult(
             "pytest", "the suite runs", "failed", f"pytest exited with {exit_code!s}", output.getvalue()
@@ -206,7 +232,20 @@ def run_suite(target: str, kind: Kind, name: str | None = None, *, select: str |
         exit_code=int(exit_code),
         output=output.getvalue(),
         duration_secs=time.monotonic() - started,
+        cleanup=_cleanup_line(collector, scratch_left),
     )
+
+
+def _cleanup_line(collector: _Collector, scratch_left: bool) -> str:
+    if scratch_left:
+        return "the checks' data directories could not be removed"
+    line = "left nothing behind: each check's data directory is deleted"
+    if collector.namespaced_checks:
+        line += (
+            f"; {collector.removed} entries removed from the server's check namespaces "
+            "and a second drop_namespace() found none"
+        )
+    return line
 
 
 def kinds_of(target: str, name: str | None = None) -> list[Kind]:
