@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,30 +12,18 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from nuvom.errors import BackendError
+from nuvom.redaction import redact_url
 
 from .settings import RedisSettings
 
 logger = logging.getLogger(__name__)
 
 
-def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-
-
 class Connection:
     """A Redis client on a blocking pool, and the redacted URL for messages."""
 
     def __init__(self, url: str, settings: RedisSettings) -> None:
-        self.url = redact(url)
+        self.url = redact_url(url)
         self.socket_timeout = settings.redis_socket_timeout_secs
         # A short retry rides out a dropped connection; an outage is reported within a second.
         # Scripts are safe to run twice: enqueue is idempotent per id, and a claim whose reply
