@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,29 @@ from nuvom.redaction import redact_url
 from .settings import RedisSettings
 
 logger = logging.getLogger(__name__)
+
+
+class TlsHandshakeError(redis.RedisError):
+    """The server took the TCP connection but completed no TLS handshake.
+
+    Not a :class:`redis.ConnectionError`, so the client does not retry it: a plain Redis port
+    given a ``rediss://`` URL (or a certificate that does not verify) fails the same way every time.
+    """
+
+
+class _TlsConnection(redis.SSLConnection):
+    """An SSL connection whose handshake failures are :class:`TlsHandshakeError`."""
+
+    def _wrap_socket_with_ssl(self, sock: Any) -> Any:
+        try:
+            return super()._wrap_socket_with_ssl(sock)  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            raise TlsHandshakeError(
+                f"no TLS handshake answer from {self.host}:{self.port} within"
+                f" {self.socket_connect_timeout} s; is it a plain (non-TLS) Redis port? Use redis:// for one"
+            ) from None
+        except ssl.SSLError as exc:
+            raise TlsHandshakeError(f"the TLS handshake with {self.host}:{self.port} failed: {exc}") from None
 
 
 class Connection:
@@ -35,6 +59,7 @@ class Connection:
             socket_timeout=settings.redis_socket_timeout_secs,
             socket_connect_timeout=settings.redis_connect_timeout_secs,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+            **({"connection_class": _TlsConnection} if url.lower().startswith("rediss://") else {}),
         )
         self.client: redis.Redis = redis.Redis(connection_pool=pool)
 
