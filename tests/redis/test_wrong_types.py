@@ -93,14 +93,26 @@ def test_jobs_of_a_queue_whose_payload_hash_became_a_string_are_quarantined_and_
     client.close()
 
 
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("leased", "holds a string, not a zset"),
+        ("seq", "holds a string that is not an integer, not a counter"),
+    ],
+)
 def test_a_queue_whose_own_key_has_the_wrong_type_is_skipped_and_reported_once(
-    queue_factory: Callable[[], RedisQueue], redis_url: str, caplog: pytest.LogCaptureFixture
+    queue_factory: Callable[[], RedisQueue],
+    redis_url: str,
+    caplog: pytest.LogCaptureFixture,
+    name: str,
+    why: str,
 ) -> None:
-    # Given a job on queue "a" whose lease set is a string, and one on queue "b"
+    # Given a job on queue "a" whose lease set (or sequence counter) is a text, and one on queue "b"
     queue = queue_factory()
     queue.enqueue_many([Envelope("ja", "a", b"x"), Envelope("jb", "b", b"x")])
     client = redis.Redis.from_url(redis_url)
-    client.set(queue.keys("a").leased, "oops")
+    spoilt = queue.keys("a").base + name
+    client.set(spoilt, "oops")
 
     # When a worker claims from both, again and again
     with caplog.at_level(logging.WARNING, logger="nuvom_redis.queue"):
@@ -109,11 +121,11 @@ def test_a_queue_whose_own_key_has_the_wrong_type_is_skipped_and_reported_once(
     # Then "b" is served, "a" keeps its job untouched, and one warning names the key
     assert [[lease.id for lease in leases] for leases in claims] == [["jb"], [], []]
     assert placed(client, queue.keys("a"), "ja") == [queue.keys("a").ready(0)]
-    warnings = [r.getMessage() for r in caplog.records if queue.keys("a").leased in r.getMessage()]
-    assert len(warnings) == 1 and "holds a string, not a zset" in warnings[0], warnings
+    warnings = [r.getMessage() for r in caplog.records if spoilt in r.getMessage()]
+    assert len(warnings) == 1 and why in warnings[0], warnings
 
     # And once the key is repaired, "a" is served again
-    client.delete(queue.keys("a").leased)
+    client.delete(spoilt)
     assert [lease.id for lease in queue.pop_batch(5, queues=["a", "b"], timeout=0, lease_secs=30)] == ["ja"]
     client.close()
 

@@ -17,10 +17,15 @@ local function now_us()
 end
 
 -- The first of `expected` ({key, type} pairs) that holds another type, described; nil if none.
+-- Type 'counter' is a string holding an integer (what INCR needs).
 local function mistyped(expected)
   for _, e in ipairs(expected) do
     local kind = redis.call('TYPE', e[1])['ok']
-    if kind ~= 'none' and kind ~= e[2] then
+    if e[2] == 'counter' and kind == 'string' then
+      if redis.call('OBJECT', 'ENCODING', e[1]) ~= 'int' then
+        return e[1] .. ' holds a string that is not an integer, not a counter'
+      end
+    elseif kind ~= 'none' and kind ~= e[2] then
       return e[1] .. ' holds a ' .. kind .. ', not a ' .. e[2]
     end
   end
@@ -68,7 +73,7 @@ end
 -- The keys of queue `k` its scripts write, with their types; `also` adds more.
 local function queue_types(k, also)
   local expected = {
-    {k.due, 'zset'}, {k.leased, 'zset'}, {k.quarantine, 'hash'}, {k.seq, 'string'}, {k.wake, 'list'}
+    {k.due, 'zset'}, {k.leased, 'zset'}, {k.quarantine, 'hash'}, {k.seq, 'counter'}, {k.wake, 'list'}
   }
   for p = 0, 9 do
     expected[#expected + 1] = {k.ready[p], 'zset'}
