@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from nuvom import runtime
 from nuvom_redis.client import Connection
 from nuvom_redis.queue import RedisQueue
 from nuvom_redis.results import RedisResults
 from nuvom_redis.scheduler import RedisScheduler
 from nuvom_redis.settings import RedisSettings
 
+from ..e2e.helpers import WorkerProcess, imported_tasks
 from .server import REDIS_SERVER, RedisServer
 
 
@@ -82,3 +86,39 @@ def scheduler_factory(redis_url: str, prefix: str) -> Iterator[object]:
     yield make
     for store in made:
         store.close()
+
+
+@pytest.fixture
+def backend_env(redis_url: str, prefix: str) -> dict[str, str]:
+    return {
+        "NUVOM_QUEUE_BACKEND": "redis",
+        "NUVOM_RESULT_BACKEND": "redis",
+        "NUVOM_REDIS_URL": redis_url,
+        "NUVOM_REDIS_PREFIX": prefix,
+    }
+
+
+@pytest.fixture
+def project(
+    isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch, backend_env: dict[str, str]
+) -> Iterator[ModuleType]:
+    """The e2e task module, sending to Redis from this process."""
+    for key, value in backend_env.items():
+        monkeypatch.setenv(key, value)
+    runtime.reset()
+    with imported_tasks(isolated_nuvom, monkeypatch) as tasks:
+        yield tasks
+
+
+@pytest.fixture
+def start_worker(isolated_nuvom: Path, backend_env: dict[str, str]) -> Iterator[Callable[..., WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(isolated_nuvom, *args, env={**backend_env, **(env or {})})
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop(timeout=10)

@@ -14,7 +14,7 @@ from nuvom.errors import BackendError
 from nuvom.record import JobStatus
 from nuvom.runtime import get_queue, get_results
 
-from ..e2e.helpers import WorkerProcess, executions, imported_tasks, wait_until
+from ..e2e.helpers import WorkerProcess, executions, wait_until
 from .server import RedisServer
 
 pytestmark = pytest.mark.slow
@@ -22,42 +22,6 @@ pytestmark = pytest.mark.slow
 #: Jobs the several workers drain together.
 DRAIN_JOBS = 3_000
 WORKERS = 3
-
-
-@pytest.fixture
-def backend_env(redis_url: str, prefix: str) -> dict[str, str]:
-    return {
-        "NUVOM_QUEUE_BACKEND": "redis",
-        "NUVOM_RESULT_BACKEND": "redis",
-        "NUVOM_REDIS_URL": redis_url,
-        "NUVOM_REDIS_PREFIX": prefix,
-    }
-
-
-@pytest.fixture
-def project(
-    isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch, backend_env: dict[str, str]
-) -> Iterator[ModuleType]:
-    """The e2e task module, sending to Redis from this process."""
-    for key, value in backend_env.items():
-        monkeypatch.setenv(key, value)
-    runtime.reset()
-    with imported_tasks(isolated_nuvom, monkeypatch) as tasks:
-        yield tasks
-
-
-@pytest.fixture
-def start_worker(isolated_nuvom: Path, backend_env: dict[str, str]) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> WorkerProcess:
-        worker = WorkerProcess(isolated_nuvom, *args, env={**backend_env, **(env or {})})
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop(timeout=10)
 
 
 @pytest.fixture

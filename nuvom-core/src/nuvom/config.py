@@ -5,18 +5,23 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from dotenv import dotenv_values
-from pydantic import Field, ValidationError
+from pydantic import Field, PlainSerializer, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
+from .redaction import redact_url
 
 ENV_PREFIX = "NUVOM_"
 TimeoutPolicy = Literal["fail", "retry", "ignore"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 _S = TypeVar("_S", bound="PluginSettings")
+#: A setting holding a URL that may carry credentials. ``nuvom config`` and every JSON dump of the
+#: settings show it with its password and secret query parameters masked; use it (or pydantic's
+#: ``SecretStr``) for any secret field, in plugin settings too.
+SecretUrl = Annotated[str, PlainSerializer(redact_url, when_used="json")]
 
 
 class PluginSettings(BaseSettings):
@@ -47,7 +52,10 @@ class PluginSettings(BaseSettings):
             error = exc.errors()[0]
             field = str(error["loc"][0]) if error["loc"] else "?"
             prefix = cls.model_config.get("env_prefix") or ""
-            raise ConfigError(prefix + field.upper(), error.get("input"), error["msg"]) from None
+            value = error.get("input")
+            if isinstance(value, str):
+                value = redact_url(value)  # a bad value may still hold a password
+            raise ConfigError(prefix + field.upper(), value, error["msg"]) from None
 
 
 class Settings(PluginSettings):
@@ -88,7 +96,7 @@ class Settings(PluginSettings):
     #: Logging level of the command line.
     log_level: LogLevel = "INFO"
     #: Redis URL for the Redis plugin.
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: SecretUrl = "redis://127.0.0.1:6379/0"
     #: SQLite database path for the SQLite plugin (default ``<DATA_DIR>/nuvom.db``).
     sqlite_path: Path | None = None
     #: Interface the Prometheus exporter binds.
@@ -127,7 +135,11 @@ def reset_settings() -> None:
 
 
 def setting_sources(settings: Settings) -> list[tuple[str, object, str]]:
-    """Each setting as ``(variable, value, source)``; source is environment, .env or default."""
+    """Each setting as ``(variable, value, source)``; source is environment, .env or default.
+
+    Values are as JSON shows them (paths as text), with secrets masked (see :data:`SecretUrl`).
+    """
+    shown = settings.model_dump(mode="json")
     dotenv = {k.upper(): v for k, v in dotenv_values(".env").items()} if Path(".env").is_file() else {}
     rows = []
     for field in Settings.model_fields:
@@ -138,5 +150,5 @@ def setting_sources(settings: Settings) -> list[tuple[str, object, str]]:
             source = ".env"
         else:
             source = "default"
-        rows.append((variable, getattr(settings, field), source))
+        rows.append((variable, shown[field], source))
     return rows

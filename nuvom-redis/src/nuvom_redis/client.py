@@ -6,7 +6,7 @@ import contextlib
 import logging
 import os
 import re
-import urllib.parse
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,30 +15,41 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from nuvom.errors import BackendError
+from nuvom.redaction import redact_url
 
 from .settings import SUITE_NAMESPACE_VARIABLE, RedisSettings
 
 logger = logging.getLogger(__name__)
 
 
-def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+class TlsHandshakeError(redis.RedisError):
+    """The server took the TCP connection but completed no TLS handshake.
+
+    Not a :class:`redis.ConnectionError`, so the client does not retry it: a plain Redis port
+    given a ``rediss://`` URL (or a certificate that does not verify) fails the same way every time.
+    """
+
+
+class _TlsConnection(redis.SSLConnection):
+    """An SSL connection whose handshake failures are :class:`TlsHandshakeError`."""
+
+    def _wrap_socket_with_ssl(self, sock: Any) -> Any:
+        try:
+            return super()._wrap_socket_with_ssl(sock)  # type: ignore[no-untyped-call]
+        except TimeoutError:
+            raise TlsHandshakeError(
+                f"no TLS handshake answer from {self.host}:{self.port} within"
+                f" {self.socket_connect_timeout} s; is it a plain (non-TLS) Redis port? Use redis:// for one"
+            ) from None
+        except ssl.SSLError as exc:
+            raise TlsHandshakeError(f"the TLS handshake with {self.host}:{self.port} failed: {exc}") from None
 
 
 class Connection:
     """A Redis client on a blocking pool, and the redacted URL for messages."""
 
     def __init__(self, url: str, settings: RedisSettings) -> None:
-        self.url = redact(url)
+        self.url = redact_url(url)
         self.socket_timeout = settings.redis_socket_timeout_secs
         # A short retry rides out a dropped connection; an outage is reported within a second.
         # Scripts are safe to run twice: enqueue is idempotent per id, and a claim whose reply
@@ -50,6 +61,7 @@ class Connection:
             socket_timeout=settings.redis_socket_timeout_secs,
             socket_connect_timeout=settings.redis_connect_timeout_secs,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+            **({"connection_class": _TlsConnection} if url.lower().startswith("rediss://") else {}),
         )
         self.client: redis.Redis = redis.Redis(connection_pool=pool)
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nuvom.plugins.hookspecs import BackendFactory, hookimpl
 
+from .persistence import warn_if_volatile
 from .queue import RedisQueue
 from .results import RedisResults
 from .scheduler import RedisScheduler
@@ -22,3 +25,10 @@ def nuvom_result_backends() -> dict[str, BackendFactory]:
 @hookimpl
 def nuvom_scheduler_backends() -> dict[str, BackendFactory]:
     return {"redis": RedisScheduler.from_settings}
+
+
+@hookimpl
+def nuvom_worker_started(worker: Any) -> None:
+    """A worker on a Redis queue warns once if the server would lose its jobs on a restart."""
+    if isinstance(worker.queue, RedisQueue):
+        warn_if_volatile(worker.queue.connection)

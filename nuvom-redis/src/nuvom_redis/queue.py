@@ -75,6 +75,8 @@ class RedisQueue(BaseQueue):
         self._key_lists: dict[str, list[str]] = {}
         #: Queues this instance has added to the set of queue names.
         self._registered: set[str] = set()
+        #: Why the claim script skips queues (a key of the wrong type), as last reported.
+        self._broken: frozenset[str] = frozenset()
         # A blocking wait must end before the socket timeout does.
         self._max_block = max(0.1, connection.socket_timeout - 1.0)
 
@@ -193,9 +195,11 @@ class RedisQueue(BaseQueue):
         reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce, records])
         expires_at = int(reply[1]) / 1e6
         wait_us = int(reply[2])
+        first = 4 + int(reply[3])
+        self._report_broken(frozenset(text(why) for why in reply[4:first]))
         leases = []
         handed: list[tuple[str, Any]] = []
-        for i in range(3, len(reply), _CLAIM_FIELDS):
+        for i in range(first, len(reply), _CLAIM_FIELDS):
             fields = reply[i : i + _CLAIM_FIELDS]
             position, job_id, payload, priority, attempts, deliveries, token, eta, record = fields
             envelope = Envelope(
@@ -211,6 +215,18 @@ class RedisQueue(BaseQueue):
         if handed and self._records is not None:
             handoff.leave((self.connection.server, self._records.prefix), handed)
         return leases, (wait_us / 1e6 if wait_us >= 0 else None)
+
+    def _report_broken(self, broken: frozenset[str]) -> None:
+        """Warn once when a queue starts or stops being skipped for a key of the wrong type."""
+        if broken == self._broken:
+            return
+        for why in sorted(broken - self._broken):
+            logger.warning(
+                "Redis at %s: a queue is skipped until this key is repaired: %s", self.connection.url, why
+            )
+        for why in sorted(self._broken - broken):
+            logger.warning("Redis at %s: no queue is skipped any more for: %s", self.connection.url, why)
+        self._broken = broken
 
     # -- settle ----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import os
 
 from pydantic import Field
 
-from nuvom.config import PluginSettings
+from nuvom.config import PluginSettings, SecretUrl
 
 #: Set by the conformance suite (``nuvom plugin test``) to a name unique to the running check.
 SUITE_NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
@@ -22,7 +22,7 @@ class RedisSettings(PluginSettings):
     """
 
     #: Where Redis is.
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: SecretUrl = "redis://127.0.0.1:6379/0"
     #: Prefix of every key, so several apps can share one database.
     redis_prefix: str = Field("nuvom", min_length=1, pattern=r"^[^{}\s]+$")
     #: Connections per process; a caller waits for a free one when all are busy.

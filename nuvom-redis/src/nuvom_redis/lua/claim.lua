@@ -3,23 +3,32 @@
 -- record (key ARGV[4] .. ':result:' .. id) is read too: a key the caller cannot name in advance,
 -- so this part needs a standalone server (see docs/backends/redis.md, Cluster). First, every due job moves to ready and every expired
 -- lease returns its job, all at once (no cap; the script is atomic, so nothing moves twice).
+-- A queue whose own keys hold another type is left untouched and reported; a job whose metadata,
+-- payload or record cannot be read goes to its queue's quarantine hash (id -> reason), so one bad
+-- key never fails the script halfway (Redis would keep what it had already moved).
 -- Returns now, the lease expiry, microseconds until the next due job or lease expiry (-1 if
--- none), then 9 fields per claimed job: the queue's position among those passed, id, payload,
--- priority, attempts, deliveries, token, eta, and its record or false.
+-- none), the number of queues left untouched and why for each, then 9 fields per claimed job:
+-- the queue's position among those passed, id, payload, priority, attempts, deliveries, token,
+-- eta, and its record or false.
 local n, lease_us, nonce, records = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local now = now_us()
 local expires = now + lease_us
-local queues = {}
+local queues, broken = {}, {}
 for o = 0, #KEYS - 1, QUEUE_KEYS do
   local k = queue_keys(o)
-  k.position = #queues
-  queues[#queues + 1] = k
+  local wrong = mistyped(queue_types(k))
+  if wrong then
+    broken[#broken + 1] = wrong
+  else
+    k.position = o / QUEUE_KEYS
+    queues[#queues + 1] = k
+  end
 end
 
 local function quarantine(k, id, reason)
   redis.call('HSET', k.quarantine, id, reason)
-  redis.call('HDEL', k.meta, id)
-  redis.call('HDEL', k.payload, id)
+  forget(k.meta, id)
+  forget(k.payload, id)
 end
 
 for _, k in ipairs(queues) do
@@ -38,8 +47,11 @@ for _, k in ipairs(queues) do
   local lapsed = redis.call('ZRANGEBYSCORE', k.leased, '-inf', now, 'WITHSCORES')
   for i = 1, #lapsed, 2 do
     local id = lapsed[i]
-    local meta = unpack_meta(redis.call('HGET', k.meta, id))
-    if meta then
+    local raw, err = read('HGET', k.meta, id)
+    local meta = unpack_meta(raw)
+    if err then
+      quarantine(k, id, 'its metadata in ' .. k.meta .. ' cannot be read: ' .. err)
+    elseif meta then
       redis.call('HSET', k.meta, id, pack_meta(meta.pr, meta.att, meta.dl, '', meta.eta))
       redis.call('ZADD', k.ready[meta.pr], lapsed[i + 1], member(k, meta.pr, id))
     end
@@ -52,16 +64,34 @@ end
 local out = {}
 local claimed = 0
 
+-- Lease one popped job: every read first, then the writes, none of which can fail.
 local function take(k, m)
   local id = member_id(m)
-  local meta = unpack_meta(redis.call('HGET', k.meta, id))
-  local payload = redis.call('HGET', k.payload, id)
+  local raw, meta_err = read('HGET', k.meta, id)
+  local payload, payload_err = read('HGET', k.payload, id)
+  local record, record_err = false, nil
+  if records ~= '' then
+    record, record_err = read('GET', records .. ':result:' .. id)
+  end
+  local meta = unpack_meta(raw)
+  if meta_err then
+    quarantine(k, id, 'its metadata in ' .. k.meta .. ' cannot be read: ' .. meta_err)
+    return
+  end
   if not meta then
     quarantine(k, id, 'unreadable job metadata')
     return
   end
+  if payload_err then
+    quarantine(k, id, 'its payload in ' .. k.payload .. ' cannot be read: ' .. payload_err)
+    return
+  end
   if not payload then
     quarantine(k, id, 'no payload')
+    return
+  end
+  if record_err then
+    quarantine(k, id, 'its record ' .. records .. ':result:' .. id .. ' cannot be read: ' .. record_err)
     return
   end
   claimed = claimed + 1
@@ -69,10 +99,6 @@ local function take(k, m)
   local dl = meta.dl + 1
   redis.call('HSET', k.meta, id, pack_meta(meta.pr, meta.att, dl, token, meta.eta))
   redis.call('ZADD', k.leased, expires, id)
-  local record = false
-  if records ~= '' then
-    record = redis.call('GET', records .. ':result:' .. id)
-  end
   for _, v in ipairs({k.position, id, payload, meta.pr, meta.att, dl, token, meta.eta}) do
     out[#out + 1] = v
   end
@@ -132,7 +158,10 @@ for _, k in ipairs(queues) do
   end
 end
 
-local result = {us(now), us(expires), us(wait)}
+local result = {us(now), us(expires), us(wait), #broken}
+for _, why in ipairs(broken) do
+  result[#result + 1] = why
+end
 for _, v in ipairs(out) do
   result[#result + 1] = v
 end

@@ -3,6 +3,16 @@
 -- whose lease was lost gets nothing written. KEYS: the result store's 9 index keys, then per job
 -- its queue's base and its record key. ARGV: per job id, token, retry_at, then the 7 record
 -- arguments of save_record. Returns one 1 (applied) or 0 (lease lost) per job.
+-- Every key checked before the first write: one wrong-typed key fails the whole call unapplied.
+require_types(index_types(0))
+local checked = {}
+for o = RESULT_INDEX_KEYS, #KEYS - 1, 2 do
+  if not checked[KEYS[o + 1]] then
+    local k = queue_keys(o)
+    require_types(queue_types(k, {{k.meta, 'hash'}}))
+    checked[KEYS[o + 1]] = true
+  end
+end
 local applied = {}
 local now = now_us()
 for i = 1, (#KEYS - RESULT_INDEX_KEYS) / 2 do

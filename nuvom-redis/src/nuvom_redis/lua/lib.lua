@@ -4,12 +4,54 @@
 -- queue's keys from it (see keys.py), so they all share the base's hash tag and Cluster slot.
 -- A result store passes its 9 index keys, then record keys.
 -- Times are integer microseconds of Redis's own clock (TIME), never a worker's clock.
+--
+-- Redis does not roll back a script that fails halfway, so no script writes before a step that
+-- can fail: each first checks that the keys it writes hold their own type (require_types), and
+-- reads a key that may hold another type with `read`, never with redis.call.
 
 local QUEUE_KEYS = 1
 
 local function now_us()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+
+-- The first of `expected` ({key, type} pairs) that holds another type, described; nil if none.
+-- Type 'counter' is a string holding an integer (what INCR needs).
+local function mistyped(expected)
+  for _, e in ipairs(expected) do
+    local kind = redis.call('TYPE', e[1])['ok']
+    if e[2] == 'counter' and kind == 'string' then
+      if redis.call('OBJECT', 'ENCODING', e[1]) ~= 'int' then
+        return e[1] .. ' holds a string that is not an integer, not a counter'
+      end
+    elseif kind ~= 'none' and kind ~= e[2] then
+      return e[1] .. ' holds a ' .. kind .. ', not a ' .. e[2]
+    end
+  end
+  return nil
+end
+
+-- Fail the script, which must not have written anything yet, if a key of `expected` is mistyped.
+local function require_types(expected)
+  local wrong = mistyped(expected)
+  if wrong then
+    error({err = 'WRONGTYPE ' .. wrong})
+  end
+end
+
+-- A read that cannot fail the script: its reply, or false and the error.
+local function read(...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    return false, reply.err
+  end
+  return reply
+end
+
+-- Delete a field of a hash that may no longer be a hash (then there is nothing to delete).
+local function forget(hash, field)
+  redis.pcall('HDEL', hash, field)
 end
 
 -- Integer microseconds as exact text (tostring would round to 14 digits).
@@ -26,6 +68,20 @@ local function queue_keys(o)
   k.due, k.leased, k.meta, k.payload = base .. 'due', base .. 'leased', base .. 'meta', base .. 'payload'
   k.quarantine, k.seq, k.wake = base .. 'quarantine', base .. 'seq', base .. 'wake'
   return k
+end
+
+-- The keys of queue `k` its scripts write, with their types; `also` adds more.
+local function queue_types(k, also)
+  local expected = {
+    {k.due, 'zset'}, {k.leased, 'zset'}, {k.quarantine, 'hash'}, {k.seq, 'counter'}, {k.wake, 'list'}
+  }
+  for p = 0, 9 do
+    expected[#expected + 1] = {k.ready[p], 'zset'}
+  end
+  for _, e in ipairs(also or {}) do
+    expected[#expected + 1] = e
+  end
+  return expected
 end
 
 -- Job metadata, one hash field per job: priority|attempts|deliveries|lease token|eta text.
@@ -95,7 +151,7 @@ end
 
 local function settle_ack(k, id)
   redis.call('HDEL', k.meta, id)
-  redis.call('HDEL', k.payload, id)
+  forget(k.payload, id)
   redis.call('ZREM', k.leased, id)
 end
 
@@ -112,23 +168,32 @@ local function settle_nack(k, id, meta, retry_at, now)
   wake(k)
 end
 
--- Store a result record under `key`. The result store's 9 index keys start at KEYS[r + 1]:
+-- Store a result record under `key` (replacing whatever it holds, of any type). The result store's 9 index keys start at KEYS[r + 1]:
 -- all records, expiry, then one per status. `a` holds id, blob, created_at, status position
 -- (1..7), expires_at in ms or '', default ttl in ms or '', index bound.
 local RESULT_INDEX_KEYS = 9
 
+-- The result store's index keys starting at KEYS[r + 1], with their types.
+local function index_types(r)
+  local expected = {}
+  for i = 1, RESULT_INDEX_KEYS do
+    expected[i] = {KEYS[r + i], 'zset'}
+  end
+  return expected
+end
+
 local function save_record(key, r, a)
   local id, blob, created, status, expires_ms, ttl_ms = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
   local bound = tonumber(a[7])
-  local old
+  local old = redis.call('EXISTS', key) == 1
   if expires_ms ~= '' then
-    old = redis.call('SET', key, blob, 'PXAT', expires_ms, 'GET')
+    redis.call('SET', key, blob, 'PXAT', expires_ms)
     redis.call('ZADD', KEYS[r + 2], expires_ms, id)
   else
     if ttl_ms ~= '' then
-      old = redis.call('SET', key, blob, 'PX', ttl_ms, 'GET')
+      redis.call('SET', key, blob, 'PX', ttl_ms)
     else
-      old = redis.call('SET', key, blob, 'GET')
+      redis.call('SET', key, blob)
     end
     redis.call('ZREM', KEYS[r + 2], id)
   end

@@ -4,6 +4,7 @@
 -- base P:{schedules}:. Returns id, record blob (or false), runs text (or false) per claimed schedule.
 local records, runs = KEYS[1] .. 'records', KEYS[1] .. 'runs'
 local due, claims = KEYS[1] .. 'next', KEYS[1] .. 'claims'
+require_types({{records, 'hash'}, {runs, 'hash'}, {due, 'zset'}, {claims, 'zset'}})
 local now, limit, claim_until = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local page = math.max(limit, 64)
 local out = {}

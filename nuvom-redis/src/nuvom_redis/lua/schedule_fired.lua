@@ -3,6 +3,7 @@
 -- ARGV[3] '' deletes the schedule. KEYS[1]: the store's base P:{schedules}:. Returns 1 or 0.
 local records, runs = KEYS[1] .. 'records', KEYS[1] .. 'runs'
 local due, claims = KEYS[1] .. 'next', KEYS[1] .. 'claims'
+require_types({{records, 'hash'}, {runs, 'hash'}, {due, 'zset'}, {claims, 'zset'}})
 local id, fire_ts, next_run = ARGV[1], ARGV[2], ARGV[3]
 local run = redis.call('HGET', runs, id)
 if not run then

@@ -2,6 +2,11 @@
 -- ('' for none): a schedule that cannot be decoded is never claimed again. KEYS[1]: the store's
 -- base P:{schedules}:. Returns 1 when moved, 0 when the schedule changed meanwhile.
 local id, blob = ARGV[1], ARGV[2]
+local base = KEYS[1]
+require_types({
+  {base .. 'records', 'hash'}, {base .. 'runs', 'hash'}, {base .. 'next', 'zset'},
+  {base .. 'claims', 'zset'}, {base .. 'rejected', 'hash'}
+})
 local stored = redis.call('HGET', KEYS[1] .. 'records', id) or ''
 if stored ~= blob then
   return 0
