@@ -8,7 +8,8 @@ NuvomError
 │   ├── PluginLoadError         a plugin cannot be imported or its file read (.file, .line)
 │   └── PluginValidationError   a plugin's hook implementations do not match the specs (.plugin)
 ├── BackendError                a backend failed
-│   └── CorruptEntry            a stored entry cannot be decoded (.reason)
+│   ├── CorruptEntry            a stored entry cannot be decoded (.reason)
+│   └── Unsupported             the backend lacks an optional feature an operator command needs
 ├── TaskNotFound                no task is registered under a name (.name)
 ├── JobNotFound                 no job is stored under an id (.job_id)
 ├── DuplicateTask               a task name is registered twice (.name)
@@ -93,6 +94,10 @@ class CorruptEntry(BackendError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class Unsupported(BackendError):
+    """The configured backend lacks an optional feature (e.g. a worker registry) a command needs."""
 
 
 class TaskNotFound(NuvomError):

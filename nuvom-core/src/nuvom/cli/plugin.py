@@ -15,7 +15,7 @@ from rich.text import Text
 from ..errors import PluginError
 from ..plugins.manager import plugin_infos
 from ..plugins.scaffold import scaffold_plugin
-from .common import EXIT_FAILED, console, handles_errors
+from .common import EXIT_FAILED, JSON_OPTION, console, handles_errors, print_json
 
 if TYPE_CHECKING:
     from ..testing.runner import Kind, SuiteReport
@@ -34,8 +34,22 @@ class ScaffoldKind(str, enum.Enum):
 
 @plugin_app.command("list")
 @handles_errors
-def list_plugins() -> None:
+def list_plugins(as_json: bool = JSON_OPTION) -> None:
     """Show every plugin: where it came from, its version and what it provides."""
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": info.name,
+                    "source": info.source,
+                    "version": info.version,
+                    "backends": {kind: list(names) for kind, names in info.backends.items()},
+                    "hooks": list(info.hooks),
+                }
+                for info in plugin_infos()
+            ]
+        )
+        return
     table = Table(title="Nuvom plugins, in registration order", title_justify="left")
     for column in ("plugin", "source", "version", "provides"):
         table.add_column(column, overflow="fold")
