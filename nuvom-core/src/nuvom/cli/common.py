@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,10 +24,14 @@ from ..errors import ConfigError, JobNotFound, NuvomError, PluginError
 _UNBOUNDED = 1_000_000
 
 
+def _color_system() -> Literal["auto"] | None:
+    """``None`` (no styles at all, bold included) when ``NO_COLOR`` is set: Rich alone keeps bold."""
+    return None if os.environ.get("NO_COLOR") else "auto"
+
+
 def make_console(*, stderr: bool = False, soft_wrap: bool = False) -> Console:
     """A console that honours ``NO_COLOR`` fully (no color, no bold) and never cuts values off a terminal."""
-    no_style = bool(os.environ.get("NO_COLOR"))
-    console = Console(stderr=stderr, soft_wrap=soft_wrap, color_system=None if no_style else "auto")
+    console = Console(stderr=stderr, soft_wrap=soft_wrap, color_system=_color_system())
     if not console.is_terminal:
         console.width = _UNBOUNDED
     return console
@@ -94,9 +98,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def progress_bar() -> Progress:
-    """A progress bar on stderr for work that takes seconds; off when stderr is not a terminal."""
+    """A progress bar on stderr for work that takes seconds; off when stderr is not a terminal.
+
+    It keeps the stderr of its creation, so work that redirects ``sys.stderr`` does not capture it.
+    """
+    console = Console(file=sys.stderr, color_system=_color_system())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    return Progress(*columns, console=err_console, transient=True, disable=not err_console.is_terminal)
+    return Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
 
 
 def print_json(data: Any) -> None:

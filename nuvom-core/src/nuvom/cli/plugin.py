@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import PluginError
 from ..plugins.manager import plugin_infos
 from ..plugins.scaffold import scaffold_plugin
-from .common import EXIT_FAILED, JSON_OPTION, console, handles_errors, print_json
+from .common import EXIT_FAILED, JSON_OPTION, console, handles_errors, print_json, progress_bar
 
 if TYPE_CHECKING:
     from ..testing.runner import Kind, SuiteReport
@@ -82,6 +84,10 @@ class SuiteKind(str, enum.Enum):
     scheduler = "scheduler"
 
 
+def _advance(bar: Progress, task: TaskID, done: int, total: int) -> None:
+    bar.update(task, completed=done, total=total)
+
+
 _OUTCOME = {
     "passed": Text("pass", style="green"),
     "failed": Text("FAIL", style="bold red"),
@@ -116,7 +122,12 @@ def run_conformance(
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
     kinds: list[Kind] = [kind.value] if kind is not None else kinds_of(target, name)
-    reports = [run_suite(target, k, name, select=select) for k in kinds]
+    with progress_bar() as bar:
+        reports = []
+        for k in kinds:
+            checks = bar.add_task(f"{k} checks", total=None)
+            update = functools.partial(_advance, bar, checks)
+            reports.append(run_suite(target, k, name, select=select, progress=update))
     for report in reports:
         _render(report, verbose=verbose)
     if not all(report.ok for report in reports):

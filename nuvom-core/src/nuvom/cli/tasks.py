@@ -10,7 +10,7 @@ from rich.table import Table
 from ..config import get_settings
 from ..discovery import MANIFEST_FILE, Manifest
 from ..discovery.registration import refresh_manifest
-from .common import JSON_OPTION, console, fail, handles_errors, print_json
+from .common import JSON_OPTION, console, fail, handles_errors, print_json, progress_bar
 
 discover_app = typer.Typer(help="Find tasks by reading the project's source.", no_args_is_help=True)
 list_app = typer.Typer(help="List what discovery found.", no_args_is_help=True)
@@ -27,7 +27,11 @@ def discover_tasks(
     if not root.is_dir():
         raise fail(f"--root {root} is not a folder")
     settings = get_settings()
-    refresh = refresh_manifest(root, settings.data_dir, include=include, exclude=exclude)
+    with progress_bar() as bar:
+        files = bar.add_task("scanning files", total=None)
+        refresh = refresh_manifest(
+            root, settings.data_dir, include=include, exclude=exclude, on_file=lambda _: bar.advance(files)
+        )
     result, changes = refresh.result, refresh.changes
     for task in changes.added:
         console.print(f"[green]+ {task.name}[/]  {task.origin}  ({task.path}:{task.line})", highlight=False)

@@ -10,7 +10,7 @@ import typer
 
 from ..config import Settings, get_settings
 from ..discovery.registration import import_discovered, refresh_manifest
-from ..log import configure_logging
+from ..log import configure_logging, set_worker_id
 from ..registry import registry
 from ..runtime import get_queue, get_results, get_scheduler_store
 from ..scheduling.runner import Scheduler
@@ -115,6 +115,7 @@ def runworker(
         max_memory_per_child=max_memory_per_child,
         burst=burst,
     )
+    set_worker_id(worker.id)  # on every record from here on, "started" included
     if not with_scheduler:
         worker.run()
         return

@@ -700,7 +700,7 @@ class Worker:
                 self.batch_size, queues=self.queues, timeout=0, lease_secs=self.settings.lease_secs
             )
             for lease in leases:
-                self._process(self._hold(lease))
+                self._process_in_context(self._hold(lease))
                 ran += 1
             if leases:
                 continue
