@@ -126,7 +126,6 @@ def test_a_burst_worker_runs_what_is_due_and_exits_0(
     assert later.status() is JobStatus.SCHEDULED
 
 
-@pytest.mark.parametrize("backend", ["file", "redis"], indirect=True)
 def test_workers_lists_live_workers_and_marks_a_killed_one_dead(
     backend: str,
     project: ModuleType,

@@ -250,6 +250,8 @@ class Worker:
                 ) and not self._stopping.is_set():
                     self._cond.wait(0.5)
                 wanted = min(self.batch_size, self.capacity - self._busy)
+                # Nothing held during the claim: no retry of ours can have come due meanwhile.
+                idle = not self._attempts and self._busy == 0 and self._committing == 0
             if self._stopping.is_set():
                 return
             try:
@@ -262,13 +264,9 @@ class Worker:
                 continue
             for lease in leases:
                 self._threads.put(self._hold(lease))
-            if not leases and self.burst and self._idle():
+            if not leases and self.burst and idle:
                 logger.info("worker %s: nothing is due and nothing runs; stopping (burst)", self.id)
                 self.stop()
-
-    def _idle(self) -> bool:
-        with self._cond:
-            return self._busy == 0 and self._committing == 0
 
     def _hold(self, lease: Lease) -> _Attempt:
         attempt = _Attempt(lease)
