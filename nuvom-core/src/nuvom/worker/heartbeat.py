@@ -64,8 +64,10 @@ class Heartbeat:
         assert self._registry is not None
         try:
             self._registry.beat(self.info())
-        except Exception:
-            logger.exception("heartbeat of worker %s could not be stored; trying again", self._worker.id)
+        except Exception as exc:  # the backend's own outage lines carry the details
+            logger.warning(
+                "heartbeat of worker %s could not be stored (%s); trying again", self._worker.id, exc
+            )
 
     def _run(self) -> None:
         while not self._done.wait(self._worker.settings.heartbeat_secs):
@@ -74,11 +76,14 @@ class Heartbeat:
     def stop(self) -> None:
         """Stop beating and delete the description (a clean exit)."""
         self._done.set()
+        set_worker_id(None)
         if self._registry is None:
             return
         if self._thread.is_alive():
             self._thread.join()
         try:
             self._registry.forget_worker(self._worker.id)
-        except Exception:
-            logger.exception("worker %s could not remove itself from the worker registry", self._worker.id)
+        except Exception as exc:
+            logger.warning(
+                "worker %s could not remove itself from the worker registry: %s", self._worker.id, exc
+            )
