@@ -19,7 +19,6 @@ because the owner died (``kill -9``). Files found where they do not belong are q
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import threading
@@ -33,7 +32,8 @@ from typing import ClassVar
 from .. import serialization
 from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
-from .base import BaseQueue, Capability, Envelope, Lease, QueueStats, WorkerInfo
+from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
+from .file_workers import FileWorkerRegistry
 from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class _Name:
             raise CorruptEntry(f"file name {name!r} is not a queue entry") from None
 
 
-class FileQueue(BaseQueue):
+class FileQueue(FileWorkerRegistry, BaseQueue):
     """A durable queue in a directory tree; see the module docstring for the layout."""
 
     name: ClassVar[str] = "file"
@@ -94,9 +94,9 @@ class FileQueue(BaseQueue):
         self._leased = self.root / "leased"
         self._owners = self.root / "owners"
         self._quarantine = self.root / "quarantine"
-        self._workers = self.root / "workers"
+        self.workers_dir, self.tmp_dir = self.root / "workers", self._tmp  # see FileWorkerRegistry
         folders = (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine)
-        for folder in (*folders, self._workers):
+        for folder in (*folders, self.workers_dir):
             make_private_dir(folder)
         self._lock = threading.Lock()
         # ack, nack and extend of one lease must not interleave: extend renames the lease file.
@@ -476,28 +476,6 @@ class FileQueue(BaseQueue):
                     purged.append(name.job_id)
             self._listings.clear()
         return purged
-
-    # -- worker registry (see WorkerRegistry): workers/<id>.json --------------------------
-
-    def beat(self, info: WorkerInfo) -> None:
-        data = json.dumps(info.to_dict()).encode()
-        publish([(data, self._workers / f"{info.id}.json")], self._tmp, fsync=False)
-
-    def workers(self) -> list[WorkerInfo]:
-        found = []
-        for path in sorted(self._workers.glob("*.json")):
-            try:
-                found.append(WorkerInfo.from_dict(json.loads(path.read_bytes())))
-            except (OSError, ValueError, CorruptEntry):
-                continue  # removed meanwhile, or not a worker description
-        return found
-
-    def forget_worker(self, worker_id: str) -> bool:
-        try:
-            (self._workers / f"{worker_id}.json").unlink()
-        except FileNotFoundError:
-            return False
-        return True
 
     def close(self) -> None:
         with self._lock:
