@@ -12,6 +12,7 @@ from pydantic import Field, PlainSerializer, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
+from .log import LogFormat
 from .redaction import redact_url
 
 ENV_PREFIX = "NUVOM_"
@@ -95,6 +96,12 @@ class Settings(PluginSettings):
     eager: bool = False
     #: Logging level of the command line.
     log_level: LogLevel = "INFO"
+    #: Log lines of the command line off a terminal: ``text`` (one line per record) or ``json``.
+    log_format: LogFormat = "text"
+    #: Seconds between a worker's heartbeats in the worker registry (``nuvom workers``).
+    heartbeat_secs: float = Field(10.0, gt=0)
+    #: A worker whose last heartbeat is older than this many seconds is shown dead.
+    heartbeat_lapse_secs: float = Field(30.0, gt=0)
     #: Redis URL for the Redis plugin.
     redis_url: SecretUrl = "redis://127.0.0.1:6379/0"
     #: SQLite database path for the SQLite plugin (default ``<DATA_DIR>/nuvom.db``).

@@ -9,7 +9,8 @@ NuvomError
 │   ├── PluginValidationError   a plugin's hook implementations do not match the specs (.plugin)
 │   └── BackendInterfaceError   a backend lacks methods of its interface, or they are mis-shaped (.problems)
 ├── BackendError                a backend failed
-│   └── CorruptEntry            a stored entry cannot be decoded (.reason)
+│   ├── CorruptEntry            a stored entry cannot be decoded (.reason)
+│   └── BackendFeatureMissing   the backend lacks an optional feature an operator command needs
 ├── NotSupported                a feature needs what this platform or install lacks (.feature)
 ├── TaskNotFound                no task is registered under a name (.name)
 ├── JobNotFound                 no job is stored under an id (.job_id)
@@ -111,6 +112,10 @@ class NotSupported(NuvomError):
     def __init__(self, feature: str, reason: str) -> None:
         self.feature = feature
         super().__init__(f"{feature} is not available here: {reason}")
+
+
+class BackendFeatureMissing(BackendError):
+    """The configured backend lacks an optional feature (e.g. a worker registry) a command needs."""
 
 
 class TaskNotFound(NuvomError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .backends.base import QueueBackend, ResultBackend, SchedulerBackend
+from .backends.base import Capability, QueueBackend, ResultBackend, SchedulerBackend
 from .backends.interface import check_interface
 from .config import Settings, get_settings, reset_settings
 from .errors import ConfigError
@@ -47,21 +47,57 @@ def create_backend(kind: BackendKind, settings: Settings) -> Any:
     return backend
 
 
+def check_pair(queue: QueueBackend, results: ResultBackend) -> None:
+    """Refuse a cross-process queue with a result store that other processes cannot read.
+
+    Workers in other processes would run the jobs and store their outcomes where the sender
+    never sees them: every ``job.get()`` would time out with the job still ``queued``.
+
+    Raises:
+        ConfigError: naming ``NUVOM_RESULT_BACKEND``, why, and what to set.
+    """
+    if (
+        Capability.CROSS_PROCESS in queue.capabilities
+        and Capability.CROSS_PROCESS not in results.capabilities
+    ):
+        raise ConfigError(
+            "NUVOM_RESULT_BACKEND",
+            results.name,
+            f"it keeps results inside one process, while the {queue.name!r} queue hands jobs to "
+            "workers in other processes, whose results would never be seen here: set "
+            "NUVOM_RESULT_BACKEND to a store shared across processes (e.g. file, sqlite, redis)",
+        )
+
+
 def get_queue() -> QueueBackend:
-    """This process's queue backend."""
+    """This process's queue backend.
+
+    Raises:
+        ConfigError: a bad setting, or a result store the queue's workers cannot share (:func:`check_pair`).
+    """
     global _queue
     with _lock:
         if _queue is None:
-            _queue = create_backend("queue", get_settings())
+            queue = create_backend("queue", get_settings())
+            if _results is not None:
+                check_pair(queue, _results)
+            _queue = queue
         return _queue
 
 
 def get_results() -> ResultBackend:
-    """This process's result backend."""
+    """This process's result backend.
+
+    Raises:
+        ConfigError: a bad setting, or a result store the queue's workers cannot share (:func:`check_pair`).
+    """
     global _results
     with _lock:
         if _results is None:
-            _results = create_backend("result", get_settings())
+            results = create_backend("result", get_settings())
+            if _queue is not None:
+                check_pair(_queue, results)
+            _results = results
         return _results
 
 

@@ -13,6 +13,7 @@ Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
     P:{Q}:seq                        counter that orders jobs of equal due time (FIFO)
     P:{Q}:wake                       list a blocked claimer waits on (BLPOP)
     P:queues                         set of queue names (for stats and clear only)
+    P:workers                        hash worker id -> its description as JSON (heartbeats)
 
 Result records::
 
@@ -93,6 +94,11 @@ class QueueKeys:
 def queues_key(prefix: str) -> str:
     """The set of queue names ever enqueued to."""
     return f"{prefix}:queues"
+
+
+def workers_key(prefix: str) -> str:
+    """The worker registry: a hash of worker id -> its description as JSON."""
+    return f"{prefix}:workers"
 
 
 @dataclass(frozen=True)

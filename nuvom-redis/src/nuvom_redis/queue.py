@@ -10,6 +10,7 @@ and docs/backends/redis.md for the design and its measurements.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -28,13 +29,15 @@ from nuvom.backends.base import (
     Lease,
     QueueStats,
     ResultBackend,
+    WorkerInfo,
 )
 from nuvom.config import Settings
+from nuvom.errors import CorruptEntry
 from nuvom.record import JobRecord
 
 from . import handoff
 from .client import Connection, Outage, drop_keys, text
-from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key
+from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key, workers_key
 from .results import RedisResults
 from .scripts import Scripts
 from .settings import RedisSettings
@@ -69,7 +72,7 @@ class RedisQueue(BaseQueue):
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
-            self._redis, "enqueue", "send", "claim", "ack", "nack", "extend", "complete", "save"
+            self._redis, "enqueue", "send", "claim", "ack", "nack", "extend", "complete", "save", "purge"
         )
         self._outage = Outage(connection.url)
         self._key_lists: dict[str, list[str]] = {}
@@ -318,6 +321,33 @@ class RedisQueue(BaseQueue):
                 pipe.delete(*keys.all)
                 deleted += pipe.execute()[0]
         return deleted
+
+    def purge(self, queue: str) -> list[str]:
+        """Delete the waiting jobs of ``queue`` in one script (it blocks Redis while it runs)."""
+        with self.connection.errors("purging a queue"):
+            ids = self._scripts.run("purge", self._script_keys(queue), [])
+        return [text(job_id) for job_id in ids]
+
+    # -- worker registry (see WorkerRegistry) ----------------------------------------------
+
+    def beat(self, info: WorkerInfo) -> None:
+        with self.connection.errors("storing a worker heartbeat"):
+            self._redis.hset(workers_key(self.prefix), info.id, json.dumps(info.to_dict()))
+
+    def workers(self) -> list[WorkerInfo]:
+        with self.connection.errors("listing workers"):
+            stored = self._redis.hgetall(workers_key(self.prefix))
+        found = []
+        for data in stored.values():
+            try:
+                found.append(WorkerInfo.from_dict(json.loads(data)))
+            except (TypeError, ValueError, CorruptEntry):
+                continue
+        return sorted(found, key=lambda w: w.id)
+
+    def forget_worker(self, worker_id: str) -> bool:
+        with self.connection.errors("removing a worker"):
+            return bool(self._redis.hdel(workers_key(self.prefix), worker_id))
 
     def plant_corrupt_entry(self, queue: str) -> None:
         """For the conformance suite: a ready entry of priority 0 whose metadata is garbage."""

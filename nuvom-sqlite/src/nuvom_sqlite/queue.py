@@ -11,6 +11,7 @@ as soon as ``PRAGMA data_version`` says another connection committed, or a job f
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import threading
@@ -28,13 +29,14 @@ from nuvom.backends.base import (
     Lease,
     QueueStats,
     ResultBackend,
+    WorkerInfo,
 )
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 
 from .connection import Database
 from .results import SqliteResults, upsert_records
-from .schema import QUARANTINE, QUEUE
+from .schema import QUARANTINE, QUEUE, WORKERS
 from .settings import SqliteSettings, database_path
 
 logger = logging.getLogger(__name__)
@@ -278,6 +280,43 @@ class SqliteQueue(BaseQueue):
             lambda conn: conn.execute(f"DELETE FROM {QUEUE}").rowcount, "clearing the queue"
         )
         return deleted
+
+    def purge(self, queue: str) -> list[str]:
+        """Delete the waiting (not leased) jobs of ``queue`` in one transaction; return their ids."""
+        rows = self.database.write(
+            lambda conn: conn.execute(
+                f"DELETE FROM {QUEUE} WHERE queue = ? AND token IS NULL RETURNING id", (queue,)
+            ).fetchall(),
+            "purging a queue",
+        )
+        return [str(row[0]) for row in rows]
+
+    # -- worker registry (see WorkerRegistry) ----------------------------------------------
+
+    def beat(self, info: WorkerInfo) -> None:
+        self.database.write(
+            lambda conn: conn.execute(
+                f"INSERT OR REPLACE INTO {WORKERS} (id, info) VALUES (?, ?)",
+                (info.id, json.dumps(info.to_dict())),
+            ),
+            "storing a worker heartbeat",
+        )
+
+    def workers(self) -> list[WorkerInfo]:
+        found = []
+        for (text,) in self.database.query(f"SELECT info FROM {WORKERS} ORDER BY id", (), "listing workers"):
+            try:
+                found.append(WorkerInfo.from_dict(json.loads(text)))
+            except (TypeError, ValueError, CorruptEntry):
+                continue
+        return found
+
+    def forget_worker(self, worker_id: str) -> bool:
+        deleted: int = self.database.write(
+            lambda conn: conn.execute(f"DELETE FROM {WORKERS} WHERE id = ?", (worker_id,)).rowcount,
+            "removing a worker",
+        )
+        return deleted > 0
 
     def plant_corrupt_entry(self, queue: str) -> None:
         """Insert a due row whose payload is text, not bytes (for the conformance suite)."""

@@ -21,6 +21,8 @@ QUARANTINE: Final = "nuvom_quarantine"
 RESULTS: Final = "nuvom_results"
 SCHEDULES: Final = "nuvom_schedules"
 SCHEDULES_QUARANTINE: Final = "nuvom_schedules_quarantine"
+#: The worker registry: one row per worker, its description as JSON.
+WORKERS: Final = "nuvom_workers"
 #: Ready jobs by queue, priority, due time and sequence: the claim reads it in order.
 CLAIM_INDEX: Final = "nuvom_queue_claim"
 #: Jobs not ready yet (scheduled or leased) by due time: what the next claim must promote.
@@ -75,6 +77,11 @@ CREATE TABLE IF NOT EXISTS {SCHEDULES} (
     record BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS nuvom_schedules_next_run ON {SCHEDULES} (next_run, id);
+
+CREATE TABLE IF NOT EXISTS {WORKERS} (
+    id TEXT PRIMARY KEY,
+    info TEXT NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS {SCHEDULES_QUARANTINE} (
     seq INTEGER PRIMARY KEY,

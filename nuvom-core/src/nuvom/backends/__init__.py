@@ -8,11 +8,14 @@ from .base import Completion as Completion
 from .base import CreatingResults as CreatingResults
 from .base import Envelope as Envelope
 from .base import Lease as Lease
+from .base import PurgingQueue as PurgingQueue
 from .base import QueueBackend as QueueBackend
 from .base import QueueStats as QueueStats
 from .base import RecordingQueue as RecordingQueue
 from .base import ResultBackend as ResultBackend
 from .base import SchedulerBackend as SchedulerBackend
+from .base import WorkerInfo as WorkerInfo
+from .base import WorkerRegistry as WorkerRegistry
 
 __all__ = [
     "BaseQueue",
@@ -23,9 +26,12 @@ __all__ = [
     "CreatingResults",
     "Envelope",
     "Lease",
+    "PurgingQueue",
     "QueueBackend",
     "QueueStats",
     "RecordingQueue",
     "ResultBackend",
     "SchedulerBackend",
+    "WorkerInfo",
+    "WorkerRegistry",
 ]

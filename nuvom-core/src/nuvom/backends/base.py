@@ -11,8 +11,9 @@ import enum
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from ..errors import CorruptEntry
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..scheduling.record import ScheduleRecord
 
@@ -309,6 +310,91 @@ class NamespacedStore(Protocol):
         """Delete everything stored under this instance's namespace; return how many entries went.
 
         Called only while ``NUVOM_SUITE_NAMESPACE`` is set; a second call returns 0.
+        """
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker process as it last described itself in the worker registry."""
+
+    #: The worker's id, ``host:pid:random``.
+    id: str
+    host: str
+    pid: int
+    #: Queues it serves.
+    queues: tuple[str, ...]
+    #: ``threads`` or ``processes``.
+    pool: str
+    #: Concurrent job slots.
+    slots: int
+    #: Jobs it held at its last heartbeat.
+    running: int
+    #: Epoch seconds: when it started, and its last heartbeat.
+    started_at: float
+    heartbeat_at: float
+
+    def alive(self, lapse_secs: float, now: float | None = None) -> bool:
+        """True unless its last heartbeat is more than ``lapse_secs`` old."""
+        return (now if now is not None else time.time()) - self.heartbeat_at <= lapse_secs
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain values (for JSON and for backends that store text)."""
+        return {**self.__dict__, "queues": list(self.queues)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkerInfo:
+        """The inverse of :meth:`to_dict`.
+
+        Raises:
+            CorruptEntry: when ``data`` is not a worker description.
+        """
+        try:
+            if not isinstance(data["queues"], list):
+                raise TypeError("queues is not a list")
+            return cls(
+                id=str(data["id"]),
+                host=str(data["host"]),
+                pid=int(data["pid"]),
+                queues=tuple(str(q) for q in data["queues"]),
+                pool=str(data["pool"]),
+                slots=int(data["slots"]),
+                running=int(data["running"]),
+                started_at=float(data["started_at"]),
+                heartbeat_at=float(data["heartbeat_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CorruptEntry(f"not a worker description: {exc!r}") from None
+
+
+@runtime_checkable
+class WorkerRegistry(Protocol):
+    """Optional, on a queue: where workers publish heartbeats, so ``nuvom workers`` sees them all.
+
+    - ``beat`` stores ``info`` under ``info.id``, replacing what was there; every client of the
+      queue (other processes, other hosts where the queue is shared) sees it in ``workers``.
+    - ``workers`` returns every stored description, dead ones included, sorted by id; a
+      description that cannot be read is skipped, never raised.
+    - ``forget_worker`` deletes the description; ``True`` if there was one.
+    """
+
+    def beat(self, info: WorkerInfo) -> None:
+        """Store ``info`` (the worker's heartbeat)."""
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every stored worker description, sorted by id."""
+
+    def forget_worker(self, worker_id: str) -> bool:
+        """Delete a worker's description (a clean exit, or pruning a dead one)."""
+
+
+@runtime_checkable
+class PurgingQueue(Protocol):
+    """Optional: a queue that can drop every waiting job of one queue (``nuvom queue purge``)."""
+
+    def purge(self, queue: str) -> list[str]:
+        """Delete the jobs of ``queue`` that wait (due or not); return their ids.
+
+        Leased (running) jobs are left alone; jobs of other queues too.
         """
 
 

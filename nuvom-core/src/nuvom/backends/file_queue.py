@@ -33,6 +33,7 @@ from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from . import locking
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
+from .file_workers import FileWorkerRegistry
 from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class _Name:
             raise CorruptEntry(f"file name {name!r} is not a queue entry") from None
 
 
-class FileQueue(BaseQueue):
+class FileQueue(FileWorkerRegistry, BaseQueue):
     """A durable queue in a directory tree; see the module docstring for the layout."""
 
     name: ClassVar[str] = "file"
@@ -94,7 +95,9 @@ class FileQueue(BaseQueue):
         self._leased = self.root / "leased"
         self._owners = self.root / "owners"
         self._quarantine = self.root / "quarantine"
-        for folder in (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine):
+        self.workers_dir, self.tmp_dir = self.root / "workers", self._tmp  # see FileWorkerRegistry
+        folders = (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine)
+        for folder in (*folders, self.workers_dir):
             make_private_dir(folder)
         self._lock = threading.Lock()
         # ack, nack and extend of one lease must not interleave: extend renames the lease file.
@@ -456,6 +459,21 @@ class FileQueue(BaseQueue):
                     continue
             self._listings.clear()
         return count
+
+    def purge(self, queue: str) -> list[str]:
+        """Delete the waiting jobs of ``queue``; a job claimed meanwhile is not deleted."""
+        purged = []
+        with self._lock:
+            for folder in (self._ready, self._delayed):
+                for path in self._job_files(folder, queue).get(queue, []):
+                    try:
+                        name = _Name.parse(path.name, delayed=folder is self._delayed)
+                        os.unlink(path)
+                    except (CorruptEntry, FileNotFoundError, IsADirectoryError):
+                        continue
+                    purged.append(name.job_id)
+            self._listings.clear()
+        return purged
 
     def close(self) -> None:
         with self._lock:

@@ -21,6 +21,7 @@ from .base import (
     Lease,
     QueueStats,
     ResultBackend,
+    WorkerInfo,
     is_expired,
     newest_first,
 )
@@ -49,6 +50,7 @@ class MemoryQueue(BaseQueue):
         self._ready: dict[str, list[tuple[int, float, int, str]]] = {}
         self._delayed: list[tuple[float, int, str]] = []
         self._leased: dict[str, _Entry] = {}
+        self._workers: dict[str, WorkerInfo] = {}
 
     def _push(self, entry: _Entry, due: float) -> None:
         env = entry.envelope
@@ -202,6 +204,29 @@ class MemoryQueue(BaseQueue):
             self._delayed.clear()
             self._leased.clear()
             return count
+
+    def purge(self, queue: str) -> list[str]:
+        """Delete the waiting jobs of ``queue`` (see :class:`~nuvom.backends.base.PurgingQueue`)."""
+        with self._cond:
+            ids = [i for i, e in self._entries.items() if e.lease is None and e.envelope.queue == queue]
+            for job_id in ids:
+                del self._entries[job_id]
+            self._ready.pop(queue, None)  # delayed heap entries of deleted ids are skipped
+            return ids
+
+    # -- worker registry (see WorkerRegistry) ------------------------------------------------
+
+    def beat(self, info: WorkerInfo) -> None:
+        with self._cond:
+            self._workers[info.id] = info
+
+    def workers(self) -> list[WorkerInfo]:
+        with self._cond:
+            return sorted(self._workers.values(), key=lambda w: w.id)
+
+    def forget_worker(self, worker_id: str) -> bool:
+        with self._cond:
+            return self._workers.pop(worker_id, None) is not None
 
 
 class MemoryResults(BaseResults):

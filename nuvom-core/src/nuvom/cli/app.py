@@ -10,7 +10,8 @@ from ..config import get_settings, setting_sources
 from ..errors import NuvomError
 from ..plugins.manager import register_commands
 from ..version import __version__
-from .common import console, err_console, exit_code_for, fail, handles_errors
+from .admin import health, workers
+from .common import JSON_OPTION, console, err_console, exit_code_for, fail, handles_errors, print_json
 from .control import cancel_app, retry_app
 from .demo import demo
 from .jobs import history_app, inspect_app, status
@@ -25,25 +26,47 @@ app = typer.Typer(
     name="nuvom",
     help="Nuvom: background jobs for Python. No server needed.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        console.print(f"nuvom {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the installed version and exit.",
+    ),
+) -> None:
+    """Nuvom: background jobs for Python. No server needed."""
 
 
 @app.command()
 def version() -> None:
     """Print the installed version."""
-    console.print(f"nuvom {__version__}")
+    console.print(f"nuvom {__version__}", highlight=False)
 
 
 @app.command()
 @handles_errors
-def config() -> None:
+def config(as_json: bool = JSON_OPTION) -> None:
     """Print each setting's effective value and where it came from."""
+    rows = setting_sources(get_settings())
+    if as_json:
+        print_json([{"variable": v, "value": value, "source": source} for v, value, source in rows])
+        return
     table = Table(title="Nuvom settings")
     for column in ("variable", "value", "source"):
-        table.add_column(column)
-    for variable, value, source in setting_sources(get_settings()):
+        table.add_column(column, overflow="fold")
+    for variable, value, source in rows:
         style = {"environment": "cyan", ".env": "yellow"}.get(source, "dim")
         table.add_row(variable, str(value), f"[{style}]{source}[/]")
     console.print(table)
@@ -53,6 +76,8 @@ app.command()(handles_errors(demo))
 app.command()(handles_errors(runworker))
 app.command()(handles_errors(runscheduler))
 app.command()(handles_errors(status))
+app.command()(handles_errors(workers))
+app.command()(handles_errors(health))
 app.add_typer(inspect_app, name="inspect")
 app.add_typer(history_app, name="history")
 app.add_typer(retry_app, name="retry")

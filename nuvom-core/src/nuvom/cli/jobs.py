@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from enum import Enum
 from typing import Any
 
@@ -13,7 +12,7 @@ from rich.table import Table
 from ..job import describe, get_job
 from ..record import JobRecord, JobStatus
 from ..runtime import get_results
-from .common import EXIT_FAILED, console, handles_errors
+from .common import EXIT_FAILED, JSON_OPTION, console, handles_errors, iso, print_json, table
 
 inspect_app = typer.Typer(help="Inspect jobs.", no_args_is_help=True)
 history_app = typer.Typer(help="Recent jobs.", no_args_is_help=True)
@@ -49,26 +48,17 @@ def status(job_id: str = typer.Argument(..., help="The job id.")) -> None:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    return str(value)
-
-
 @inspect_app.command("job")
 @handles_errors
 def inspect_job(
     job_id: str = typer.Argument(..., help="The job id."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table or json"),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Show a job's full record; exit 1 if the job failed or was cancelled, 2 if the id is unknown."""
     info = get_job(job_id).info()
-    if fmt is OutputFormat.json:
-        console.print_json(json.dumps(info, default=_jsonable))
+    if as_json or fmt is OutputFormat.json:
+        print_json(info)
         if info["status"] in (JobStatus.FAILED.value, JobStatus.CANCELLED.value):
             raise typer.Exit(EXIT_FAILED)
         return
@@ -106,8 +96,22 @@ def _history_row(record: JobRecord) -> list[str]:
         _status_text(record.status),
         str(record.attempts),
         _when(record.created_at),
-        outcome[:80],
+        outcome[:200] if console.is_terminal else outcome,
     ]
+
+
+def _history_item(record: JobRecord) -> dict[str, Any]:
+    error = None if record.error is None else {"type": record.error.type, "message": record.error.message}
+    return {
+        "id": record.id,
+        "task": record.task_name,
+        "queue": record.queue,
+        "status": record.status.value,
+        "attempts": record.attempts,
+        "created_at": iso(record.created_at),
+        "finished_at": iso(record.finished_at),
+        "error": error,
+    }
 
 
 @history_app.command("recent")
@@ -115,13 +119,15 @@ def _history_row(record: JobRecord) -> list[str]:
 def history_recent(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="How many jobs."),
     status_filter: JobStatus | None = typer.Option(None, "--status", "-s", help="Only this status."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """List the most recent jobs, newest first."""
     records = get_results().list_jobs(status=status_filter, limit=limit)
-    table = Table(title=f"{len(records)} most recent job(s)")
-    table.add_column("id", no_wrap=True)
-    for column in ("task", "status", "attempts", "created", "result / error"):
-        table.add_column(column)
+    if as_json:
+        print_json([_history_item(record) for record in records])
+        return
+    rows = table("id", "task", "status", "attempts", "created", "result / error")
+    rows.title = f"{len(records)} most recent job(s)"
     for record in records:
-        table.add_row(*_history_row(record))
-    console.print(table)
+        rows.add_row(*_history_row(record))
+    console.print(rows)

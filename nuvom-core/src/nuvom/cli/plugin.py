@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.util
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.progress import Progress, TaskID
 from rich.table import Table
 from rich.text import Text
 
 from ..errors import PluginError
 from ..plugins.manager import plugin_infos
 from ..plugins.scaffold import scaffold_plugin
-from .common import EXIT_FAILED, console, handles_errors
+from .common import EXIT_FAILED, JSON_OPTION, console, handles_errors, print_json, progress_bar
 
 #: The one line every doc and hint repeats: what `nuvom plugin test` needs beyond nuvom-core.
 TESTING_EXTRA_HINT = "nuvom plugin test needs pytest and hypothesis: pip install 'nuvom-core[testing]'"
@@ -37,8 +39,22 @@ class ScaffoldKind(str, enum.Enum):
 
 @plugin_app.command("list")
 @handles_errors
-def list_plugins() -> None:
+def list_plugins(as_json: bool = JSON_OPTION) -> None:
     """Show every plugin: where it came from, its version and what it provides."""
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": info.name,
+                    "source": info.source,
+                    "version": info.version,
+                    "backends": {kind: list(names) for kind, names in info.backends.items()},
+                    "hooks": list(info.hooks),
+                }
+                for info in plugin_infos()
+            ]
+        )
+        return
     table = Table(title="Nuvom plugins, in registration order", title_justify="left")
     for column in ("plugin", "source", "version", "provides"):
         table.add_column(column, overflow="fold")
@@ -69,6 +85,10 @@ class SuiteKind(str, enum.Enum):
     queue = "queue"
     result = "result"
     scheduler = "scheduler"
+
+
+def _advance(bar: Progress, task: TaskID, done: int, total: int) -> None:
+    bar.update(task, completed=done, total=total)
 
 
 _OUTCOME = {
@@ -107,7 +127,11 @@ def run_conformance(
     kinds: list[Kind] = [kind.value] if kind is not None else kinds_of(target, name)
     failed = False
     for k in kinds:
-        report = run_suite(target, k, name, select=select)
+        with progress_bar() as bar:
+            checks = bar.add_task(f"{k} checks", total=None)
+            report = run_suite(
+                target, k, name, select=select, progress=functools.partial(_advance, bar, checks)
+            )
         _render(report, verbose=verbose)
         if report.stopped_early:  # the other roles would stop on the same fault
             raise typer.Exit(EXIT_FAILED)

@@ -7,14 +7,23 @@ import signal
 from types import FrameType
 
 import typer
-from rich.table import Table
 
 from ..config import get_settings
 from ..log import configure_logging
 from ..runtime import get_scheduler_store
 from ..scheduling.record import ScheduleRecord
 from ..scheduling.runner import MISFIRE_GRACE_SECS, Scheduler
-from .common import EXIT_USAGE, console, fail, handles_errors
+from .common import (
+    EXIT_USAGE,
+    JSON_OPTION,
+    console,
+    err_console,
+    fail,
+    handles_errors,
+    iso,
+    print_json,
+    table,
+)
 from .worker import load_tasks
 
 schedule_app = typer.Typer(help="Schedules: list them, cancel one.", no_args_is_help=True)
@@ -34,7 +43,7 @@ def runscheduler(
 ) -> None:
     """Send due schedules as jobs until SIGINT/SIGTERM; run as many as you like, each fire goes out once."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, err_console)
     load_tasks(settings, imports)
     scheduler = Scheduler(
         get_scheduler_store(), poll_secs=poll, misfire_grace_secs=misfire_grace, settings=settings
@@ -66,25 +75,40 @@ def _timetable(schedule: ScheduleRecord) -> str:
 
 @schedule_app.command("list")
 @handles_errors
-def list_schedules() -> None:
+def list_schedules(as_json: bool = JSON_OPTION) -> None:
     """Every schedule: id, task, timetable, next run (local time and UTC) and how often it ran."""
     schedules = get_scheduler_store().list()
+    if as_json:
+        print_json(
+            [
+                {
+                    "id": s.id,
+                    "task": s.task_name,
+                    "mode": s.mode,
+                    "timetable": _timetable(s),
+                    "next_run": iso(s.next_run),
+                    "last_run": iso(s.last_run),
+                    "runs": s.run_count,
+                }
+                for s in schedules
+            ]
+        )
+        return
     if not schedules:
         console.print("no schedules")
         return
-    table = Table()
-    for column in ("id", "task", "mode", "next run (local / UTC)", "runs"):
-        table.add_column(column)
+    rows = table("id", "task", "mode", "next run (local / UTC)", "runs")
+    rows.columns[0].min_width = max(len(s.id) for s in schedules)  # `schedule cancel` needs it whole
     for schedule in schedules:
         local, utc = _when(schedule.next_run)
-        table.add_row(
+        rows.add_row(
             schedule.id,
             schedule.task_name,
             _timetable(schedule),
             f"{local}\n{utc} UTC",
             str(schedule.run_count),
         )
-    console.print(table)
+    console.print(rows)
 
 
 @schedule_app.command("cancel")

@@ -10,7 +10,7 @@ from rich.table import Table
 from ..config import get_settings
 from ..discovery import MANIFEST_FILE, Manifest
 from ..discovery.registration import refresh_manifest
-from .common import console, fail, handles_errors
+from .common import JSON_OPTION, console, fail, handles_errors, print_json, progress_bar
 
 discover_app = typer.Typer(help="Find tasks by reading the project's source.", no_args_is_help=True)
 list_app = typer.Typer(help="List what discovery found.", no_args_is_help=True)
@@ -27,7 +27,11 @@ def discover_tasks(
     if not root.is_dir():
         raise fail(f"--root {root} is not a folder")
     settings = get_settings()
-    refresh = refresh_manifest(root, settings.data_dir, include=include, exclude=exclude)
+    with progress_bar() as bar:
+        files = bar.add_task("scanning files", total=None)
+        refresh = refresh_manifest(
+            root, settings.data_dir, include=include, exclude=exclude, on_file=lambda _: bar.advance(files)
+        )
     result, changes = refresh.result, refresh.changes
     for task in changes.added:
         console.print(f"[green]+ {task.name}[/]  {task.origin}  ({task.path}:{task.line})", highlight=False)
@@ -48,12 +52,31 @@ def discover_tasks(
 
 @list_app.command("tasks")
 @handles_errors
-def list_tasks() -> None:
+def list_tasks(as_json: bool = JSON_OPTION) -> None:
     """Show the tasks in the manifest (run `nuvom discover tasks` to refresh it)."""
     path = get_settings().data_dir / MANIFEST_FILE
     manifest, warning = Manifest.load(path)
     if warning is not None or not path.exists():
         raise fail(f"no usable manifest at {path}: run `nuvom discover tasks` first")
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": name,
+                    "origin": task.origin,
+                    "path": str(task.path),
+                    "line": task.line,
+                    "is_async": task.is_async,
+                    "queue": task.queue or "default",
+                    "retries": task.retries,
+                    "timeout_secs": task.timeout_secs,
+                    "tags": list(task.tags or ()),
+                    "description": task.description,
+                }
+                for name, task in sorted(manifest.tasks().items())
+            ]
+        )
+        return
     table = Table(title=f"{len(manifest.tasks())} task(s) from {path}", title_justify="left")
     for column in ("task", "module:function", "queue", "retries", "timeout", "tags", "description"):
         table.add_column(column, overflow="fold")

@@ -10,7 +10,7 @@ import typer
 
 from ..config import Settings, get_settings
 from ..discovery.registration import import_discovered, refresh_manifest
-from ..log import configure_logging
+from ..log import configure_logging, set_worker_id
 from ..registry import registry
 from ..runtime import get_queue, get_results, get_scheduler_store
 from ..scheduling.runner import Scheduler
@@ -18,7 +18,7 @@ from ..task import check_name
 from ..worker import Worker
 from ..worker.reloader import run_with_reload
 from ..worker.worker import POOLS
-from .common import fail, import_modules
+from .common import err_console, fail, import_modules
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +59,13 @@ def runworker(
     max_memory_per_child: float | None = typer.Option(
         None, "--max-memory-per-child", min=1, help="With --pool processes: replace a child past MB memory."
     ),
+    burst: bool = typer.Option(
+        False, "--burst", help="Run what is due, then exit 0 once nothing is due and nothing runs."
+    ),
 ) -> None:
-    """Run a worker: claim jobs, run them, store results, until SIGINT/SIGTERM."""
+    """Run a worker: claim jobs, run them, store results, until SIGINT/SIGTERM (or drained, with --burst)."""
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, err_console)
     names = [q.strip() for q in queues.split(",") if q.strip()]
     try:
         for name in names:
@@ -73,6 +76,8 @@ def runworker(
         raise fail(f"--pool must be one of {', '.join(POOLS)}, not {pool!r}")
     if pool != "processes" and (max_jobs_per_child or max_memory_per_child):
         raise fail("--max-jobs-per-child and --max-memory-per-child need --pool processes")
+    if burst and dev:
+        raise fail("--burst and --dev cannot be combined: a burst worker exits once the queue is drained")
     if dev:
         args = [f"--import={module}" for module in imports] + [f"--queues={','.join(names)}"]
         args += [f"--concurrency={concurrency}"] if concurrency else []
@@ -108,7 +113,9 @@ def runworker(
         pool=pool,
         max_jobs_per_child=max_jobs_per_child,
         max_memory_per_child=max_memory_per_child,
+        burst=burst,
     )
+    set_worker_id(worker.id)  # on every record from here on, "started" included
     if not with_scheduler:
         worker.run()
         return

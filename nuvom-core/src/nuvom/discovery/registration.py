@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,13 +26,21 @@ class Refresh:
 
 
 def refresh_manifest(
-    root: Path, data_dir: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+    root: Path,
+    data_dir: Path,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    on_file: Callable[[str], None] | None = None,
 ) -> Refresh:
-    """Rescan ``root`` (parsing only files changed since the saved manifest) and save the manifest."""
+    """Rescan ``root`` (parsing only files changed since the saved manifest) and save the manifest.
+
+    ``on_file`` is called with each scanned file's relative path (see :func:`scan`).
+    """
     path = data_dir / MANIFEST_FILE
     previous, warning = Manifest.load(path)
     rebuilt = warning is not None or not path.exists()
-    result = scan(root, include=include, exclude=exclude, previous=previous)
+    result = scan(root, include=include, exclude=exclude, previous=previous, on_file=on_file)
     data_dir.mkdir(parents=True, exist_ok=True)
     result.manifest.save(path)
     for error in result.errors:

@@ -12,7 +12,7 @@ import ast
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -57,6 +57,7 @@ def scan(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     previous: Manifest | None = None,
+    on_file: Callable[[str], None] | None = None,
 ) -> ScanResult:
     """Find the ``@task`` functions under ``root`` without importing anything.
 
@@ -67,6 +68,7 @@ def scan(
             and the built-in prunes (VCS folders, caches, virtualenvs, ``node_modules``, build output).
         previous: the last scan's manifest; a file whose size and mtime, or else whose sha256,
             match its entry there is not parsed again.
+        on_file: called with each file's relative path once it is scanned (for a progress display).
 
     Returns:
         The tasks, the errors (a file with a syntax error is skipped and reported, never fatal;
@@ -93,6 +95,8 @@ def scan(
         except OSError as exc:  # vanished or unreadable between listing and reading
             entry = FileEntry(rel, "", 0, -1, error=ScanError(rel, None, f"cannot read: {exc.strerror}"))
         entries.append(_relocate(entry, _module_name(package, path.stem), import_root))
+        if on_file is not None:
+            on_file(rel)
     manifest = Manifest.from_entries(entries)
     tasks, errors = _collect(manifest)
     return ScanResult(root, tasks, errors, manifest, len(entries), parsed)

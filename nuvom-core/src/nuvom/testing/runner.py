@@ -12,6 +12,7 @@ import inspect
 import io
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -105,8 +106,10 @@ def _message(report: pytest.TestReport | pytest.CollectReport) -> str:
 class _Collector:
     """A pytest plugin object that records each check's outcome."""
 
-    def __init__(self) -> None:
+    def __init__(self, progress: Callable[[int, int], None] | None = None) -> None:
         self.checks: dict[str, CheckResult] = {}
+        self._progress = progress
+        self._done = 0
         self.removed = 0
         self.namespaced_checks = 0
 
@@ -132,6 +135,9 @@ class _Collector:
             )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown" and self._progress is not None:
+            self._done += 1
+            self._progress(self._done, len(self.checks))
         check = self.checks.setdefault(report.nodeid, CheckResult(report.nodeid, ""))
         check.duration_secs += report.duration
         outcome: Outcome = report.outcome if report.outcome in _RANK else "failed"
@@ -150,7 +156,14 @@ def check_target(target: str, kind: Kind, name: str | None = None) -> str:
     return resolve_target(target, kind, name)[1]
 
 
-def run_suite(target: str, kind: Kind, name: str | None = None, *, select: str | None = None) -> SuiteReport:
+def run_suite(
+    target: str,
+    kind: Kind,
+    name: str | None = None,
+    *,
+    select: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SuiteReport:
     """Run the ``kind`` conformance suite against ``target`` in this process.
 
     Args:
@@ -158,6 +171,7 @@ def run_suite(target: str, kind: Kind, name: str | None = None, *, select: str |
         kind: which suite: ``"queue"`` or ``"result"``.
         name: which backend of an entry point that offers several.
         select: a pytest ``-k`` expression to run only some checks.
+        progress: called after each check with the checks done and the checks collected.
 
     Returns:
         Each check's outcome, and pytest's exit code and output.
@@ -179,7 +193,7 @@ def run_suite(target: str, kind: Kind, name: str | None = None, *, select: str |
             duration_secs=time.monotonic() - started,
             stopped_early=True,
         )
-    collector = _Collector()
+    collector = _Collector(progress)
     output = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="nuvom-suite-") as scratch:
         ini = Path(scratch) / "pytest.ini"

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 
 from ..cancellation import CurrentJob
+from ..config import load_settings
 from ..errors import TaskNotFound
+from ..log import configure_logging, job_context
 from ..message import JobMessage
 from ..record import ErrorInfo
 from ..registry import registry
@@ -74,7 +76,7 @@ def child_main(conn: Connection, setup: Setup) -> None:
     os.chdir(setup.cwd)
     sys.path[:] = setup.sys_path
     modules, log_level = setup.modules, setup.log_level
-    logging.basicConfig(level=log_level, format=f"[child {os.getpid()}] %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level, load_settings().log_format)
     for module in modules:
         try:
             importlib.import_module(module)
@@ -116,4 +118,5 @@ def _run(request: Request) -> Outcome:
     if task is None:
         return Outcome(error=ErrorInfo("TaskNotFound", str(TaskNotFound(message.task_name))), permanent=True)
     job = CurrentJob(message.id, message.task_name, request.attempt)
-    return run_attempt(task, message, request.store_result, job=job)
+    with job_context(message.id, message.task_name):
+        return run_attempt(task, message, request.store_result, job=job)

@@ -13,6 +13,7 @@ Threads of one worker process:
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import logging
 import math
@@ -33,6 +34,7 @@ from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
 from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
+from ..log import job_context, name_job_task
 from ..message import JobMessage
 from ..plugins.manager import has_listeners, notify
 from ..record import ErrorInfo, JobRecord, JobStatus
@@ -53,6 +55,7 @@ from .execution import (
     settle,
     unreadable_record,
 )
+from .heartbeat import Heartbeat
 from .pool import JobThreads
 from .processes import ChildPool, task_modules
 
@@ -127,6 +130,7 @@ class Worker:
         pool: str = "threads",
         max_jobs_per_child: int | None = None,
         max_memory_per_child: float | None = None,
+        burst: bool = False,
     ) -> None:
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
@@ -139,6 +143,8 @@ class Worker:
         self.tasks = tasks
         #: The execution model, ``threads`` or ``processes`` (read by monitoring plugins).
         self.pool = pool
+        #: Stop once nothing is due and nothing runs (``nuvom runworker --burst``).
+        self.burst = burst
         self._children: ChildPool | None = None
         if pool == "processes":
             self._children = ChildPool(
@@ -151,7 +157,7 @@ class Worker:
         #: In :meth:`drain`: async attempts are waited for by the calling thread.
         self._draining = False
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self._threads: JobThreads[_Attempt] = JobThreads(self._process, self.concurrency)
+        self._threads: JobThreads[_Attempt] = JobThreads(self._process_in_context, self.concurrency)
         self._cond = threading.Condition()
         #: Claimed jobs that occupy a slot or wait for one; at most ``capacity``.
         self._busy = 0
@@ -163,6 +169,12 @@ class Worker:
         self._monitor_done = threading.Event()
         self._committer: Committer | None = None
         self.processed = 0
+
+    @property
+    def running(self) -> int:
+        """Jobs this worker holds now (running, or stored but not yet acknowledged)."""
+        with self._cond:
+            return len(self._attempts)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -192,6 +204,7 @@ class Worker:
         self._committer = Committer(self.queue, self.results)
         self._committer.start()
         notify("nuvom_worker_started", worker=self)
+        heartbeat = Heartbeat.start(self)
         try:
             self._dispatch()
         finally:
@@ -208,6 +221,7 @@ class Worker:
             self._monitor_done.set()
             monitor.join()
             self._threads.stop()
+            heartbeat.stop()
             if clean:
                 self.queue.close()
                 self.results.close()
@@ -236,6 +250,8 @@ class Worker:
                 ) and not self._stopping.is_set():
                     self._cond.wait(0.5)
                 wanted = min(self.batch_size, self.capacity - self._busy)
+                # Nothing held during the claim: no retry of ours can have come due meanwhile.
+                idle = not self._attempts and self._busy == 0 and self._committing == 0
             if self._stopping.is_set():
                 return
             try:
@@ -248,6 +264,9 @@ class Worker:
                 continue
             for lease in leases:
                 self._threads.put(self._hold(lease))
+            if not leases and self.burst and idle:
+                logger.info("worker %s: nothing is due and nothing runs; stopping (burst)", self.id)
+                self.stop()
 
     def _hold(self, lease: Lease) -> _Attempt:
         attempt = _Attempt(lease)
@@ -282,6 +301,11 @@ class Worker:
             self._cond.notify_all()
 
     # -- one job -----------------------------------------------------------------------------
+
+    def _process_in_context(self, attempt: _Attempt) -> None:
+        """:meth:`_process` with the job's id (and task, once known) on every log record."""
+        with job_context(attempt.lease.id):
+            self._process(attempt)
 
     def _process(self, attempt: _Attempt) -> None:
         """Prepare and run one claimed job on this job thread (an async one on the event loop)."""
@@ -375,6 +399,7 @@ class Worker:
         except CorruptEntry as exc:
             self._fail_unrun(attempt, unreadable_record(lease), ErrorInfo("CorruptEntry", exc.reason))
             return None
+        name_job_task(message.task_name)
         existing = self.results.get_full(message.id)
         if existing is not None and existing.status is JobStatus.CANCELLED:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
@@ -451,7 +476,9 @@ class Worker:
             self._busy -= 1
             self._committing += 1
             self._cond.notify_all()
-        then = functools.partial(self._committed, attempt, record, slot=False)
+        # Run by the committer thread in this job's logging context.
+        committed = functools.partial(self._committed, attempt, record, slot=False)
+        then = functools.partial(contextvars.copy_context().run, committed)
         self._committer.submit(Commit(record, attempt.lease, then))
 
     def _commit_linked(self, attempt: _Attempt, record: JobRecord) -> None:
@@ -671,7 +698,7 @@ class Worker:
                 self.batch_size, queues=self.queues, timeout=0, lease_secs=self.settings.lease_secs
             )
             for lease in leases:
-                self._process(self._hold(lease))
+                self._process_in_context(self._hold(lease))
                 ran += 1
             if leases:
                 continue

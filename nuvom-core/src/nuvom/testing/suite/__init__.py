@@ -29,7 +29,10 @@ from __future__ import annotations
 import pytest
 
 pytest.register_assert_rewrite(
-    *(f"{__name__}.{m}" for m in ("completion", "model", "queue", "results", "scheduler", "support"))
+    *(
+        f"{__name__}.{m}"
+        for m in ("completion", "model", "operations", "queue", "results", "scheduler", "support")
+    )
 )
 
 from .queue import QueueBackendSuite  # noqa: E402
