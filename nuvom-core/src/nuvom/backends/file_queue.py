@@ -31,9 +31,18 @@ from typing import ClassVar
 
 from .. import serialization
 from ..config import Settings
-from ..errors import CorruptEntry, SerializationError
+from ..errors import BackendError, CorruptEntry, SerializationError
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
-from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
+from .fsutil import (
+    FILE_MODE,
+    fsync_path,
+    make_private_dir,
+    move,
+    publish,
+    remove_stale_temp_files,
+    storage_errors,
+    write_new,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +144,8 @@ class FileQueue(BaseQueue):
             future = env.eta is not None and env.eta * _NS > now_ns
             target = self._delayed / env.queue / name.delayed if future else self._ready_path(env.queue, name)
             staged.append((data, target))
-        publish(staged, self._tmp, fsync=self.fsync)
+        with storage_errors(self.root, f"queueing {len(staged)} job(s)"):
+            publish(staged, self._tmp, fsync=self.fsync)
         with self._lock:
             for _, target in staged:
                 self._remember(target)
@@ -259,7 +269,7 @@ class FileQueue(BaseQueue):
     def _read_envelope(self, path: Path, name: _Name) -> Envelope:
         try:
             data = serialization.loads(path.read_bytes())
-            return Envelope(
+            envelope = Envelope(
                 id=data["id"],
                 queue=data["queue"],
                 payload=data["payload"],
@@ -269,6 +279,7 @@ class FileQueue(BaseQueue):
             )
         except (SerializationError, KeyError, TypeError) as exc:
             raise CorruptEntry(f"{path.name}: content cannot be decoded ({exc})") from None
+        return envelope
 
     def _quarantine_file(self, path: Path, reason: str) -> None:
         target = self._quarantine / f"{int(time.time())}-{uuid.uuid4().hex[:8]}-{path.name}"
@@ -276,8 +287,12 @@ class FileQueue(BaseQueue):
             os.rename(path, target)
         except FileNotFoundError:
             return
-        target.with_name(target.name + ".reason").write_text(reason + "\n")
         logger.warning("quarantined %s: %s", path.name, reason)
+        try:
+            with storage_errors(self.root, f"writing why {target.name} was quarantined"):
+                write_new(f"{target}.reason", f"{reason}\n".encode(), fsync=self.fsync)
+        except BackendError as exc:  # the entry is set aside all the same: never fail a claim for it
+            logger.warning("%s", exc)
 
     # -- lease lifecycle -------------------------------------------------------------------
 

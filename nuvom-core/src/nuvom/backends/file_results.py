@@ -19,7 +19,14 @@ from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import fsync_path, make_private_dir, publish, remove_stale_temp_files, write_temp
+from .fsutil import (
+    fsync_path,
+    make_private_dir,
+    publish,
+    remove_stale_temp_files,
+    storage_errors,
+    write_temp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +61,8 @@ class FileResults(BaseResults):
     def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
         """Write each record atomically; a batch is synced together (see ``fsutil.publish``)."""
         staged = [(serialization.dumps(r.to_dict(), path="record"), self._path(r.id)) for r in records]
-        publish(staged, self._tmp, fsync=durable and self.fsync)
+        with storage_errors(self.root, f"storing {len(staged)} job record(s)"):
+            publish(staged, self._tmp, fsync=durable and self.fsync)
 
     def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
         """Store ``record`` unless its id is taken.
@@ -62,18 +70,18 @@ class FileResults(BaseResults):
         ``link(2)`` of a complete temp file fails when the target exists, so of two racing
         processes exactly one wins.
         """
-        tmp = write_temp(self._tmp, serialization.dumps(record.to_dict(), path="record"))
+        data = serialization.dumps(record.to_dict(), path="record")
         target = self._path(record.id)
-        try:
+        with storage_errors(self.root, f"storing the record of job {record.id}"):
+            tmp = write_temp(self._tmp, data, fsync=durable and self.fsync)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
             if durable and self.fsync:
-                fsync_path(tmp)
-            os.link(tmp, target)
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
-        if durable and self.fsync:
-            fsync_path(self.root)
+                fsync_path(self.root)
         return True
 
     def _read(self, path: Path) -> JobRecord | None:
@@ -109,9 +117,9 @@ class FileResults(BaseResults):
     def delete(self, job_id: str) -> bool:
         try:
             os.unlink(self._path(job_id))
-            return True
         except FileNotFoundError:
             return False
+        return True
 
     def purge_expired(self, now: float | None = None) -> int:
         """Delete expired records, and temp files a crash left behind (older than an hour)."""
