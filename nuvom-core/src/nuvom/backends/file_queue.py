@@ -32,6 +32,7 @@ from typing import ClassVar
 from .. import serialization
 from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
+from ..message import stored_id
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
 from .fsutil import (
     FILE_MODE,
@@ -270,7 +271,7 @@ class FileQueue(BaseQueue):
         try:
             data = serialization.loads(path.read_bytes())
             envelope = Envelope(
-                id=data["id"],
+                id=stored_id(data["id"], path.name),
                 queue=data["queue"],
                 payload=data["payload"],
                 priority=data["priority"],
@@ -279,6 +280,8 @@ class FileQueue(BaseQueue):
             )
         except (SerializationError, KeyError, TypeError) as exc:
             raise CorruptEntry(f"{path.name}: content cannot be decoded ({exc})") from None
+        if envelope.id != name.job_id:
+            raise CorruptEntry(f"{path.name}: holds job id {envelope.id!r}, not the one in its name")
         return envelope
 
     def _quarantine_file(self, path: Path, reason: str) -> None:

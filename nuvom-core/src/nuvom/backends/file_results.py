@@ -16,7 +16,8 @@ from typing import ClassVar
 
 from .. import serialization
 from ..config import Settings
-from ..errors import CorruptEntry, SerializationError
+from ..errors import BackendError, CorruptEntry, SerializationError
+from ..names import MAX_ID_LENGTH, check_name
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
 from .fsutil import (
@@ -53,7 +54,23 @@ class FileResults(BaseResults):
         return cls(settings.data_dir / "results", fsync=settings.file_fsync)
 
     def _path(self, job_id: str) -> Path:
+        """The file of ``job_id``, never outside the store whatever id a crafted entry carries.
+
+        Raises:
+            BackendError: when ``job_id`` is not a valid job id (``../../x``).
+        """
+        try:
+            check_name("job id", job_id, max_length=MAX_ID_LENGTH)
+        except ValueError as exc:
+            raise BackendError(f"file results at {self.root}: {exc}") from None
         return self.root / f"{job_id}{_SUFFIX}"
+
+    def _existing_path(self, job_id: str) -> Path | None:
+        """The file of ``job_id``, or ``None`` for an id no record can be stored under."""
+        try:
+            return self._path(job_id)
+        except BackendError:
+            return None
 
     def save(self, record: JobRecord, *, durable: bool = True) -> None:
         self.save_many([record], durable=durable)
@@ -95,7 +112,8 @@ class FileResults(BaseResults):
             raise CorruptEntry(f"result file {path} cannot be decoded: {exc}") from None
 
     def get_full(self, job_id: str) -> JobRecord | None:
-        record = self._read(self._path(job_id))
+        path = self._existing_path(job_id)
+        record = None if path is None else self._read(path)
         return None if record is None or is_expired(record) else record
 
     def _all(self) -> Iterator[JobRecord]:
@@ -115,8 +133,11 @@ class FileResults(BaseResults):
         return newest_first((r for r in self._all() if not is_expired(r, now)), status, limit, offset)
 
     def delete(self, job_id: str) -> bool:
+        path = self._existing_path(job_id)
+        if path is None:
+            return False
         try:
-            os.unlink(self._path(job_id))
+            os.unlink(path)
         except FileNotFoundError:
             return False
         return True
