@@ -155,3 +155,13 @@ def test_the_file_backends_store_normally_once_space_is_back(disk: FaultyDisk) -
     # Then the record reads back whole
     stored = results.get_full("r")
     assert stored is not None and stored.result == b"x" * 1000
+
+
+@pytest.mark.parametrize("backend", [FileQueue, FileResults, FileScheduler])
+def test_a_data_folder_that_cannot_be_created_is_named(tmp_path: Path, backend: type) -> None:
+    (tmp_path / "plain-file").write_text("")
+
+    with pytest.raises(BackendError, match="creating its folders failed") as caught:
+        backend(tmp_path / "plain-file" / "store")
+
+    assert str(tmp_path / "plain-file" / "store") in str(caught.value)

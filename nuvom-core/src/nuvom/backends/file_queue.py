@@ -103,8 +103,10 @@ class FileQueue(BaseQueue):
         self._leased = self.root / "leased"
         self._owners = self.root / "owners"
         self._quarantine = self.root / "quarantine"
-        for folder in (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine):
-            make_private_dir(folder)
+        folders = (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine)
+        with storage_errors(self.root, "creating its folders"):
+            for folder in folders:
+                make_private_dir(folder)
         self._lock = threading.Lock()
         # ack, nack and extend of one lease must not interleave: extend renames the lease file.
         self._lease_lock = threading.Lock()

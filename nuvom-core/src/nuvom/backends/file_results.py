@@ -46,7 +46,8 @@ class FileResults(BaseResults):
         self.root = Path(root)
         self.fsync = fsync
         self._tmp = self.root / "tmp"
-        make_private_dir(self._tmp)
+        with storage_errors(self.root, "creating its folders"):
+            make_private_dir(self._tmp)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileResults:

@@ -49,7 +49,8 @@ class FileScheduler:
         self.root = root
         self._fsync = fsync
         self._tmp = root / "tmp"
-        make_private_dir(self._tmp)
+        with storage_errors(self.root, "creating its folders"):
+            make_private_dir(self._tmp)
         remove_stale_temp_files(self._tmp, time.time())
 
     @classmethod
