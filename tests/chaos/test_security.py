@@ -106,8 +106,15 @@ def test_a_redis_url_with_acl_credentials_is_never_logged_in_clear(
         assert secret not in proc.output(), proc.output()[-2000:]
 
 
+def modes_that_are_not_private(root: Path) -> dict[str, str]:
+    """Folders under ``root`` (itself included) that are not 0700, and files that are not 0600."""
+    found = [root, *root.rglob("*")]
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in found}
+    return {str(p): oct(m) for p, m in modes.items() if m != (0o700 if p.is_dir() else 0o600)}
+
+
 def test_the_file_backends_keep_jobs_private_whatever_the_umask(tmp_path: Path) -> None:
-    """Folders 0700 and files 0600: other local users read no arguments or results."""
+    """Folders 0700 and files 0600, a quarantine's ``.reason`` too: other local users read no jobs."""
     from nuvom.backends.file_queue import FileQueue
     from nuvom.backends.file_results import FileResults
     from nuvom.backends.file_scheduler import FileScheduler
@@ -120,6 +127,10 @@ def test_the_file_backends_keep_jobs_private_whatever_the_umask(tmp_path: Path) 
     try:
         queue = FileQueue(data / "queue")
         queue.enqueue_many([env("now"), env("later", eta=time.time() + 3600, queue="other", priority=5)])
+        # an unreadable entry (itself private), which the claim below quarantines with a .reason file
+        unreadable = data / "queue" / "ready" / "default" / "0" / f"0-{0:019d}~unreadable~0~0"
+        unreadable.touch(mode=0o600)
+        unreadable.write_bytes(b"\xc1 not an entry")
         queue.extend(queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30)[0], 60)
         results = FileResults(data / "results")
         results.save(record("saved"))
@@ -129,8 +140,31 @@ def test_the_file_backends_keep_jobs_private_whatever_the_umask(tmp_path: Path) 
     finally:
         os.umask(previous)
 
-    found = [data, *data.rglob("*")]
-    assert len([p for p in found if p.is_file()]) >= 6  # entries, lease, owner lock, records, schedule
-    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in found}
-    wrong = {p: oct(m) for p, m in modes.items() if m != (0o700 if (tmp_path / p).is_dir() else 0o600)}
+    assert len(list((data / "queue" / "quarantine").glob("*.reason"))) == 1
+    # entries, lease, owner lock, quarantined entry and its reason, records, schedule
+    assert len([p for p in data.rglob("*") if p.is_file()]) >= 8
+    assert modes_that_are_not_private(data) == {}
+
+
+def test_a_sqlite_database_nuvom_creates_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """Its folder 0700; ``nuvom.db`` and its -wal and -shm files 0600."""
+    from nuvom.testing.suite.results import record
+    from nuvom.testing.suite.support import env
+    from nuvom_sqlite import SqliteQueue, SqliteResults
+
+    data = tmp_path / "data"
+    previous = os.umask(0o002)
+    try:
+        queue = SqliteQueue(data / "nuvom.db")
+        queue.enqueue_many([env("now")])
+        results = SqliteResults(data / "nuvom.db")
+        results.save(record("saved"))
+        names = sorted(p.name for p in data.iterdir())
+        wrong = modes_that_are_not_private(data)  # while open: -wal and -shm exist
+        queue.close()
+        results.close()
+    finally:
+        os.umask(previous)
+
+    assert names == ["nuvom.db", "nuvom.db-shm", "nuvom.db-wal"]
     assert wrong == {}

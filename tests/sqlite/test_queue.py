@@ -80,6 +80,22 @@ def test_a_quarantined_row_keeps_its_reason(queue: SqliteQueue) -> None:
     assert queue.stats().quarantined == 1
 
 
+def test_a_row_with_a_crafted_job_id_is_quarantined_with_its_reason(queue: SqliteQueue) -> None:
+    # Given a valid job and a row whose id could name a path or key outside the store
+    queue.enqueue_many([env("good"), Envelope("../../escaped", "default", b"p", 0)])
+
+    # When claiming
+    claimed = [lease.id for lease in queue.pop_batch(5, queues=("default",), timeout=0, lease_secs=30)]
+
+    # Then only the valid job is delivered; the crafted row is set aside with its reason
+    assert claimed == ["good"]
+    rows = queue.database.read(
+        lambda conn: conn.execute(f"SELECT job_id, reason FROM {QUARANTINE}").fetchall()
+    )
+    assert rows == [("../../escaped", rows[0][1])]
+    assert "job id '../../escaped' is not valid" in rows[0][1]
+
+
 def test_complete_many_declines_a_store_in_another_file(queue: SqliteQueue, tmp_path: Path) -> None:
     queue.enqueue(env("j"))
     (lease,) = queue.pop_batch(1, queues=("default",), timeout=0, lease_secs=30)

@@ -8,8 +8,23 @@ from typing import Any
 
 from . import serialization
 from .errors import ArgumentsTooLarge, CorruptEntry, SerializationError
+from .names import MAX_ID_LENGTH, check_name
 
 _VERSION = 1
+
+
+def stored_id(value: object, where: str) -> str:
+    """``value`` if it is a valid job id: an id read back from a store is data, never trusted.
+
+    It names files and keys, so a crafted one (``../../x``) must never reach them.
+
+    Raises:
+        CorruptEntry: naming ``where`` the id was read and the value.
+    """
+    try:
+        return check_name("job id", value, max_length=MAX_ID_LENGTH)
+    except ValueError as exc:
+        raise CorruptEntry(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -84,12 +99,15 @@ class JobMessage:
         """Rebuild a message from payload bytes.
 
         Raises:
-            CorruptEntry: when the payload is not a job message of a known version.
+            CorruptEntry: when the payload is not a job message of a known version, or its job
+                id is not valid.
         """
         try:
             fields = serialization.loads(payload)
             if fields[0] != _VERSION:
                 raise CorruptEntry(f"job message version {fields[0]!r} is not supported")
-            return cls(*fields[1:])
+            message = cls(*fields[1:])
         except (SerializationError, TypeError, IndexError, KeyError) as exc:
             raise CorruptEntry(f"payload is not a job message: {exc}") from None
+        stored_id(message.id, "job message")
+        return message

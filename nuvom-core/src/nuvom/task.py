@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
+from .names import check_name
 from .registry import registry
 
 if TYPE_CHECKING:
@@ -22,18 +22,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 TimeoutPolicy = Literal["fail", "retry", "ignore"]
-_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:\-]{0,127}$")
 _POLICIES = ("fail", "retry", "ignore")
-
-
-def check_name(kind: str, value: str) -> str:
-    """Return ``value`` if it is a valid queue name or job id, else raise ``ValueError``."""
-    if not isinstance(value, str) or not _NAME_RE.match(value):
-        raise ValueError(
-            f"{kind} {value!r} is not valid: use 1 to 128 of letters, digits and _ . : -, "
-            "starting with a letter, digit or _"
-        )
-    return value
 
 
 def _check_priority(priority: int) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from nuvom.backends.fsutil import FILE_MODE, make_private_dir
 from nuvom.errors import BackendError
 
 from . import schema
@@ -111,11 +112,18 @@ class Database:
         if self.path.is_dir():
             raise BackendError(f"SQLite database path {self.path} is a directory, not a database file")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.path.parent)
         except OSError as exc:
             raise BackendError(
                 f"SQLite database {self.path}: cannot create its folder {self.path.parent}: {exc.strerror}"
             ) from None
+        try:
+            # Created here, owner-only, so that SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+        except FileExistsError:
+            pass  # an existing database keeps its mode
+        except OSError as exc:
+            raise BackendError(f"SQLite database {self.path} cannot be created: {exc.strerror}") from None
         try:
             conn = sqlite3.connect(
                 self.path, timeout=self.busy_timeout_secs, isolation_level=None, check_same_thread=False

@@ -33,6 +33,7 @@ from nuvom.backends.base import (
 )
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
+from nuvom.message import stored_id
 
 from .connection import Database
 from .results import SqliteResults, upsert_records
@@ -354,7 +355,7 @@ def _envelope(row: tuple[Any, ...]) -> Envelope:
     if column is not None:
         value = row[_COLUMNS.index(column)]
         raise CorruptEntry(f"queue row {seq}: column {column} holds {type(value).__name__} {value!r:.40}")
-    return Envelope(job_id, queue, payload, priority, eta, attempts)
+    return Envelope(stored_id(job_id, f"queue row {seq}"), queue, payload, priority, eta, attempts)
 
 
 def _bad_column(job_id: Any, queue: Any, priority: Any, eta: Any, attempts: Any, payload: Any) -> str | None:

@@ -30,11 +30,21 @@ from typing import ClassVar
 
 from .. import serialization
 from ..config import Settings
-from ..errors import CorruptEntry, SerializationError
+from ..errors import BackendError, CorruptEntry, SerializationError
+from ..message import stored_id
 from . import locking
 from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
 from .file_workers import FileWorkerRegistry
-from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
+from .fsutil import (
+    FILE_MODE,
+    fsync_path,
+    make_private_dir,
+    move,
+    publish,
+    remove_stale_temp_files,
+    storage_errors,
+    write_new,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +107,9 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         self._quarantine = self.root / "quarantine"
         self.workers_dir, self.tmp_dir = self.root / "workers", self._tmp  # see FileWorkerRegistry
         folders = (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine)
-        for folder in (*folders, self.workers_dir):
-            make_private_dir(folder)
+        with storage_errors(self.root, "creating its folders"):
+            for folder in (*folders, self.workers_dir):
+                make_private_dir(folder)
         self._lock = threading.Lock()
         # ack, nack and extend of one lease must not interleave: extend renames the lease file.
         self._lease_lock = threading.Lock()
@@ -139,7 +150,8 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             future = env.eta is not None and env.eta * _NS > now_ns
             target = self._delayed / env.queue / name.delayed if future else self._ready_path(env.queue, name)
             staged.append((data, target))
-        publish(staged, self._tmp, fsync=self.fsync)
+        with storage_errors(self.root, f"queueing {len(staged)} job(s)"):
+            publish(staged, self._tmp, fsync=self.fsync)
         with self._lock:
             for _, target in staged:
                 self._remember(target)
@@ -263,8 +275,8 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     def _read_envelope(self, path: Path, name: _Name) -> Envelope:
         try:
             data = serialization.loads(path.read_bytes())
-            return Envelope(
-                id=data["id"],
+            envelope = Envelope(
+                id=stored_id(data["id"], path.name),
                 queue=data["queue"],
                 payload=data["payload"],
                 priority=data["priority"],
@@ -273,6 +285,9 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             )
         except (SerializationError, KeyError, TypeError) as exc:
             raise CorruptEntry(f"{path.name}: content cannot be decoded ({exc})") from None
+        if envelope.id != name.job_id:
+            raise CorruptEntry(f"{path.name}: holds job id {envelope.id!r}, not the one in its name")
+        return envelope
 
     def _quarantine_file(self, path: Path, reason: str) -> None:
         target = self._quarantine / f"{int(time.time())}-{uuid.uuid4().hex[:8]}-{path.name}"
@@ -280,8 +295,12 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             os.rename(path, target)
         except FileNotFoundError:
             return
-        target.with_name(target.name + ".reason").write_text(reason + "\n")
         logger.warning("quarantined %s: %s", path.name, reason)
+        try:
+            with storage_errors(self.root, f"writing why {target.name} was quarantined"):
+                write_new(f"{target}.reason", f"{reason}\n".encode(), fsync=self.fsync)
+        except BackendError as exc:  # the entry is set aside all the same: never fail a claim for it
+            logger.warning("%s", exc)
 
     # -- lease lifecycle -------------------------------------------------------------------
 

@@ -16,10 +16,18 @@ from typing import ClassVar
 
 from .. import serialization
 from ..config import Settings
-from ..errors import CorruptEntry, SerializationError
+from ..errors import BackendError, CorruptEntry, SerializationError
+from ..names import MAX_ID_LENGTH, check_name
 from ..record import JobRecord, JobStatus
 from .base import BaseResults, Capability, is_expired, newest_first
-from .fsutil import fsync_path, make_private_dir, publish, remove_stale_temp_files, write_temp
+from .fsutil import (
+    fsync_path,
+    make_private_dir,
+    publish,
+    remove_stale_temp_files,
+    storage_errors,
+    write_temp,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +46,8 @@ class FileResults(BaseResults):
         self.root = Path(root)
         self.fsync = fsync
         self._tmp = self.root / "tmp"
-        make_private_dir(self._tmp)
+        with storage_errors(self.root, "creating its folders"):
+            make_private_dir(self._tmp)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileResults:
@@ -46,7 +55,23 @@ class FileResults(BaseResults):
         return cls(settings.data_dir / "results", fsync=settings.file_fsync)
 
     def _path(self, job_id: str) -> Path:
+        """The file of ``job_id``, never outside the store whatever id a crafted entry carries.
+
+        Raises:
+            BackendError: when ``job_id`` is not a valid job id (``../../x``).
+        """
+        try:
+            check_name("job id", job_id, max_length=MAX_ID_LENGTH)
+        except ValueError as exc:
+            raise BackendError(f"file results at {self.root}: {exc}") from None
         return self.root / f"{job_id}{_SUFFIX}"
+
+    def _existing_path(self, job_id: str) -> Path | None:
+        """The file of ``job_id``, or ``None`` for an id no record can be stored under."""
+        try:
+            return self._path(job_id)
+        except BackendError:
+            return None
 
     def save(self, record: JobRecord, *, durable: bool = True) -> None:
         self.save_many([record], durable=durable)
@@ -54,7 +79,8 @@ class FileResults(BaseResults):
     def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
         """Write each record atomically; a batch is synced together (see ``fsutil.publish``)."""
         staged = [(serialization.dumps(r.to_dict(), path="record"), self._path(r.id)) for r in records]
-        publish(staged, self._tmp, fsync=durable and self.fsync)
+        with storage_errors(self.root, f"storing {len(staged)} job record(s)"):
+            publish(staged, self._tmp, fsync=durable and self.fsync)
 
     def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
         """Store ``record`` unless its id is taken.
@@ -62,18 +88,18 @@ class FileResults(BaseResults):
         ``link(2)`` of a complete temp file fails when the target exists, so of two racing
         processes exactly one wins.
         """
-        tmp = write_temp(self._tmp, serialization.dumps(record.to_dict(), path="record"))
+        data = serialization.dumps(record.to_dict(), path="record")
         target = self._path(record.id)
-        try:
+        with storage_errors(self.root, f"storing the record of job {record.id}"):
+            tmp = write_temp(self._tmp, data, fsync=durable and self.fsync)
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
             if durable and self.fsync:
-                fsync_path(tmp)
-            os.link(tmp, target)
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
-        if durable and self.fsync:
-            fsync_path(self.root)
+                fsync_path(self.root)
         return True
 
     def _read(self, path: Path) -> JobRecord | None:
@@ -87,7 +113,8 @@ class FileResults(BaseResults):
             raise CorruptEntry(f"result file {path} cannot be decoded: {exc}") from None
 
     def get_full(self, job_id: str) -> JobRecord | None:
-        record = self._read(self._path(job_id))
+        path = self._existing_path(job_id)
+        record = None if path is None else self._read(path)
         return None if record is None or is_expired(record) else record
 
     def _all(self) -> Iterator[JobRecord]:
@@ -107,11 +134,14 @@ class FileResults(BaseResults):
         return newest_first((r for r in self._all() if not is_expired(r, now)), status, limit, offset)
 
     def delete(self, job_id: str) -> bool:
+        path = self._existing_path(job_id)
+        if path is None:
+            return False
         try:
-            os.unlink(self._path(job_id))
-            return True
+            os.unlink(path)
         except FileNotFoundError:
             return False
+        return True
 
     def purge_expired(self, now: float | None = None) -> int:
         """Delete expired records, and temp files a crash left behind (older than an hour)."""

@@ -22,7 +22,15 @@ from ..errors import CorruptEntry
 from ..scheduling.record import ScheduleRecord
 from . import locking
 from .base import Capability, due_order, fired
-from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
+from .fsutil import (
+    FILE_MODE,
+    fsync_path,
+    make_private_dir,
+    move,
+    publish,
+    remove_stale_temp_files,
+    storage_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +50,8 @@ class FileScheduler:
         self.root = root
         self._fsync = fsync
         self._tmp = root / "tmp"
-        make_private_dir(self._tmp)
+        with storage_errors(self.root, "creating its folders"):
+            make_private_dir(self._tmp)
         remove_stale_temp_files(self._tmp, time.time())
 
     @classmethod
@@ -63,7 +72,8 @@ class FileScheduler:
             os.close(fd)  # closing releases the lock
 
     def _write(self, schedules: list[ScheduleRecord]) -> None:
-        publish([(s.dumps(), self._path(s.id)) for s in schedules], self._tmp, fsync=self._fsync)
+        with storage_errors(self.root, f"storing {len(schedules)} schedule(s)"):
+            publish([(s.dumps(), self._path(s.id)) for s in schedules], self._tmp, fsync=self._fsync)
 
     def _read(self, path: Path) -> ScheduleRecord | None:
         try:

@@ -1,15 +1,23 @@
-"""Small filesystem helpers for the file backends: private folders, temp files and directory fsync.
+"""Small filesystem helpers for the file backends: private folders, whole writes and directory fsync.
 
 Jobs carry arguments and results, which may be private: the file backends create their folders
 with mode 0700 and their files with mode 0600 (owner only), whatever the umask lets through.
+
+Every file the backends write goes through :func:`write_new`: a write is whole (and durable when
+asked) or it raises, and a failed write leaves no file behind. ``os.write`` may write fewer bytes
+than it was given, without an error, when the disk is nearly full.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from ..errors import BackendError
 
 #: Mode of every folder and file the file backends create (before the umask).
 DIR_MODE = 0o700
@@ -17,7 +25,11 @@ FILE_MODE = 0o600
 
 
 def make_private_dir(path: Path) -> None:
-    """Create ``path`` and its missing parents with mode 0700; existing folders are left as they are."""
+    """Create ``path`` and its missing parents with mode 0700; existing folders are left as they are.
+
+    Raises:
+        OSError: when a folder cannot be created, e.g. because a file holds its name.
+    """
     missing: list[Path] = []
     while not path.is_dir():
         missing.append(path)
@@ -25,8 +37,10 @@ def make_private_dir(path: Path) -> None:
     for folder in reversed(missing):
         try:
             folder.mkdir(mode=DIR_MODE)
-        except FileExistsError:  # another process made it first
-            continue
+        except FileExistsError:
+            if not folder.is_dir():
+                raise
+            # another process made it first
 
 
 def fsync_path(path: Path) -> None:
@@ -38,15 +52,54 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def write_temp(tmp_dir: Path, data: bytes) -> Path:
-    """Write ``data`` to a new uniquely named file in ``tmp_dir`` and return its path (no fsync)."""
-    name = os.path.join(tmp_dir, f"{os.getpid()}-{uuid.uuid4().hex}.tmp")  # hot path: no pathlib
-    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+def write_new(path: str | Path, data: bytes, *, fsync: bool) -> None:
+    """Create ``path`` (mode 0600, it must not exist) holding all of ``data``, synced if ``fsync``.
+
+    Raises:
+        OSError: when the file cannot be created, a write fails or writes nothing (a full disk),
+            or the sync fails; the partly written file is removed first.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        os.write(fd, data)
-    finally:
+        with memoryview(data) as view:
+            written = 0
+            while written < len(view):
+                count = os.write(fd, view[written:])
+                if count == 0:
+                    raise OSError(errno.ENOSPC, f"a write stored 0 of {len(view) - written} bytes", str(path))
+                written += count
+        if fsync:
+            os.fsync(fd)
+    except BaseException:
         os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    os.close(fd)
+
+
+def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool = False) -> Path:
+    """Write ``data`` whole to a new uniquely named file in ``tmp_dir`` and return its path.
+
+    Raises:
+        OSError: as :func:`write_new`; no temp file is left behind then.
+    """
+    name = os.path.join(tmp_dir, f"{os.getpid()}-{uuid.uuid4().hex}.tmp")  # hot path: no pathlib
+    write_new(name, data, fsync=fsync)
     return Path(name)
+
+
+@contextlib.contextmanager
+def storage_errors(folder: Path, doing: str) -> Iterator[None]:
+    """Raise an ``OSError`` of the block (a full disk, a read-only folder) as a ``BackendError``.
+
+    The message names ``folder`` and what was being done, as the other backends name their
+    database file or server.
+    """
+    try:
+        yield
+    except OSError as exc:
+        raise BackendError(f"file backend at {folder}: {doing} failed: {exc}") from exc
 
 
 def move(source: Path, target: Path) -> bool:
@@ -69,18 +122,33 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
 
     Every file is written first and only then synced: on journaling filesystems the first sync
     commits them all, so a batch costs little more than one file. Targets are renamed into place
-    only after their data is durable, then each target folder is synced once.
+    only after their data is durable, then each target folder is synced once. When anything
+    fails, every temp file of the batch not yet renamed is removed at once; targets are touched
+    only once every file is written (and synced).
+
+    Raises:
+        OSError: when writing, syncing or renaming fails.
     """
-    staged = [(write_temp(tmp_dir, data), target) for data, target in items]
-    if fsync:
-        for tmp, _ in staged:
-            fsync_path(tmp)
-    for tmp, target in staged:
-        try:
-            os.replace(tmp, target)
-        except FileNotFoundError:  # the target folder does not exist yet
-            make_private_dir(target.parent)
-            os.replace(tmp, target)
+    staged: list[tuple[Path, Path]] = []
+    placed = 0
+    try:
+        for data, target in items:
+            staged.append((write_temp(tmp_dir, data), target))
+        if fsync:
+            for tmp, _ in staged:
+                fsync_path(tmp)
+        for tmp, target in staged:
+            try:
+                os.replace(tmp, target)
+            except FileNotFoundError:  # the target folder does not exist yet
+                make_private_dir(target.parent)
+                os.replace(tmp, target)
+            placed += 1
+    except BaseException:
+        for tmp, _ in staged[placed:]:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
     if fsync:
         for folder in {target.parent for _, target in staged}:
             fsync_path(folder)

@@ -11,10 +11,10 @@ import typer
 from ..config import Settings, get_settings
 from ..discovery.registration import import_discovered, refresh_manifest
 from ..log import configure_logging, set_worker_id
+from ..names import check_name
 from ..registry import registry
 from ..runtime import get_queue, get_results, get_scheduler_store
 from ..scheduling.runner import Scheduler
-from ..task import check_name
 from ..worker import Worker
 from ..worker.reloader import run_with_reload
 from ..worker.worker import POOLS

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import get_settings
 from ..message import JobMessage
+from ..names import check_name
 from ..runtime import get_scheduler_store
-from ..task import check_name
 from .record import Mode, ScheduleRecord
 from .timing import check_cron, check_timezone, cron_next
 

@@ -20,7 +20,7 @@ from .signature import Signature
 #: A chain step: one signature, or a group of them (a chord when more steps follow).
 Step = Signature | tuple[Signature, ...]
 
-#: Job ids are at most this long (``nuvom.task.check_name``).
+#: Job ids a caller chooses are at most this long (``nuvom.names.MAX_NAME_LENGTH``).
 _MAX_ID = 128
 
 

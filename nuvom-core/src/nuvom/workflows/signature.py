@@ -12,7 +12,8 @@ from .. import serialization
 from ..config import get_settings
 from ..errors import CorruptEntry
 from ..message import JobMessage
-from ..task import CallOptions, check_name
+from ..names import check_name
+from ..task import CallOptions
 
 if TYPE_CHECKING:
     from ..job import Job
