@@ -184,5 +184,7 @@ def test_8_processes_claim_every_job_once_and_never_see_a_locked_database(tmp_pa
     counts = Counter(job_id for claimed, _ in results for job_id in claimed)
     assert sorted(counts) == ids, f"{len(set(ids) - set(counts))} jobs were never claimed"
     assert max(counts.values()) == 1, [k for k, n in counts.items() if n > 1][:3]
-    assert sum(1 for claimed, _ in results if claimed) >= 4, "too few processes took part"
+    # contention was real: how many of the 8 win claims depends on the OS scheduler (on a loaded
+    # 2-core machine SQLite's busy handler lets 3 processes drain 4,000 jobs), so ask for two
+    assert sum(1 for claimed, _ in results if claimed) >= 2, "only one process took part"
     print(f"8 processes: {CONTENDED_JOBS} claims, claimed per process {[len(c) for c, _ in results]}")
