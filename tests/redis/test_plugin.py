@@ -27,7 +27,7 @@ def test_nuvom_plugin_test_redis_passes(redis_url: str, monkeypatch: pytest.Monk
     assert "queue backend conformance: redis" in result.output
     assert "result backend conformance: redis" in result.output
     assert "scheduler backend conformance: redis" in result.output
-    assert "36 passed, 0 failed, 0 skipped" in result.output
+    assert "39 passed, 0 failed, 0 skipped" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
     assert "14 passed, 0 failed, 0 skipped" in result.output
 

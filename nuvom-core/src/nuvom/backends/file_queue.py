@@ -32,7 +32,7 @@ from typing import ClassVar
 from .. import serialization
 from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
-from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
+from .base import BaseQueue, Capability, Envelope, Lease, QueueDepths, QueueStats
 from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
@@ -443,6 +443,12 @@ class FileQueue(BaseQueue):
             quarantined=sum(1 for n in os.listdir(self._quarantine) if not n.endswith(".reason")),
             by_queue=by_queue,
         )
+
+    def depths(self, now: float) -> QueueDepths:
+        """Jobs per queue and state (``DepthQueue``), from file names alone."""
+        from .file_depths import count_depths  # it reads names with this module's _Name
+
+        return count_depths(self.root, now)
 
     def clear(self) -> int:
         count = 0
