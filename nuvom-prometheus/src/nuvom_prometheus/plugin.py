@@ -115,6 +115,14 @@ def nuvom_scheduler_stopping(scheduler: Any) -> None:
 
 
 @hookimpl
+def nuvom_register_commands(app: Any) -> None:
+    """Add ``nuvom prometheus serve | dashboard | rules``."""
+    from .cli import prometheus_app  # the CLI only: producers importing the plugin skip it
+
+    app.add_typer(prometheus_app, name="prometheus")
+
+
+@hookimpl
 def nuvom_job_enqueued(job: JobRecord) -> None:
     """Count the job in the sending process."""
     get_metrics().job_enqueued(job)
