@@ -24,7 +24,7 @@ def promtool(*args: str) -> str:
 
 
 def test_the_shipped_alert_rules_are_valid() -> None:
-    assert "SUCCESS: 8 rules found" in promtool("check", "rules", str(ALERTS))
+    assert "SUCCESS: 9 rules found" in promtool("check", "rules", str(ALERTS))
 
 
 def test_the_alerts_fire_when_they_should_and_a_dead_worker_keeps_firing(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 RULES = {
     "NuvomTargetDown",
     "NuvomNoWorkerUp",
+    "NuvomWorkerHeartbeatLapsed",
     "NuvomFleetBackendUnreadable",
     "NuvomBacklogGrowing",
     "NuvomOldestJobTooOld",

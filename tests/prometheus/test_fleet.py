@@ -111,17 +111,19 @@ def test_a_queue_without_depths_is_refused_naming_the_backend_and_the_interface(
 
 
 @dataclass
-class Heartbeat:
+class Registered:
+    """The fields the fleet exporter reads from a worker registry's descriptions."""
+
     id: str
-    last_heartbeat: float
-    concurrency: int
+    heartbeat_at: float
+    slots: int
     running: int
 
 
-def test_per_worker_series_come_from_the_queue_s_live_worker_listing_when_it_has_one() -> None:
+def test_per_worker_series_come_from_the_queue_s_worker_registry_when_it_has_one() -> None:
     class Listing(MemoryQueue):
-        def workers(self) -> list[Heartbeat]:
-            return [Heartbeat("web-1:42:ab", 1700000000.0, 4, 3)]
+        def workers(self) -> list[Registered]:
+            return [Registered("web-1:42:ab", 1700000000.0, 4, 3)]
 
     with_listing, without = CollectorRegistry(), CollectorRegistry()
     with_listing.register(FleetCollector(Listing(), None))

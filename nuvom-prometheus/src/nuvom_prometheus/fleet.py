@@ -38,27 +38,33 @@ def require_depths(queue: QueueBackend) -> DepthQueue:
 
 
 def worker_families(queue: object) -> list[Metric]:
-    """Per-worker series from the queue's live-worker listing, when the backend offers one.
+    """Per-worker series from the queue's worker registry, when the backend has one.
 
-    Reads ``queue.workers()`` if it exists: an iterable of heartbeats with ``id``,
-    ``last_heartbeat`` (epoch seconds), ``concurrency`` and ``running``. Without it, nothing.
+    Reads ``queue.workers()`` if it exists: worker descriptions with ``id``, ``heartbeat_at``
+    (epoch seconds), ``slots`` and ``running``. A worker that stopped cleanly leaves the
+    registry; a dead one stays, with a heartbeat that no longer advances. Without a registry,
+    nothing.
     """
     listing: Callable[[], Iterable[Any]] | None = getattr(queue, "workers", None)
     if listing is None:
         return []
     last = GaugeMetricFamily(
         "nuvom_worker_heartbeat_timestamp_seconds",
-        "Unix time of each live worker's last heartbeat, from the heartbeat registry.",
+        "Unix time of each registered worker's last heartbeat, from the worker registry.",
         labels=["worker"],
     )
     slots = GaugeMetricFamily(
-        "nuvom_worker_registered_slots", "Job slots of each live worker.", labels=["worker"]
+        "nuvom_worker_registered_slots", "Job slots of each registered worker.", labels=["worker"]
     )
-    running = GaugeMetricFamily("nuvom_worker_running_jobs", "Jobs each live worker runs.", labels=["worker"])
-    for beat in listing():
-        last.add_metric([str(beat.id)], float(beat.last_heartbeat))
-        slots.add_metric([str(beat.id)], float(beat.concurrency))
-        running.add_metric([str(beat.id)], float(beat.running))
+    running = GaugeMetricFamily(
+        "nuvom_worker_running_jobs",
+        "Jobs each registered worker held at its last heartbeat.",
+        labels=["worker"],
+    )
+    for worker in listing():
+        last.add_metric([str(worker.id)], float(worker.heartbeat_at))
+        slots.add_metric([str(worker.id)], float(worker.slots))
+        running.add_metric([str(worker.id)], float(worker.running))
     return [last, slots, running]
 
 
