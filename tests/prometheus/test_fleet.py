@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,24 +22,40 @@ from nuvom.scheduling.record import ScheduleRecord
 from nuvom.testing.suite.support import plant_corrupt_entry
 from nuvom_prometheus.fleet import FleetCollector, require_depths
 
+from ..redis.server import REDIS_SERVER, RedisServer
 from .conftest import ALERTS, DASHBOARD
 from .helpers import FleetProcess, exporter_url, scrape, value
 
 pytestmark = [pytest.mark.timeout(90)]
 
 
+@pytest.fixture(params=["file", "sqlite", "redis"])
+def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The settings that put the queue and the schedules on each backend (a real redis-server)."""
+    env = {"NUVOM_QUEUE_BACKEND": request.param, "NUVOM_SCHEDULER_BACKEND": request.param}
+    if request.param != "redis":
+        yield env
+        return
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        yield {**env, "NUVOM_REDIS_URL": server.url}
+    finally:
+        server.stop()
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["file", "sqlite"])
 def test_the_fleet_exporter_reports_each_queue_by_state_with_no_worker_running(
-    backend: str,
+    backend_env: dict[str, str],
     project: ModuleType,
     start_fleet: Callable[..., FleetProcess],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given a backlog: 3 ready jobs in "default", one ready and one leased in "other", one job
     # due in an hour, a corrupt entry set aside, and a schedule whose run has come
-    monkeypatch.setenv("NUVOM_QUEUE_BACKEND", backend)
-    monkeypatch.setenv("NUVOM_SCHEDULER_BACKEND", backend)
+    for name, setting in backend_env.items():
+        monkeypatch.setenv(name, setting)
     runtime.reset()
     before = time.time()
     for i in range(3):
@@ -57,9 +73,7 @@ def test_the_fleet_exporter_reports_each_queue_by_state_with_no_worker_running(
     runtime.reset()
 
     # When the fleet exporter serves them (its own port; nothing else runs)
-    fleet = start_fleet(
-        "--port", "0", env={"NUVOM_QUEUE_BACKEND": backend, "NUVOM_SCHEDULER_BACKEND": backend}
-    )
+    fleet = start_fleet("--port", "0", env=backend_env)
     url = exporter_url(fleet)
     samples = scrape(url)
 
