@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
 import urllib.request
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -43,6 +48,22 @@ def value(samples: Samples, name: str, **labels: str) -> float | None:
 def log_text(worker: WorkerProcess) -> str:
     """The worker's log with Rich's line wrapping undone (runs of whitespace become one space)."""
     return " ".join(worker.output().split())
+
+
+class FleetProcess(WorkerProcess):
+    """A ``nuvom prometheus serve`` subprocess (the fleet exporter), stopped by pid."""
+
+    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.cwd = cwd
+        self.log_path = cwd / f"fleet-{time.monotonic_ns()}.log"
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "nuvom", "prometheus", "serve", *args],
+                cwd=cwd,
+                env={**os.environ, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
 
 def exporter_url(worker: WorkerProcess, timeout: float = 15) -> str:

@@ -12,8 +12,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from nuvom import task
 from nuvom.backends.memory import MemoryQueue
 from nuvom.config import load_settings
+from nuvom.record import ErrorInfo, JobRecord, JobStatus
 from nuvom.testing import drain
 from nuvom_prometheus import ExporterError, Metrics, get_metrics, start_exporter
+from nuvom_prometheus.metrics import OTHER_EXCEPTION, TOP_EXCEPTIONS
 
 from .helpers import listening, scrape, value
 
@@ -133,3 +135,30 @@ def test_start_exporter_serves_the_registry_until_stopped() -> None:
     exporter.stop()
     exporter.stop()  # idempotent
     assert not listening("127.0.0.1", exporter.port)
+
+
+def test_failures_are_labelled_by_exception_type_up_to_a_bound_then_other() -> None:
+    # Given a process that sees more distinct exception types than the bound
+    metrics = Metrics()
+    record = JobRecord("j", "t", "default", JobStatus.FAILED, b"", b"", created_at=0.0)
+    names = [f"Error{i}" for i in range(TOP_EXCEPTIONS + 5)]
+
+    # When each fails once, and the first type fails again after the bound is reached
+    for name in [*names, names[0]]:
+        metrics.job_finished(record, JobStatus.FAILED, 0.0, ErrorInfo(name, "boom"))
+
+    # Then the first TOP_EXCEPTIONS types keep their own label and the rest are "other"
+    def failures(exception: str) -> float | None:
+        labels = {"task": "t", "queue": "default", "exception": exception}
+        return metrics.registry.get_sample_value("nuvom_job_failures_total", labels)
+
+    assert failures(names[0]) == 2
+    assert all(failures(name) == 1 for name in names[1:TOP_EXCEPTIONS])
+    assert failures(names[TOP_EXCEPTIONS]) is None
+    assert failures(OTHER_EXCEPTION) == 5
+
+
+def test_the_registry_has_the_process_and_gc_collectors() -> None:
+    registry = Metrics().registry
+    assert (registry.get_sample_value("process_cpu_seconds_total") or 0) > 0
+    assert registry.get_sample_value("python_gc_objects_collected_total", {"generation": "0"}) is not None

@@ -13,12 +13,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Final, final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
 from nuvom.backends import QueueBackend
-from nuvom.record import JobRecord, JobStatus
+from nuvom.record import ErrorInfo, JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +31,20 @@ BUCKETS: Final = (
     1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
 )  # fmt: skip
 
+#: Distinct exception types a process labels ``nuvom_job_failures_total`` with; later ones are ``other``.
+TOP_EXCEPTIONS: Final = 20
+#: The ``exception`` label of failures past :data:`TOP_EXCEPTIONS` distinct types.
+OTHER_EXCEPTION: Final = "other"
+
 #: Final statuses counted by ``nuvom_jobs_finished_total``; ``retrying`` counts as a retry instead.
 FINISHED_STATUSES: Final = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+def runtime_collectors(registry: CollectorRegistry) -> None:
+    """Add ``process_*``, ``python_gc_*`` and ``python_info`` (as on the default registry) to ``registry``."""
+    ProcessCollector(registry=registry)
+    GCCollector(registry=registry)
+    PlatformCollector(registry=registry)
 
 
 @final
@@ -58,25 +73,35 @@ class QueueDepthCollector(Collector):
         with self._lock:
             self._sources.pop(key, None)
 
+    QUARANTINED: Final = "nuvom_queue_quarantined_entries"
+    QUARANTINED_HELP: Final = "Corrupt queue entries set aside, never run (inspect them before deleting)."
+
     def describe(self) -> Iterable[Metric]:
-        return [GaugeMetricFamily(self.NAME, self.HELP, labels=["queue"])]
+        return [
+            GaugeMetricFamily(self.NAME, self.HELP, labels=["queue"]),
+            GaugeMetricFamily(self.QUARANTINED, self.QUARANTINED_HELP),
+        ]
 
     def collect(self) -> Iterable[Metric]:
         with self._lock:
             sources = list(self._sources.values())
         depth: dict[str, int] = {}
+        quarantined: int | None = None
         for queue, served in sources:
             try:
-                counts = queue.stats().by_queue
+                stats = queue.stats()
             except Exception:
                 logger.warning("reading the queue depth from %r failed; left out", queue, exc_info=True)
                 continue
-            for name in {*served, *counts}:
-                depth[name] = max(depth.get(name, 0), counts.get(name, 0))
+            for name in {*served, *stats.by_queue}:
+                depth[name] = max(depth.get(name, 0), stats.by_queue.get(name, 0))
+            quarantined = max(quarantined or 0, stats.quarantined)
         family = GaugeMetricFamily(self.NAME, self.HELP, labels=["queue"])
         for name in sorted(depth):
             family.add_metric([name], depth[name])
-        return [family]
+        if quarantined is None:
+            return [family]
+        return [family, GaugeMetricFamily(self.QUARANTINED, self.QUARANTINED_HELP, value=quarantined)]
 
 
 @final
@@ -93,6 +118,12 @@ class Metrics:
             "nuvom_jobs_finished_total",
             "Jobs that reached a final status: success, failed or cancelled.",
             ["task", "queue", "status"],
+            registry=r,
+        )
+        self.failures = Counter(
+            "nuvom_job_failures_total",
+            f"Failed attempts (retried or final) by exception type; past {TOP_EXCEPTIONS} types, 'other'.",
+            ["task", "queue", "exception"],
             registry=r,
         )
         self.retries = Counter(
@@ -123,8 +154,16 @@ class Metrics:
             "Unix time of the last heartbeat of a worker of this process.",
             registry=r,
         )
+        self.worker = Info(
+            "nuvom_worker",
+            "The workers of this process: id (as `nuvom workers` shows it) and pool.",
+            ["worker"],
+            registry=r,
+        )
         self.depth = QueueDepthCollector()
         r.register(self.depth)
+        runtime_collectors(r)
+        self._exceptions: set[str] = set()
         self._lock = threading.Lock()
         #: Running attempts by job id, with their queue: a finish without a start changes nothing.
         self._running: dict[str, str] = {}
@@ -159,7 +198,16 @@ class Metrics:
                 due = max(job.created_at, job.eta or 0.0)
                 self.queue_wait.labels(job.task_name, job.queue).observe(max(0.0, job.started_at - due))
 
-    def job_finished(self, job: JobRecord, status: JobStatus, duration_secs: float) -> None:
+    def _exception_label(self, error: ErrorInfo) -> str:
+        with self._lock:
+            if error.type in self._exceptions or len(self._exceptions) < TOP_EXCEPTIONS:
+                self._exceptions.add(error.type)
+                return error.type
+        return OTHER_EXCEPTION
+
+    def job_finished(
+        self, job: JobRecord, status: JobStatus, duration_secs: float, error: ErrorInfo | None = None
+    ) -> None:
         """An attempt's outcome is stored: count it, time it, and take it off in-progress."""
         with self._guard("nuvom_jobs_in_progress"):
             with self._lock:
@@ -169,6 +217,9 @@ class Metrics:
         if job.started_at is not None:
             with self._guard("nuvom_job_duration_seconds"):
                 self.duration.labels(job.task_name, job.queue).observe(duration_secs)
+        if error is not None and status in (JobStatus.RETRYING, JobStatus.FAILED):
+            with self._guard("nuvom_job_failures_total"):
+                self.failures.labels(job.task_name, job.queue, self._exception_label(error)).inc()
         if status is JobStatus.RETRYING:
             with self._guard("nuvom_job_retries_total"):
                 self.retries.labels(job.task_name, job.queue).inc()
@@ -177,9 +228,11 @@ class Metrics:
                 self.finished.labels(job.task_name, job.queue, status.value).inc()
 
     def worker_started(
-        self, key: int, queue: QueueBackend, queues: Sequence[str], pool: str, slots: int
+        self, key: int, queue: QueueBackend, queues: Sequence[str], pool: str, slots: int, worker_id: str = ""
     ) -> None:
         """A worker of this process starts serving ``queues`` with ``slots`` slots of ``pool``."""
+        with self._guard("nuvom_worker_info"):
+            self.worker.labels(worker_id).info({"pool": pool, "queues": ",".join(queues)})
         with self._guard("nuvom_worker_slots"):
             self.slots.labels(pool).inc(slots)
         with self._guard("nuvom_jobs_in_progress"):
@@ -188,8 +241,10 @@ class Metrics:
         self.depth.watch(key, queue, queues)
         self.beat()
 
-    def worker_stopping(self, key: int, pool: str, slots: int) -> None:
+    def worker_stopping(self, key: int, pool: str, slots: int, worker_id: str = "") -> None:
         """The worker registered under ``key`` stops claiming."""
+        with self._guard("nuvom_worker_info"):
+            self.worker.remove(worker_id)
         with self._guard("nuvom_worker_slots"):
             self.slots.labels(pool).dec(slots)
         self.depth.forget(key)

@@ -79,7 +79,9 @@ def nuvom_worker_started(worker: Any) -> None:
     pool = str(getattr(worker, "pool", "threads"))
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(stop,), name="nuvom-prometheus-heartbeat", daemon=True)
-    get_metrics().worker_started(id(worker), worker.queue, worker.queues, pool, worker.concurrency)
+    get_metrics().worker_started(
+        id(worker), worker.queue, worker.queues, pool, worker.concurrency, str(worker.id)
+    )
     with _lock:
         _watches[id(worker)] = _Watch(pool, worker.concurrency, stop, beat)
         _owners.add(id(worker))
@@ -94,7 +96,7 @@ def nuvom_worker_stopping(worker: Any) -> None:
         watch = _watches.pop(id(worker), None)
     if watch is not None:
         watch.stop.set()
-        get_metrics().worker_stopping(id(worker), watch.pool, watch.slots)
+        get_metrics().worker_stopping(id(worker), watch.pool, watch.slots, str(worker.id))
     _unserve(id(worker))
 
 
@@ -110,6 +112,14 @@ def nuvom_scheduler_started(scheduler: Any) -> None:
 def nuvom_scheduler_stopping(scheduler: Any) -> None:
     """The last worker or scheduler of the process stops the exporter."""
     _unserve(id(scheduler))
+
+
+@hookimpl
+def nuvom_register_commands(app: Any) -> None:
+    """Add ``nuvom prometheus serve | dashboard | rules``."""
+    from .cli import prometheus_app  # the CLI only: producers importing the plugin skip it
+
+    app.add_typer(prometheus_app, name="prometheus")
 
 
 @hookimpl
@@ -129,4 +139,4 @@ def nuvom_job_finished(
     job: JobRecord, status: JobStatus, duration_secs: float, error: ErrorInfo | None
 ) -> None:
     """Count the outcome (or the retry) and observe the attempt's duration."""
-    get_metrics().job_finished(job, status, duration_secs)
+    get_metrics().job_finished(job, status, duration_secs, error)

@@ -27,6 +27,8 @@ from nuvom.backends.base import (
     Completion,
     Envelope,
     Lease,
+    QueueDepth,
+    QueueDepths,
     QueueStats,
     ResultBackend,
     WorkerInfo,
@@ -309,6 +311,40 @@ class RedisQueue(BaseQueue):
             quarantined=sum(c[3] for c in counts),
             by_queue=by_queue,
         )
+
+    def depths(self, now: float) -> QueueDepths:
+        """Jobs per queue and state (``DepthQueue``), in one pipeline for all queues.
+
+        ``ZCARD``, ``ZCOUNT`` and the first member of each sorted set: O(log n) per key.
+        """
+        now_us = int(now * 1_000_000)
+        with self.connection.errors("counting jobs"):
+            queues = self._queues(None)
+            pipe = self._redis.pipeline(transaction=False)
+            for queue in queues:
+                keys = self.keys(queue)
+                for p in PRIORITIES:
+                    pipe.zcard(keys.ready(p))
+                    pipe.zrange(keys.ready(p), 0, 0, withscores=True)
+                pipe.zcount(keys.due, "-inf", now_us)  # due, not promoted to ready yet
+                pipe.zcard(keys.due)
+                pipe.zrange(keys.due, 0, 0, withscores=True)
+                pipe.zcard(keys.leased)
+                pipe.hlen(keys.quarantine)
+            replies = pipe.execute()
+        by_queue: dict[str, QueueDepth] = {}
+        quarantined = 0
+        width = 2 * len(PRIORITIES) + 5
+        for index, queue in enumerate(queues):
+            part = replies[index * width : (index + 1) * width]
+            ready_parts, (late, due_total, first_due, leased, corrupt) = part[:-5], part[-5:]
+            firsts = [r[0][1] for r in ready_parts[1::2] if r] + ([first_due[0][1]] if late else [])
+            ready = sum(ready_parts[0::2]) + late
+            quarantined += corrupt
+            if ready or due_total or leased:
+                oldest = min(firsts) / 1_000_000 if ready else None
+                by_queue[queue] = QueueDepth(ready, due_total - late, leased, oldest)
+        return QueueDepths(by_queue=by_queue, quarantined=quarantined)
 
     def clear(self) -> int:
         """Delete every job (and quarantined entry) of every queue, each queue in one transaction."""

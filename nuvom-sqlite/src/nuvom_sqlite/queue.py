@@ -27,6 +27,8 @@ from nuvom.backends.base import (
     Completion,
     Envelope,
     Lease,
+    QueueDepth,
+    QueueDepths,
     QueueStats,
     ResultBackend,
     WorkerInfo,
@@ -37,7 +39,7 @@ from nuvom.message import stored_id
 
 from .connection import Database
 from .results import SqliteResults, upsert_records
-from .schema import QUARANTINE, QUEUE, WORKERS
+from .schema import CLAIM_INDEX, QUARANTINE, QUEUE, WAITING_INDEX, WORKERS
 from .settings import SqliteSettings, database_path
 
 logger = logging.getLogger(__name__)
@@ -272,6 +274,37 @@ class SqliteQueue(BaseQueue):
                 quarantined=quarantined,
                 by_queue={str(r[0]): r[1] + r[2] for r in rows if r[1] + r[2]},
             )
+
+        return self.database.read(count, "counting jobs")
+
+    def depths(self, now: float) -> QueueDepths:
+        """Jobs per queue and state (``DepthQueue``), from the two partial indexes.
+
+        Ready rows are counted on the claim index alone (queue and due are in it); rows not
+        ready yet are found through the waiting index, which also holds leases; rows whose due
+        time passed but that no claim promoted yet count as ready.
+        """
+
+        def count(conn: sqlite3.Connection) -> QueueDepths:
+            ready = conn.execute(
+                f"SELECT queue, COUNT(*), MIN(due) FROM {QUEUE} INDEXED BY {CLAIM_INDEX} "
+                "WHERE ready = 1 GROUP BY queue"
+            ).fetchall()
+            waiting = conn.execute(
+                f"""SELECT queue, SUM(token IS NULL AND due <= :now), SUM(token IS NULL AND due > :now),
+                    SUM(token IS NOT NULL), MIN(CASE WHEN token IS NULL AND due <= :now THEN due END)
+                    FROM {QUEUE} INDEXED BY {WAITING_INDEX} WHERE ready = 0 GROUP BY queue""",
+                {"now": now},
+            ).fetchall()
+            quarantined = conn.execute(f"SELECT COUNT(*) FROM {QUARANTINE}").fetchone()[0]
+            depth: dict[str, QueueDepth] = {
+                str(q): QueueDepth(ready=n, oldest_ready_due=due) for q, n, due in ready
+            }
+            for q, late, scheduled, leased, late_due in waiting:
+                known = depth.get(str(q), QueueDepth())
+                dues = [d for d in (known.oldest_ready_due, late_due) if d is not None]
+                depth[str(q)] = QueueDepth(known.ready + late, scheduled, leased, min(dues) if dues else None)
+            return QueueDepths(by_queue=depth, quarantined=quarantined)
 
         return self.database.read(count, "counting jobs")
 

@@ -165,6 +165,44 @@ class CompletingQueue(Protocol):
         """
 
 
+@dataclass(frozen=True)
+class QueueDepth:
+    """One queue's jobs by state, for monitoring."""
+
+    #: Due and not leased: claimable now.
+    ready: int = 0
+    #: Not due yet (a future eta or retry time), not leased.
+    scheduled: int = 0
+    #: Claimed by a worker (lease live or lapsed but not yet claimed again).
+    leased: int = 0
+    #: Epoch seconds at which the longest-waiting ready job became due; ``None`` when none is ready.
+    oldest_ready_due: float | None = None
+
+
+@dataclass(frozen=True)
+class QueueDepths:
+    """Every queue's :class:`QueueDepth`, and the corrupt entries set aside.
+
+    ``quarantined`` is a backend-wide total: a corrupt entry's queue may be unreadable.
+    """
+
+    by_queue: dict[str, QueueDepth] = field(default_factory=dict)
+    quarantined: int = 0
+
+
+@runtime_checkable
+class DepthQueue(Protocol):
+    """Optional: a queue that counts its jobs by queue and state from its own indexes.
+
+    The fleet exporter (``nuvom prometheus serve``) reads it on every scrape, so it must stay
+    cheap on a large backlog: counts come from what the backend keeps ordered anyway (sorted
+    sets, partial indexes, file names), never from decoding jobs.
+    """
+
+    def depths(self, now: float) -> QueueDepths:
+        """Counts per queue as of ``now``; queues with no job may be left out."""
+
+
 @runtime_checkable
 class RecordingQueue(Protocol):
     """Optional: a queue that stores the queued records and enqueues their jobs in one round trip.

@@ -33,7 +33,7 @@ from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
-from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
+from .base import BaseQueue, Capability, Envelope, Lease, QueueDepths, QueueStats
 from .file_workers import FileWorkerRegistry
 from .fsutil import (
     FILE_MODE,
@@ -463,6 +463,12 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             quarantined=sum(1 for n in os.listdir(self._quarantine) if not n.endswith(".reason")),
             by_queue=by_queue,
         )
+
+    def depths(self, now: float) -> QueueDepths:
+        """Jobs per queue and state (``DepthQueue``), from file names alone."""
+        from .file_depths import count_depths  # it reads names with this module's _Name
+
+        return count_depths(self.root, now)
 
     def clear(self) -> int:
         count = 0

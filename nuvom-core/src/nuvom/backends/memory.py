@@ -19,6 +19,8 @@ from .base import (
     Completion,
     Envelope,
     Lease,
+    QueueDepth,
+    QueueDepths,
     QueueStats,
     ResultBackend,
     WorkerInfo,
@@ -195,6 +197,25 @@ class MemoryQueue(BaseQueue):
                 else:
                     ready += 1
             return QueueStats(ready=ready, scheduled=scheduled, leased=leased, by_queue=by_queue)
+
+    def depths(self, now: float) -> QueueDepths:
+        """Jobs per queue and state (``DepthQueue``): one pass over the in-process entries."""
+        counts: dict[str, list[int]] = {}
+        oldest: dict[str, float] = {}
+        with self._cond:
+            for entry in self._entries.values():
+                name = entry.envelope.queue
+                tally = counts.setdefault(name, [0, 0, 0])
+                if entry.lease is not None:
+                    tally[2] += 1
+                elif entry.due > now:
+                    tally[1] += 1
+                else:
+                    tally[0] += 1
+                    oldest[name] = min(oldest.get(name, entry.due), entry.due)
+        return QueueDepths(
+            by_queue={q: QueueDepth(r, s, leased, oldest.get(q)) for q, (r, s, leased) in counts.items()}
+        )
 
     def clear(self) -> int:
         with self._cond:

@@ -97,8 +97,9 @@ def nuvom_job_finished(
 ) -> None:
     """Called in the worker process after an attempt's outcome is stored. Must not block.
 
-    ``status`` is the stored status: ``success``, ``failed``, or ``retrying`` when another
-    attempt follows. ``duration_secs`` is the attempt's run time (0 for a job failed without
+    ``status`` is the stored status: ``success``, ``failed``, ``cancelled`` (also for a job
+    cancelled while queued, which a worker settles without running), or ``retrying`` when
+    another attempt follows. ``duration_secs`` is the attempt's run time (0 for a job failed without
     running, e.g. an unknown task). ``error`` is set unless the attempt succeeded.
     """
 

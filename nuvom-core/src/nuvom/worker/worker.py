@@ -405,6 +405,7 @@ class Worker:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
                 self.results.save(existing.replace(finished_at=time.time()))
             self.queue.ack(lease)
+            finished(existing)  # monitoring counts the cancel, though the job never ran here
             logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
             return None
         if existing is not None and existing.status.is_terminal:

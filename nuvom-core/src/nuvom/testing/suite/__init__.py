@@ -28,12 +28,8 @@ from __future__ import annotations
 
 import pytest
 
-pytest.register_assert_rewrite(
-    *(
-        f"{__name__}.{m}"
-        for m in ("completion", "model", "operations", "queue", "results", "scheduler", "support")
-    )
-)
+_MODULES = ("completion", "depths", "model", "operations", "queue", "results", "scheduler", "support")
+pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in _MODULES))
 
 from .queue import QueueBackendSuite  # noqa: E402
 from .results import ResultBackendSuite  # noqa: E402

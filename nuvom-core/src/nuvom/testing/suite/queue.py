@@ -15,6 +15,7 @@ import pytest
 
 from ...backends.base import Capability, Envelope, QueueBackend
 from .completion import CompletingQueueSuite
+from .depths import DepthQueueSuite
 from .model import run_queue_model
 from .operations import QueueOperationsSuite
 from .support import (
@@ -40,7 +41,7 @@ _CLAIM_BATCH = 5
 _CONTENTION_TIMEOUT_SECS = 30.0
 
 
-class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite):
+class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSuite):
     """Every sentence of the queue contract, one check each.
 
     Adopt it with ``from nuvom.testing.suite import *`` (which brings ``TestQueueBackend``) or
