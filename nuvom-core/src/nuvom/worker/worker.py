@@ -375,7 +375,12 @@ class Worker:
         except CorruptEntry as exc:
             self._fail_unrun(attempt, unreadable_record(lease), ErrorInfo("CorruptEntry", exc.reason))
             return None
-        existing = self.results.get_full(message.id)
+        try:
+            existing = self.results.get_full(message.id)
+        except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
+            error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
+            self._fail_unrun(attempt, queued_record(message, 0), error)
+            return None
         if existing is not None and existing.status is JobStatus.CANCELLED:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
                 self.results.save(existing.replace(finished_at=time.time()))
