@@ -22,6 +22,7 @@ from nuvom.runtime import get_queue, get_results
 
 from ..e2e.helpers import WorkerProcess, wait_until
 from .conftest import Backend
+from .harness import Process, read_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.chaos]
 
@@ -290,3 +291,27 @@ def test_a_corrupt_record_fails_its_job_instead_of_looping(
         job.get(timeout=5)
     assert get_queue().qsize("default") == 0 and get_queue().stats().leased == 0
     assert not backend.log.exists()  # it never ran
+
+
+@pytest.mark.timeout(180)
+def test_one_kill_9_reruns_at_most_the_jobs_a_worker_holds(
+    make_backend: Callable[..., Backend], isolated_nuvom: Path
+) -> None:
+    # Given a worker with 4 slots (so it holds at most 4 + 4 prefetched jobs) draining fast jobs
+    backend = make_backend("file")
+    jobs = [job.id for job in backend.tasks.double.map([(n,) for n in range(1500)])]
+    victim = Process(isolated_nuvom, backend.env, "--concurrency", "4")
+    wait_until(lambda: len(read_log(backend.log)) >= 500, 60, "500 jobs to run")
+
+    # When it is killed mid-run and another worker finishes the queue
+    victim.kill9()
+    survivor = Process(isolated_nuvom, backend.env, "--concurrency", "4")
+    wait_until(lambda: len(read_log(backend.log)) == len(jobs), 120, "every job to run")
+    for job_id in jobs[-20:]:
+        assert final(job_id).status is JobStatus.SUCCESS
+    survivor.stop()
+
+    # Then only jobs it held ran again: finished outcomes waiting for the group commit count
+    # among them (up to 256 used to wait, and ran again: 70-134 here)
+    again = [job_id for job_id, runs in read_log(backend.log).items() if len(runs) > 1]
+    assert len(again) <= 4 + 4, f"{len(again)} jobs ran again"

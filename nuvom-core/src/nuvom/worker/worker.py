@@ -63,8 +63,6 @@ _PURGE_EVERY_SECS = 60.0
 #: A job's "running" record is stored once it has run this long: most jobs finish sooner, and
 #: their record goes from queued to its outcome in one write.
 _PUBLISH_RUNNING_AFTER_SECS = 0.05
-#: Outcomes waiting to be stored, at most: claiming pauses beyond it.
-_MAX_COMMITTING = 256
 #: How often the record of a running job is read to see whether it was cancelled.
 _CANCEL_CHECK_SECS = 0.1
 #: Test fault injection only: the worker exits at once (as if killed) at this point: ``claimed``
@@ -153,10 +151,11 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._threads: JobThreads[_Attempt] = JobThreads(self._process, self.concurrency)
         self._cond = threading.Condition()
-        #: Claimed jobs that occupy a slot or wait for one; at most ``capacity``.
+        #: Claimed jobs that occupy a slot or wait for one.
         self._busy = 0
-        #: Outcomes handed to the committer and not stored yet; at most ``_MAX_COMMITTING``.
+        #: Outcomes handed to the committer and not stored yet.
         self._committing = 0
+        #: Jobs held at most, in all (busy and committing): what a ``kill -9`` makes run again.
         self.capacity = self.concurrency + min(self.batch_size, self.concurrency)
         self._attempts: dict[str, _Attempt] = {}
         self._stopping = threading.Event()
@@ -231,11 +230,9 @@ class Worker:
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
             with self._cond:
-                while (
-                    self._busy >= self.capacity or self._committing >= _MAX_COMMITTING
-                ) and not self._stopping.is_set():
+                while self._held() >= self.capacity and not self._stopping.is_set():
                     self._cond.wait(0.5)
-                wanted = min(self.batch_size, self.capacity - self._busy)
+                wanted = min(self.batch_size, self.capacity - self._held())
             if self._stopping.is_set():
                 return
             try:
@@ -248,6 +245,10 @@ class Worker:
                 continue
             for lease in leases:
                 self._threads.put(self._hold(lease))
+
+    def _held(self) -> int:
+        """Jobs this worker holds: waiting, running, or with an outcome not stored yet."""
+        return self._busy + self._committing
 
     def _hold(self, lease: Lease) -> _Attempt:
         attempt = _Attempt(lease)
