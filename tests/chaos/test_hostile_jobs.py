@@ -28,6 +28,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.chaos]
 
 HOSTILE_TASKS = """
 import os
+import time
 
 from nuvom import task
 
@@ -63,13 +64,13 @@ def ran(name):
         os.close(fd)
 
 
-@task
+@task(name="hostile.raising")
 def raising(kind):
     ran(kind)
     raise RAISES[kind]()
 
 
-@task
+@task(name="hostile.nested")
 def nested(depth):
     ran("nested")
     value = 1
@@ -78,7 +79,20 @@ def nested(depth):
     return value
 
 
-@task
+@task(name="hostile.kills_worker")
+def kills_worker(key):
+    ran(key)
+    os._exit(1)
+
+
+@task(name="hostile.sleeps")
+def sleeps(key, secs):
+    ran(key)
+    time.sleep(secs)
+    return key
+
+
+@task(name="hostile.echo")
 def echo(value):
     ran("echo")
     return value
@@ -200,7 +214,7 @@ def test_a_crafted_payload_with_a_list_as_task_name_fails_without_running(
     # Given a crafted payload whose task name is a list
     backend, tasks = hostile
     empty = serialization.dumps([])
-    job_id = crafted([["echo"], empty, serialization.dumps({}), "default", 0, time.time()])
+    job_id = crafted([["hostile.echo"], empty, serialization.dumps({}), "default", 0, time.time()])
     after = tasks.echo.delay("after")
     worker(backend)
 
@@ -227,11 +241,18 @@ def test_deeply_nested_values_fail_their_job_and_crash_no_process(
 
     # And jobs whose result, arguments, payload or extension code are hostile
     returns_deep = tasks.nested.delay(DEEP)
-    args_deep = crafted(["echo", deep_ext(DEEP), serialization.dumps({}), "default", 0, time.time()])
+    args_deep = crafted(["hostile.echo", deep_ext(DEEP), serialization.dumps({}), "default", 0, time.time()])
     payload_deep = uuid.uuid4().hex
     get_queue().enqueue(Envelope(id=payload_deep, queue="default", payload=deep_ext(DEEP)))
     unknown_ext = crafted(
-        ["echo", msgpack.packb([msgpack.ExtType(99, b"x")]), serialization.dumps({}), "default", 0, 0.0]
+        [
+            "hostile.echo",
+            msgpack.packb([msgpack.ExtType(99, b"x")]),
+            serialization.dumps({}),
+            "default",
+            0,
+            0.0,
+        ]
     )
     after = tasks.echo.delay("after")
     proc = worker(backend)
@@ -315,3 +336,89 @@ def test_one_kill_9_reruns_at_most_the_jobs_a_worker_holds(
     # among them (up to 256 used to wait, and ran again: 70-134 here)
     again = [job_id for job_id, runs in read_log(backend.log).items() if len(runs) > 1]
     assert len(again) <= 4 + 4, f"{len(again)} jobs ran again"
+
+
+@pytest.mark.timeout(300)
+def test_jobs_that_kill_their_worker_are_poison_and_their_neighbours_are_not(
+    hostile: tuple[Backend, ModuleType], worker: Callable[..., WorkerProcess]
+) -> None:
+    # Given 3 jobs that os._exit their worker among 12 innocent 1.5 s jobs, on 2 threads-pool
+    # workers of 4 slots each, replaced whenever one dies (NUVOM_MAX_DELIVERIES=3)
+    backend, tasks = hostile
+    killers = [tasks.kills_worker.delay(f"killer{n}") for n in range(3)]
+    innocents = [tasks.sleeps.delay(f"innocent{n}", 1.5) for n in range(12)]
+    procs = [worker(backend, "--concurrency", "4") for _ in range(2)]
+
+    def all_settled() -> bool:
+        for index, proc in enumerate(procs):
+            if proc.proc.poll() is not None:
+                procs[index] = worker(backend, "--concurrency", "4")
+        return all(get_results().get_full(job.id).status.is_terminal for job in killers + innocents)  # type: ignore[union-attr]
+
+    # When they run until every job is settled
+    wait_until(all_settled, 240, "every job to be settled", interval=0.2)
+
+    # Then every innocent job succeeded, and only the killers ended as poison, each after it
+    # was run alone once
+    for job in innocents:
+        record = final(job.id)
+        assert record.status is JobStatus.SUCCESS, record.error
+    for job in killers:
+        record = final(job.id)
+        assert record.status is JobStatus.FAILED and record.error is not None
+        assert record.error.type == "PoisonJob" and "ran alone" in record.error.message
+    # (a killer may die before it logs its run: a neighbour killed their worker first)
+    for key in ("killer0", "killer1", "killer2"):
+        assert 1 <= runs(backend).count(key) <= 4, runs(backend)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB tmpfs (root only), unmounted at the end."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte; return the filler file."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for chunk in (65536, 4096, 1):
+            try:
+                while True:
+                    out.write(b"\0" * chunk)
+            except OSError:
+                pass
+    return filler
+
+
+@pytest.mark.timeout(120)
+def test_a_worker_that_cannot_store_outcomes_keeps_its_jobs_until_it_can(
+    make_backend: Callable[..., Backend], small_disk: Path, isolated_nuvom: Path
+) -> None:
+    # Given jobs on a file backend whose disk then fills up (lease 1 s, NUVOM_MAX_DELIVERIES=2)
+    backend = make_backend(
+        "file", NUVOM_DATA_DIR=str(small_disk / "data"), NUVOM_LEASE_SECS="1", NUVOM_MAX_DELIVERIES="2"
+    )
+    jobs = [backend.tasks.double.delay(n) for n in range(5)]
+    filler = fill(small_disk)
+    Process(isolated_nuvom, backend.env)
+
+    # When the jobs run but their outcomes cannot be stored for 5 leases
+    wait_until(lambda: len(read_log(backend.log)) == len(jobs), 30, "every job to run")
+    time.sleep(5.0)  # the outage itself: the disk stays full this long
+    filler.unlink()
+
+    # Then each job succeeds, having run once: its worker kept it and stored it at last
+    for n, job in enumerate(jobs):
+        record = final(job.id)
+        assert record.status is JobStatus.SUCCESS, record.error
+        assert job.get(timeout=5) == n * 2
+    assert all(len(runs) == 1 for runs in read_log(backend.log).values())

@@ -283,9 +283,15 @@ def unreadable_record(lease: Lease) -> JobRecord:
 
 
 def running_record(
-    base: JobRecord | None, message: JobMessage, attempt: int, max_retries: int, worker_id: str
+    base: JobRecord | None,
+    message: JobMessage,
+    attempt: int,
+    max_retries: int,
+    worker_id: str,
+    *,
+    isolated: bool = False,
 ) -> JobRecord:
-    """The record of an attempt that has just started."""
+    """The record of an attempt that has just started (``isolated``: it runs alone)."""
     record = base or queued_record(message, max_retries)
     return record.replace(
         status=JobStatus.RUNNING,
@@ -294,6 +300,7 @@ def running_record(
         worker_id=worker_id,
         started_at=time.time(),
         next_retry_at=None,
+        isolated=isolated,
     )
 
 

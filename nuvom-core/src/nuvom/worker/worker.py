@@ -53,6 +53,7 @@ from .execution import (
     settle,
     unreadable_record,
 )
+from .isolation import Isolation
 from .pool import JobThreads
 from .processes import ChildPool, task_modules
 
@@ -99,6 +100,10 @@ class _Attempt:
     in_loop: bool = False
     #: Set once the monitor has settled a timed-out attempt (``retry_at`` is then final).
     timeout_handled: threading.Event | None = None
+    #: It runs alone: it was running each time its holders stopped (see :mod:`.isolation`).
+    alone: bool = False
+    #: It passed the isolation gate and has not left it yet.
+    entered: bool = False
 
 
 POOLS = ("threads", "processes")
@@ -150,6 +155,7 @@ class Worker:
         self._draining = False
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._threads: JobThreads[_Attempt] = JobThreads(self._process, self.concurrency)
+        self._isolation = Isolation()
         self._cond = threading.Condition()
         #: Claimed jobs that occupy a slot or wait for one.
         self._busy = 0
@@ -308,6 +314,7 @@ class Worker:
             logger.exception("job %s could not be processed; it will be delivered again", lease.id)
             prepared = None
         if prepared is None:
+            self._stop_running(attempt)
             if not attempt.handed_over:
                 self._release(attempt, slot=attempt.state != "timed_out", held=True, processed=1)
             return
@@ -346,6 +353,7 @@ class Worker:
         """Store an attempt's outcome and ack/nack it, unless its timeout already settled it."""
         lease = attempt.lease
         slot_released = False
+        self._stop_running(attempt)
         try:
             if attempt.job is not None and attempt.job.cancelled:
                 outcome = Outcome(cancelled=True)  # cancelled while it ran: its outcome is discarded
@@ -400,12 +408,14 @@ class Worker:
                 existing.status.value,
             )
             return None
-        if lease.deliveries > self.settings.max_deliveries:
+        alone = self._suspected(lease, existing)
+        if alone and existing is not None and existing.isolated:
             reason = (
-                f"delivered {lease.deliveries} times to workers that stopped without finishing it "
-                f"(NUVOM_MAX_DELIVERIES={self.settings.max_deliveries}); failed as a poison job"
+                f"its worker stopped while it ran alone, after {lease.deliveries} deliveries to "
+                f"workers that stopped while it ran (NUVOM_MAX_DELIVERIES="
+                f"{self.settings.max_deliveries}); failed as a poison job"
             )
-            self._fail_unrun(attempt, existing or queued_record(message, 0), ErrorInfo("PoisonJob", reason))
+            self._fail_unrun(attempt, existing, ErrorInfo("PoisonJob", reason))
             return None
         task = self.tasks.get(message.task_name)
         if task is None:
@@ -415,9 +425,16 @@ class Worker:
             )
             return None
         eff = Effective.of(task, message, self.settings)
-        record = running_record(existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id)
+        record = running_record(
+            existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id, isolated=alone
+        )
         in_loop = task.is_async and self._children is None
+        self._isolation.enter(alone=alone)
+        if lease.deliveries > 1:  # so that a redelivered job that stops its worker is seen running
+            self.results.save(record, durable=False)
         with attempt.lock:
+            attempt.alone, attempt.entered = alone, True
+            attempt.published = lease.deliveries > 1
             attempt.task, attempt.record, attempt.eff = task, record, eff
             attempt.job = CurrentJob(message.id, message.task_name, record.attempts)
             # A thread stuck in a timed-out task is retired; a child is killed, a coroutine cancelled.
@@ -431,6 +448,22 @@ class Worker:
         if has_listeners("nuvom_job_started"):
             notify("nuvom_job_started", job=record)
         return task, message
+
+    def _suspected(self, lease: Lease, existing: JobRecord | None) -> bool:
+        """Past ``NUVOM_MAX_DELIVERIES``, was the job running when its last holder stopped?
+
+        A job that was only held (waiting for a slot) when its worker died is not suspected: it
+        runs as usual. A suspected job runs alone; if its worker stops then too, it is poison.
+        """
+        over = lease.deliveries > self.settings.max_deliveries
+        return over and existing is not None and existing.status is JobStatus.RUNNING
+
+    def _stop_running(self, attempt: _Attempt) -> None:
+        """Leave the isolation gate once the attempt no longer runs (idempotent)."""
+        with attempt.lock:
+            entered, attempt.entered = attempt.entered, False
+        if entered:
+            self._isolation.leave(alone=attempt.alone)
 
     def _fail_unrun(self, attempt: _Attempt, record: JobRecord, error: ErrorInfo) -> None:
         logger.error("job %s failed without running: %s: %s", attempt.lease.id, error.type, error.message)
@@ -649,6 +682,7 @@ class Worker:
         )
         if attempt.thread_id is not None:
             self._threads.retire(attempt.thread_id)
+        self._stop_running(attempt)
         self._release(attempt, slot=True, held=attempt.retry_at is None)
 
     # -- in-process draining (tests) ---------------------------------------------------------
