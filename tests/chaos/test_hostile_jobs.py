@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ from types import ModuleType
 
 import msgpack
 import pytest
+import redis
 
 from nuvom import serialization
 from nuvom.backends.base import Envelope
@@ -422,3 +424,42 @@ def test_a_worker_that_cannot_store_outcomes_keeps_its_jobs_until_it_can(
         assert record.status is JobStatus.SUCCESS, record.error
         assert job.get(timeout=5) == n * 2
     assert all(len(runs) == 1 for runs in read_log(backend.log).values())
+
+
+def corrupt_queue_entry(backend: Backend, job_id: str) -> None:
+    """Spoil the queue entry of ``job_id`` in place, through the store itself."""
+    queue = get_queue()
+    if backend.name == "sqlite":
+        with sqlite3.connect(backend.env["NUVOM_SQLITE_PATH"]) as conn:
+            conn.execute("UPDATE nuvom_queue SET payload = 'not a payload' WHERE id = ?", (job_id,))
+    elif backend.name == "redis":
+        assert backend.redis is not None
+        client = redis.Redis.from_url(backend.redis.url)
+        client.hset(queue.keys("default").meta, job_id, b"\xc1 not queue metadata")  # type: ignore[attr-defined]
+        client.close()
+    else:
+        (entry,) = Path(queue.root, "ready").rglob(f"*~{job_id}~*")  # type: ignore[attr-defined]
+        entry.write_bytes(b"\xc1 not a queue entry")
+
+
+@pytest.mark.timeout(90)
+def test_a_quarantined_job_fails_its_record_instead_of_staying_queued(
+    backend: Backend, isolated_nuvom: Path
+) -> None:
+    # Given a queued job whose queue entry is then spoiled, and a good job
+    bad = backend.tasks.double.delay(1)
+    corrupt_queue_entry(backend, bad.id)
+    good = backend.tasks.double.delay(2)
+
+    # When a worker claims them: the queue quarantines the spoiled entry
+    Process(isolated_nuvom, backend.env)
+    assert good.get(timeout=30) == 4
+
+    # Then the job's record is failed with the queue's reason, and job.get() raises
+    record = final(bad.id)
+    assert record.status is JobStatus.FAILED and record.error is not None
+    assert record.error.type == "CorruptEntry" and "queue entry was quarantined" in record.error.message
+    with pytest.raises(JobFailed, match="CorruptEntry"):
+        bad.get(timeout=5)
+    assert get_queue().stats().quarantined == 1
+    assert not read_log(backend.log).get(bad.id)

@@ -26,6 +26,7 @@ from nuvom.backends.base import (
     Completion,
     Envelope,
     Lease,
+    Quarantined,
     QueueStats,
     ResultBackend,
 )
@@ -290,6 +291,17 @@ class RedisQueue(BaseQueue):
             quarantined=sum(c[3] for c in counts),
             by_queue=by_queue,
         )
+
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """The quarantined entries of every queue (see ``QuarantineListing``); Redis keeps no time."""
+        listed: list[Quarantined] = []
+        with self.connection.errors("listing quarantined jobs"):
+            for queue in self._queues(None):
+                for job_id, reason in self._redis.hscan_iter(self.keys(queue).quarantine):
+                    if len(listed) >= limit:
+                        return listed
+                    listed.append(Quarantined(text(job_id) or None, text(reason), queue))
+        return listed
 
     def clear(self) -> int:
         """Delete every job (and quarantined entry) of every queue, each queue in one transaction."""

@@ -32,7 +32,7 @@ from typing import ClassVar
 from .. import serialization
 from ..config import Settings
 from ..errors import CorruptEntry, SerializationError
-from .base import BaseQueue, Capability, Envelope, Lease, QueueStats
+from .base import BaseQueue, Capability, Envelope, Lease, Quarantined, QueueStats
 from .fsutil import FILE_MODE, fsync_path, make_private_dir, move, publish, remove_stale_temp_files
 
 logger = logging.getLogger(__name__)
@@ -279,6 +279,18 @@ class FileQueue(BaseQueue):
         target.with_name(target.name + ".reason").write_text(reason + "\n")
         logger.warning("quarantined %s: %s", path.name, reason)
 
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """The entries of the quarantine folder, oldest first (see ``QuarantineListing``)."""
+        names = sorted(n for n in os.listdir(self._quarantine) if not n.endswith(".reason"))
+        listed = []
+        for name in names[:limit]:
+            try:
+                reason = (self._quarantine / f"{name}.reason").read_text().strip()
+            except FileNotFoundError:  # moved aside just now; its reason is being written
+                reason = "quarantined (no reason recorded)"
+            listed.append(_quarantined_entry(name, reason))
+        return listed
+
     # -- lease lifecycle -------------------------------------------------------------------
 
     def ack(self, lease: Lease) -> None:
@@ -475,3 +487,12 @@ def _subfolders(folder: Path) -> list[str]:
         return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _quarantined_entry(name: str, reason: str) -> Quarantined:
+    """Read ``<time>-<hex>-<entry or lease name>`` back: the job id, and the queue of a lease."""
+    stamp, _, original = name.partition("-")
+    original = original.partition("-")[2]
+    parts = original.split("~")
+    queue, job_id = (parts[2], parts[4]) if len(parts) == 7 else (None, parts[1] if len(parts) == 4 else None)
+    return Quarantined(job_id or None, reason, queue, float(stamp) if stamp.isdigit() else None)

@@ -19,6 +19,7 @@ from .base import (
     Completion,
     Envelope,
     Lease,
+    Quarantined,
     QueueStats,
     ResultBackend,
     is_expired,
@@ -193,6 +194,10 @@ class MemoryQueue(BaseQueue):
                 else:
                     ready += 1
             return QueueStats(ready=ready, scheduled=scheduled, leased=leased, by_queue=by_queue)
+
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """Always empty: entries live as objects here and are never corrupt."""
+        return []
 
     def clear(self) -> int:
         with self._cond:

@@ -56,11 +56,14 @@ from .execution import (
 from .isolation import Isolation
 from .pool import JobThreads
 from .processes import ChildPool, task_modules
+from .quarantine import settle_quarantined
 
 logger = logging.getLogger(__name__)
 
 _MONITOR_TICK_SECS = 0.05
 _PURGE_EVERY_SECS = 60.0
+#: How often the quarantine is read for jobs whose records still wait (see :mod:`.quarantine`).
+_QUARANTINE_EVERY_SECS = 5.0
 #: A job's "running" record is stored once it has run this long: most jobs finish sooner, and
 #: their record goes from queued to its outcome in one write.
 _PUBLISH_RUNNING_AFTER_SECS = 0.05
@@ -168,6 +171,8 @@ class Worker:
         self._monitor_done = threading.Event()
         self._committer: Committer | None = None
         self.processed = 0
+        #: Quarantined job ids already looked at.
+        self._quarantine_seen: set[str] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -576,6 +581,7 @@ class Worker:
     def _monitor(self) -> None:
         extend_every = self.settings.lease_secs / 3
         last_extend = last_purge = time.monotonic()
+        last_quarantine = -math.inf
         while not self._monitor_done.wait(_MONITOR_TICK_SECS):
             now = time.monotonic()
             try:
@@ -586,6 +592,9 @@ class Worker:
                 if now - last_purge >= _PURGE_EVERY_SECS:
                     last_purge = now
                     self.results.purge_expired()
+                if now - last_quarantine >= _QUARANTINE_EVERY_SECS:
+                    last_quarantine = now
+                    settle_quarantined(self.queue, self.results, self._quarantine_seen)
             except Exception:
                 logger.exception("worker monitor failed; retrying on the next tick")
 
