@@ -435,10 +435,11 @@ class Worker:
         )
         in_loop = task.is_async and self._children is None
         self._isolation.enter(alone=alone)
+        with attempt.lock:
+            attempt.alone, attempt.entered = alone, True
         if lease.deliveries > 1:  # so that a redelivered job that stops its worker is seen running
             self.results.save(record, durable=False)
         with attempt.lock:
-            attempt.alone, attempt.entered = alone, True
             attempt.published = lease.deliveries > 1
             attempt.task, attempt.record, attempt.eff = task, record, eff
             attempt.job = CurrentJob(message.id, message.task_name, record.attempts)
