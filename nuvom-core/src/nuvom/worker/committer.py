@@ -18,6 +18,7 @@ import enum
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -115,6 +116,7 @@ class Committer:
 
     def _commit(self, commits: list[Commit]) -> None:
         pause = _RETRY_FIRST_SECS
+        failing_since: float | None = None
         while commits:
             giving_up = self._stopping.is_set()
             outcomes = store_outcomes(
@@ -135,6 +137,12 @@ class Committer:
                     len(failed),
                     pause,
                 )
+                failing_since = failing_since or time.monotonic()
                 self._stopping.wait(pause)
                 pause = min(pause * 2, _RETRY_MAX_SECS)
+            elif failing_since is not None:
+                logger.warning(
+                    "stored the outcomes kept after %.1f s while storing failed",
+                    time.monotonic() - failing_since,
+                )
             commits = failed
