@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import msgpack
 import pytest
 
 import nuvom
@@ -240,3 +241,48 @@ def test_no_pickle_import_anywhere_in_the_source_tree() -> None:
             if re.match(r"\s*(import|from)\s+(c?pickle|dill|cloudpickle|_pickle)\b", line):
                 offenders.append(f"{path.relative_to(SRC)}:{number}")
     assert offenders == [], f"pickle-like imports at {offenders}"
+
+
+def nested_tuple(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = (value,)
+    return value
+
+
+def test_tuples_nest_up_to_the_bound_and_no_deeper_on_encode() -> None:
+    assert roundtrip(nested_tuple(serialization.MAX_EXT_DEPTH)) == nested_tuple(serialization.MAX_EXT_DEPTH)
+    for depth in (serialization.MAX_EXT_DEPTH + 1, 300, 5000):
+        with pytest.raises(SerializationError, match="result of type tuple .* nest more than 32 deep"):
+            serialization.dumps(nested_tuple(depth), path="result")
+
+
+def test_a_deep_argument_is_refused_naming_it() -> None:
+    from nuvom.message import JobMessage
+
+    with pytest.raises(SerializationError, match=r"kwargs\['tree'\] of type tuple"):
+        JobMessage.encode_call((1,), {"tree": nested_tuple(300)})
+
+
+def test_bytes_nested_too_deep_fail_to_decode_without_crashing() -> None:
+    # A 1-tuple is ext 7 around a one-item array; 300 of them crashed the C stack before the bound.
+    data = msgpack.packb(1)
+    for _ in range(300):
+        data = msgpack.packb(msgpack.ExtType(7, b"\x91" + data))
+    with pytest.raises(SerializationError, match="^cannot decode the result: .* nest more than 32 deep"):
+        serialization.loads(data, what="the result")
+
+
+def test_deep_lists_fail_cleanly_both_ways() -> None:
+    value: object = 1
+    for _ in range(5000):
+        value = [value]
+    with pytest.raises(SerializationError, match="value of type list"):
+        serialization.dumps(value)
+    with pytest.raises(SerializationError, match="cannot decode"):
+        serialization.loads(b"\x91" * 5000 + b"\x01")
+
+
+def test_an_unknown_extension_code_is_a_decode_error_not_a_raw_ext_type() -> None:
+    with pytest.raises(SerializationError, match="^cannot decode msgpack data: extension type 99"):
+        serialization.loads(msgpack.packb([msgpack.ExtType(99, b"x")]))

@@ -153,3 +153,27 @@ async def meet_async() -> bool:
 async def echo(value: str) -> str:
     await asyncio.sleep(0)
     return value
+
+
+class CustomBase(BaseException):
+    """A BaseException that is not an Exception."""
+
+
+BASE_EXCEPTIONS: dict[str, type[BaseException]] = {
+    "KeyboardInterrupt": KeyboardInterrupt,
+    "GeneratorExit": GeneratorExit,
+    "SystemExit": SystemExit,
+    "CustomBase": CustomBase,
+}
+
+
+@task
+def raise_base(kind: str) -> None:
+    log("base", kind)
+    raise BASE_EXCEPTIONS[kind]()
+
+
+@task
+async def araise_base(kind: str) -> None:
+    log("abase", kind)
+    raise BASE_EXCEPTIONS[kind]()

@@ -44,10 +44,10 @@ class ConfigError(NuvomError):
 class SerializationError(NuvomError):
     """A value cannot be encoded as msgpack (or a payload cannot be decoded)."""
 
-    def __init__(self, path: str, type_name: str, detail: str = "") -> None:
+    def __init__(self, path: str, type_name: str, detail: str = "", *, decoding: bool = False) -> None:
         self.path = path
         self.type_name = type_name
-        message = f"{path} of type {type_name} cannot be serialized"
+        message = f"cannot decode {path}" if decoding else f"{path} of type {type_name} cannot be serialized"
         super().__init__(f"{message}: {detail}" if detail else message)
 
 

@@ -73,7 +73,7 @@ class JobMessage:
 
     def decode_call(self) -> tuple[list[Any], dict[str, Any]]:
         """The call's positional and keyword arguments."""
-        return serialization.loads(self.args), serialization.loads(self.kwargs)
+        return serialization.loads(self.args, what="args"), serialization.loads(self.kwargs, what="kwargs")
 
     def encode(self) -> bytes:
         """The payload bytes. ``links`` is appended only when set, so plain jobs keep the old layout."""
@@ -103,11 +103,37 @@ class JobMessage:
                 id is not valid.
         """
         try:
-            fields = serialization.loads(payload)
+            fields = serialization.loads(payload, what="the job message")
             if fields[0] != _VERSION:
                 raise CorruptEntry(f"job message version {fields[0]!r} is not supported")
             message = cls(*fields[1:])
         except (SerializationError, TypeError, IndexError, KeyError) as exc:
             raise CorruptEntry(f"payload is not a job message: {exc}") from None
         stored_id(message.id, "job message")
+        message._check_types()
         return message
+
+    def _check_types(self) -> None:
+        """Raise ``CorruptEntry`` naming the first field whose value is not of its type."""
+        for name, kinds in _FIELD_TYPES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, kinds):  # no field is a bool
+                raise CorruptEntry(
+                    f"payload is not a job message: {name} is {type(value).__qualname__}, "
+                    f"not {' or '.join(k.__qualname__ for k in kinds)}"
+                )
+
+
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "task_name": (str,),
+    "args": (bytes,),
+    "kwargs": (bytes,),
+    "queue": (str,),
+    "priority": (int,),
+    "created_at": (int, float),
+    "eta": (int, float, type(None)),
+    "retries": (int, type(None)),
+    "timeout_secs": (int, float, type(None)),
+    "links": (bytes, type(None)),
+}

@@ -74,6 +74,9 @@ class JobRecord:
     #: The workflow continuation (callbacks, rest of a chain, group membership): opaque msgpack
     #: bytes read only by ``nuvom.workflows``; ``None`` for a plain job.
     links: bytes | None = None
+    #: The attempt runs alone on its worker: the job was running each time its holders stopped,
+    #: past ``NUVOM_MAX_DELIVERIES``; should this worker stop too, the job is a poison job.
+    isolated: bool = False
 
     def replace(self, **changes: Any) -> JobRecord:
         """A copy with ``changes`` applied."""

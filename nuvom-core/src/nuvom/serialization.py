@@ -4,15 +4,21 @@ Beyond msgpack's own types (None, bool, int, float, str, bytes, list, dict), the
 exactly through extension types: ``datetime`` (naive or aware; a ``zoneinfo`` zone keeps its key;
 ``fold`` kept), ``date``, ``time``, ``timedelta``, ``UUID``, ``Decimal``, ``set``, ``frozenset``,
 ``tuple``, and ints beyond msgpack's 64-bit range.
+
+Nesting is bounded both ways, so hostile bytes can never exhaust the C stack: extension types
+(tuples, sets, dates…) nest at most :data:`MAX_EXT_DEPTH` deep inside each other, and lists and
+dicts at most msgpack's own limit of 511 (encoding) and 1024 (decoding) levels per extension
+value. Deeper fails with :class:`~nuvom.errors.SerializationError`, an unknown extension code too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 import msgpack
@@ -30,6 +36,10 @@ _TIME: Final = 8
 _TIMEDELTA: Final = 9
 _BIGINT: Final = 10
 
+#: How deep tuples, sets, frozensets, dates, times and timedeltas may nest inside each other.
+#: Each level is a nested msgpack call on the C stack; 300 levels crash CPython on 8 MB stacks.
+MAX_EXT_DEPTH: Final = 32
+
 _PLAIN_TYPES: Final = (type(None), bool, int, float, str, bytes)
 _EXT_TYPES: Final = (dt.datetime, dt.date, dt.time, dt.timedelta, uuid.UUID, Decimal)
 
@@ -38,27 +48,48 @@ class _Unencodable(TypeError):
     pass
 
 
+class _TooDeep(ValueError):
+    def __init__(self) -> None:
+        super().__init__(f"tuples, sets, dates and other extension types nest more than {MAX_EXT_DEPTH} deep")
+
+
+_nesting = threading.local()
+_In = TypeVar("_In")
+
+
+def _nested(convert: Callable[[_In], Any], value: _In) -> Any:
+    """Run one nested msgpack call, one level deeper; past :data:`MAX_EXT_DEPTH`, raise."""
+    depth: int = getattr(_nesting, "depth", 0)
+    if depth >= MAX_EXT_DEPTH:
+        raise _TooDeep
+    _nesting.depth = depth + 1
+    try:
+        return convert(value)
+    finally:
+        _nesting.depth = depth
+
+
 def _default(obj: object) -> msgpack.ExtType:
     # Checked most specific first: datetime is a subclass of date.
     if isinstance(obj, dt.datetime):
         zone = obj.tzinfo.key if isinstance(obj.tzinfo, ZoneInfo) else None
-        return msgpack.ExtType(_DATETIME, _pack([obj.isoformat(), zone, obj.fold]))
+        return msgpack.ExtType(_DATETIME, _nested(_pack, [obj.isoformat(), zone, obj.fold]))
     if isinstance(obj, dt.date):
         return msgpack.ExtType(_DATE, obj.isoformat().encode())
     if isinstance(obj, dt.time):
-        return msgpack.ExtType(_TIME, _pack([obj.isoformat(), obj.fold]))
+        return msgpack.ExtType(_TIME, _nested(_pack, [obj.isoformat(), obj.fold]))
     if isinstance(obj, dt.timedelta):
-        return msgpack.ExtType(_TIMEDELTA, _pack([obj.days, obj.seconds, obj.microseconds]))
+        return msgpack.ExtType(_TIMEDELTA, _nested(_pack, [obj.days, obj.seconds, obj.microseconds]))
     if isinstance(obj, uuid.UUID):
         return msgpack.ExtType(_UUID, obj.bytes)
     if isinstance(obj, Decimal):
         return msgpack.ExtType(_DECIMAL, str(obj).encode())
     if isinstance(obj, frozenset):
-        return msgpack.ExtType(_FROZENSET, _pack(list(obj)))
+        return msgpack.ExtType(_FROZENSET, _nested(_pack, list(obj)))
     if isinstance(obj, set):
-        return msgpack.ExtType(_SET, _pack(list(obj)))
+        return msgpack.ExtType(_SET, _nested(_pack, list(obj)))
     if isinstance(obj, tuple):
-        return msgpack.ExtType(_TUPLE, _pack(list(obj)))
+        return msgpack.ExtType(_TUPLE, _nested(_pack, list(obj)))
     if type(obj) is int:  # msgpack hands over the ints beyond its 64-bit range
         return msgpack.ExtType(_BIGINT, str(obj).encode())
     raise _Unencodable(type(obj).__qualname__)
@@ -66,30 +97,30 @@ def _default(obj: object) -> msgpack.ExtType:
 
 def _ext_hook(code: int, data: bytes) -> object:
     if code == _DATETIME:
-        iso, zone, fold = _unpack(data)
+        iso, zone, fold = _nested(_unpack, data)
         value = dt.datetime.fromisoformat(iso).replace(fold=fold)
         return value.replace(tzinfo=ZoneInfo(zone)) if zone is not None else value
     if code == _DATE:
         return dt.date.fromisoformat(data.decode())
     if code == _TIME:
-        iso, fold = _unpack(data)
+        iso, fold = _nested(_unpack, data)
         return dt.time.fromisoformat(iso).replace(fold=fold)
     if code == _TIMEDELTA:
-        days, seconds, micros = _unpack(data)
+        days, seconds, micros = _nested(_unpack, data)
         return dt.timedelta(days=days, seconds=seconds, microseconds=micros)
     if code == _UUID:
         return uuid.UUID(bytes=data)
     if code == _DECIMAL:
         return Decimal(data.decode())
     if code == _SET:
-        return set(_unpack(data))
+        return set(_nested(_unpack, data))
     if code == _FROZENSET:
-        return frozenset(_unpack(data))
+        return frozenset(_nested(_unpack, data))
     if code == _TUPLE:
-        return tuple(_unpack(data))
+        return tuple(_nested(_unpack, data))
     if code == _BIGINT:
         return int(data.decode())
-    return msgpack.ExtType(code, data)
+    raise ValueError(f"extension type {code} is not one Nuvom writes")
 
 
 def _pack(obj: object) -> bytes:
@@ -129,23 +160,30 @@ def dumps(value: object, *, path: str = "value") -> bytes:
     """
     try:
         return _pack(value)
+    except _TooDeep as exc:
+        raise SerializationError(path, type(value).__qualname__, str(exc)) from None
     except (_Unencodable, TypeError, ValueError, OverflowError) as exc:
-        found = _find_unencodable(value, path)
+        try:
+            found = _find_unencodable(value, path)
+        except RecursionError:  # nested deeper than Python recurses: msgpack's limit said so
+            found = None
         if found is not None:
             raise SerializationError(found[0], found[1]) from None
         raise SerializationError(path, type(value).__qualname__, str(exc)) from None
 
 
-def loads(data: bytes) -> Any:
-    """Decode msgpack bytes written by :func:`dumps`.
+def loads(data: bytes, *, what: str = "msgpack data") -> Any:
+    """Decode msgpack bytes written by :func:`dumps`; ``what`` names them in errors.
 
     Raises:
-        SerializationError: when the bytes are not a valid encoding.
+        SerializationError: when the bytes are not a valid encoding, nest too deep, or hold an
+            extension type Nuvom does not write.
     """
     try:
         return _unpack(data)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
-        raise SerializationError("payload", "bytes", f"cannot be decoded: {exc}") from None
+        reason = str(exc) or f"not valid msgpack ({type(exc).__name__})"
+        raise SerializationError(what, type(data).__qualname__, reason, decoding=True) from None
 
 
 def raise_for_call(args: Sequence[object], kwargs: Mapping[str, object]) -> None:
@@ -155,10 +193,6 @@ def raise_for_call(args: Sequence[object], kwargs: Mapping[str, object]) -> None
         SerializationError: naming the argument that cannot be encoded and its type.
     """
     for index, arg in enumerate(args):
-        found = _find_unencodable(arg, f"args[{index}]")
-        if found:
-            raise SerializationError(*found)
+        dumps(arg, path=f"args[{index}]")
     for key, arg in kwargs.items():
-        found = _find_unencodable(arg, f"kwargs[{key!r}]")
-        if found:
-            raise SerializationError(*found)
+        dumps(arg, path=f"kwargs[{key!r}]")

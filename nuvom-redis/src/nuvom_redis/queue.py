@@ -27,6 +27,7 @@ from nuvom.backends.base import (
     Completion,
     Envelope,
     Lease,
+    Quarantined,
     QueueDepth,
     QueueDepths,
     QueueStats,
@@ -345,6 +346,17 @@ class RedisQueue(BaseQueue):
                 oldest = min(firsts) / 1_000_000 if ready else None
                 by_queue[queue] = QueueDepth(ready, due_total - late, leased, oldest)
         return QueueDepths(by_queue=by_queue, quarantined=quarantined)
+
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """The quarantined entries of every queue (see ``QuarantineListing``); Redis keeps no time."""
+        listed: list[Quarantined] = []
+        with self.connection.errors("listing quarantined jobs"):
+            for queue in self._queues(None):
+                for job_id, reason in self._redis.hscan_iter(self.keys(queue).quarantine):
+                    if len(listed) >= limit:
+                        return listed
+                    listed.append(Quarantined(text(job_id) or None, text(reason), queue))
+        return listed
 
     def clear(self) -> int:
         """Delete every job (and quarantined entry) of every queue, each queue in one transaction."""

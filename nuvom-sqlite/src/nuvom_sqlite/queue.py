@@ -27,6 +27,7 @@ from nuvom.backends.base import (
     Completion,
     Envelope,
     Lease,
+    Quarantined,
     QueueDepth,
     QueueDepths,
     QueueStats,
@@ -307,6 +308,23 @@ class SqliteQueue(BaseQueue):
             return QueueDepths(by_queue=depth, quarantined=quarantined)
 
         return self.database.read(count, "counting jobs")
+
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """The quarantined rows, oldest first (see ``QuarantineListing``)."""
+        rows = self.database.query(
+            f"SELECT job_id, reason, queue, quarantined_at FROM {QUARANTINE} ORDER BY seq LIMIT ?",
+            (limit,),
+            "listing quarantined jobs",
+        )
+        return [
+            Quarantined(
+                job_id if isinstance(job_id, str) and job_id else None,
+                str(reason),
+                queue if isinstance(queue, str) else None,
+                float(at),
+            )
+            for job_id, reason, queue, at in rows
+        ]
 
     def clear(self) -> int:
         """Delete every job, leased ones included (quarantined rows stay for inspection)."""

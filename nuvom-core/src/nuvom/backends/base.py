@@ -203,6 +203,34 @@ class DepthQueue(Protocol):
         """Counts per queue as of ``now``; queues with no job may be left out."""
 
 
+@dataclass(frozen=True)
+class Quarantined:
+    """An entry a queue moved aside because it cannot be delivered."""
+
+    #: The job's id, or ``None`` when not even that can be read.
+    job_id: str | None
+    reason: str
+    #: The queue it was in, when known.
+    queue: str | None = None
+    #: When it was moved aside (epoch seconds), when known.
+    at: float | None = None
+
+
+@runtime_checkable
+class QuarantineListing(Protocol):
+    """Optional: a queue with :attr:`Capability.QUARANTINE` that can list what it moved aside.
+
+    The worker reads the list to fail the record of each job whose entry was quarantined
+    (``CorruptEntry`` with the reason), so that ``job.get()`` raises instead of waiting forever.
+    """
+
+    def quarantined(self, limit: int = 1000) -> builtins.list[Quarantined]:
+        """Up to ``limit`` quarantined entries, oldest first where the queue knows the order.
+
+        Read-only: the entries stay where they are, for inspection.
+        """
+
+
 @runtime_checkable
 class RecordingQueue(Protocol):
     """Optional: a queue that stores the queued records and enqueues their jobs in one round trip.

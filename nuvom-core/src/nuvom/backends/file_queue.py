@@ -33,7 +33,7 @@ from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
-from .base import BaseQueue, Capability, Envelope, Lease, QueueDepths, QueueStats
+from .base import BaseQueue, Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
 from .file_workers import FileWorkerRegistry
 from .fsutil import (
     FILE_MODE,
@@ -302,6 +302,18 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         except BackendError as exc:  # the entry is set aside all the same: never fail a claim for it
             logger.warning("%s", exc)
 
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """The entries of the quarantine folder, oldest first (see ``QuarantineListing``)."""
+        names = sorted(n for n in os.listdir(self._quarantine) if not n.endswith(".reason"))
+        listed = []
+        for name in names[:limit]:
+            try:
+                reason = (self._quarantine / f"{name}.reason").read_text().strip()
+            except FileNotFoundError:  # moved aside just now; its reason is being written
+                reason = "quarantined (no reason recorded)"
+            listed.append(_quarantined_entry(name, reason))
+        return listed
+
     # -- lease lifecycle -------------------------------------------------------------------
 
     def ack(self, lease: Lease) -> None:
@@ -516,3 +528,12 @@ def _subfolders(folder: Path) -> list[str]:
         return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def _quarantined_entry(name: str, reason: str) -> Quarantined:
+    """Read ``<time>-<hex>-<entry or lease name>`` back: the job id, and the queue of a lease."""
+    stamp, _, original = name.partition("-")
+    original = original.partition("-")[2]
+    parts = original.split("~")
+    queue, job_id = (parts[2], parts[4]) if len(parts) == 7 else (None, parts[1] if len(parts) == 4 else None)
+    return Quarantined(job_id or None, reason, queue, float(stamp) if stamp.isdigit() else None)

@@ -19,6 +19,7 @@ from .base import (
     Completion,
     Envelope,
     Lease,
+    Quarantined,
     QueueDepth,
     QueueDepths,
     QueueStats,
@@ -216,6 +217,10 @@ class MemoryQueue(BaseQueue):
         return QueueDepths(
             by_queue={q: QueueDepth(r, s, leased, oldest.get(q)) for q, (r, s, leased) in counts.items()}
         )
+
+    def quarantined(self, limit: int = 1000) -> list[Quarantined]:
+        """Always empty: entries live as objects here and are never corrupt."""
+        return []
 
     def clear(self) -> int:
         with self._cond:

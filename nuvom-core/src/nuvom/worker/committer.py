@@ -6,6 +6,10 @@ backend, one transaction or pipeline elsewhere) and only then acknowledges the j
 still acknowledged only after its outcome is stored. A queue that implements
 :class:`~nuvom.backends.base.CompletingQueue` stores and settles each outcome in one fenced step
 instead, so a worker that lost its lease cannot overwrite the new holder's outcome.
+
+When storing fails (a full disk, a server down), the committer keeps the jobs, whose leases the
+worker goes on extending, and tries again with backoff until it succeeds or the worker stops:
+an outage of the store never lets leases lapse and deliveries pile up towards ``PoisonJob``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import enum
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +28,9 @@ from ..record import JobRecord
 logger = logging.getLogger(__name__)
 
 _MAX_BATCH = 256
+#: Backoff between tries to store outcomes, doubling from the first to the last.
+_RETRY_FIRST_SECS = 0.1
+_RETRY_MAX_SECS = 5.0
 
 
 class Stored(enum.Enum):
@@ -54,7 +62,7 @@ def store_outcomes(
         results.save_many([c.record for c in completions])
         return [Stored.STORED] * len(completions)
     except Exception:
-        logger.exception("storing %d outcome(s) failed; their jobs will be delivered again", len(completions))
+        logger.exception("storing %d outcome(s) failed", len(completions))
         return [Stored.FAILED] * len(completions)
 
 
@@ -75,6 +83,7 @@ class Committer:
         self._queue = jobs
         self._results = results
         self._items: queue.SimpleQueue[Commit | None] = queue.SimpleQueue()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nuvom-committer", daemon=True)
 
     def start(self) -> None:
@@ -85,7 +94,8 @@ class Committer:
         self._items.put(commit)
 
     def stop(self) -> None:
-        """Commit what was submitted, then stop."""
+        """Try once more to commit what was submitted, then stop: what fails is delivered again."""
+        self._stopping.set()
         self._items.put(None)
         self._thread.join()
 
@@ -105,11 +115,34 @@ class Committer:
                 return
 
     def _commit(self, commits: list[Commit]) -> None:
-        outcomes = store_outcomes(
-            self._queue, self._results, [Completion(c.lease, c.record) for c in commits]
-        )
-        for commit, stored in zip(commits, outcomes, strict=True):
-            try:
-                commit.then(stored)
-            except Exception:
-                logger.exception("acknowledging job %s failed", commit.lease.id)
+        pause = _RETRY_FIRST_SECS
+        failing_since: float | None = None
+        while commits:
+            giving_up = self._stopping.is_set()
+            outcomes = store_outcomes(
+                self._queue, self._results, [Completion(c.lease, c.record) for c in commits]
+            )
+            failed = []
+            for commit, stored in zip(commits, outcomes, strict=True):
+                if stored is Stored.FAILED and not giving_up:
+                    failed.append(commit)
+                    continue
+                try:
+                    commit.then(stored)
+                except Exception:
+                    logger.exception("acknowledging job %s failed", commit.lease.id)
+            if failed:
+                logger.warning(
+                    "keeping %d job(s) whose outcome could not be stored; trying again in %.1f s",
+                    len(failed),
+                    pause,
+                )
+                failing_since = failing_since or time.monotonic()
+                self._stopping.wait(pause)
+                pause = min(pause * 2, _RETRY_MAX_SECS)
+            elif failing_since is not None:
+                logger.warning(
+                    "stored the outcomes kept after %.1f s while storing failed",
+                    time.monotonic() - failing_since,
+                )
+            commits = failed

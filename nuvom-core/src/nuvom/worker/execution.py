@@ -10,6 +10,8 @@ import concurrent.futures
 import contextvars
 import inspect
 import logging
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -82,10 +84,14 @@ class Outcome:
 
 
 def error_info(exc: BaseException) -> ErrorInfo:
-    """The stored form of an exception."""
+    """The stored form of an exception; one whose ``__str__`` raises gets a placeholder message."""
+    try:
+        message = str(exc)
+    except Exception as failure:
+        message = f"<{type(exc).__qualname__} could not be shown: str() raised {type(failure).__qualname__}>"
     return ErrorInfo(
         type=type(exc).__qualname__,
-        message=str(exc),
+        message=message,
         traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     )
 
@@ -143,7 +149,9 @@ def run_attempt(
     try:
         with running(job or CurrentJob(message.id, message.task_name, 1)):
             value = call_task(task, args, kwargs)
-    except (Exception, SystemExit) as exc:  # sys.exit() in a task fails the job, not the worker
+    except BaseException as exc:  # sys.exit(), KeyboardInterrupt…: they fail the job, not the worker
+        if _is_ctrl_c(exc):
+            raise
         return _failure(task, exc, current)
     return _success(task, value, store_result, current)
 
@@ -165,8 +173,8 @@ async def run_attempt_async(
     loop = asyncio.get_running_loop()
     with running(job):  # the task below copies this context
         try:
-            inner = loop.create_task(_await(task.func(*args, **kwargs)))
-        except Exception as exc:  # e.g. a TypeError for bad arguments
+            inner = loop.create_task(_contained(task.func(*args, **kwargs)))
+        except BaseException as exc:  # e.g. a TypeError for bad arguments
             return _failure(task, exc, lambda: True)
 
     def cancel() -> None:
@@ -184,16 +192,43 @@ async def run_attempt_async(
     if inner.cancelled():
         return Outcome(error=error_info(JobCancelled(job.id)), cancelled=True)
     error = inner.exception()
+    if error is None and isinstance(inner.result(), _Raised):
+        error = inner.result().exc
     if error is not None:
         return _failure(task, error, lambda: True)
     return _success(task, inner.result(), eff.store_result, lambda: True)
 
 
+def _is_ctrl_c(exc: BaseException) -> bool:
+    """A ``KeyboardInterrupt`` where Python's own SIGINT handler turns Ctrl-C into one.
+
+    That is eager mode or :meth:`Worker.drain` in a program: Ctrl-C stops the program. A worker
+    and its children install their own handling, so there it can only come from the task.
+    """
+    return (
+        isinstance(exc, KeyboardInterrupt)
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+
+
+@dataclass(frozen=True)
+class _Raised:
+    exc: BaseException
+
+
+async def _contained(awaitable: Any) -> Any:
+    """Await the task; asyncio re-raises ``KeyboardInterrupt``/``SystemExit`` out of the loop."""
+    try:
+        return await awaitable
+    except (KeyboardInterrupt, SystemExit) as exc:
+        return _Raised(exc)
+
+
 def _failure(task: Task[Any, Any], exc: BaseException, current: Callable[[], bool]) -> Outcome:
+    """A failed attempt; any ``BaseException`` the task raised counts as the task's error."""
     if isinstance(exc, JobCancelled):
         return Outcome(error=error_info(exc), cancelled=True)
-    if not isinstance(exc, (Exception, SystemExit)):
-        raise exc
     if current():
         run_hook(task, task.opts.on_error, exc)
     delay = exc.delay if isinstance(exc, Retry) else None
@@ -248,9 +283,15 @@ def unreadable_record(lease: Lease) -> JobRecord:
 
 
 def running_record(
-    base: JobRecord | None, message: JobMessage, attempt: int, max_retries: int, worker_id: str
+    base: JobRecord | None,
+    message: JobMessage,
+    attempt: int,
+    max_retries: int,
+    worker_id: str,
+    *,
+    isolated: bool = False,
 ) -> JobRecord:
-    """The record of an attempt that has just started."""
+    """The record of an attempt that has just started (``isolated``: it runs alone)."""
     record = base or queued_record(message, max_retries)
     return record.replace(
         status=JobStatus.RUNNING,
@@ -259,6 +300,7 @@ def running_record(
         worker_id=worker_id,
         started_at=time.time(),
         next_retry_at=None,
+        isolated=isolated,
     )
 
 

@@ -56,18 +56,20 @@ from .execution import (
     unreadable_record,
 )
 from .heartbeat import Heartbeat
+from .isolation import Isolation
 from .pool import JobThreads
 from .processes import ChildPool, task_modules
+from .quarantine import settle_quarantined
 
 logger = logging.getLogger(__name__)
 
 _MONITOR_TICK_SECS = 0.05
 _PURGE_EVERY_SECS = 60.0
+#: How often the quarantine is read for jobs whose records still wait (see :mod:`.quarantine`).
+_QUARANTINE_EVERY_SECS = 5.0
 #: A job's "running" record is stored once it has run this long: most jobs finish sooner, and
 #: their record goes from queued to its outcome in one write.
 _PUBLISH_RUNNING_AFTER_SECS = 0.05
-#: Outcomes waiting to be stored, at most: claiming pauses beyond it.
-_MAX_COMMITTING = 256
 #: How often the record of a running job is read to see whether it was cancelled.
 _CANCEL_CHECK_SECS = 0.1
 #: Test fault injection only: the worker exits at once (as if killed) at this point: ``claimed``
@@ -104,6 +106,10 @@ class _Attempt:
     in_loop: bool = False
     #: Set once the monitor has settled a timed-out attempt (``retry_at`` is then final).
     timeout_handled: threading.Event | None = None
+    #: It runs alone: it was running each time its holders stopped (see :mod:`.isolation`).
+    alone: bool = False
+    #: It passed the isolation gate and has not left it yet.
+    entered: bool = False
 
 
 POOLS = ("threads", "processes")
@@ -158,17 +164,21 @@ class Worker:
         self._draining = False
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._threads: JobThreads[_Attempt] = JobThreads(self._process_in_context, self.concurrency)
+        self._isolation = Isolation()
         self._cond = threading.Condition()
-        #: Claimed jobs that occupy a slot or wait for one; at most ``capacity``.
+        #: Claimed jobs that occupy a slot or wait for one.
         self._busy = 0
-        #: Outcomes handed to the committer and not stored yet; at most ``_MAX_COMMITTING``.
+        #: Outcomes handed to the committer and not stored yet.
         self._committing = 0
+        #: Jobs held at most, in all (busy and committing): what a ``kill -9`` makes run again.
         self.capacity = self.concurrency + min(self.batch_size, self.concurrency)
         self._attempts: dict[str, _Attempt] = {}
         self._stopping = threading.Event()
         self._monitor_done = threading.Event()
         self._committer: Committer | None = None
         self.processed = 0
+        #: Quarantined job ids already looked at.
+        self._quarantine_seen: set[str] = set()
 
     @property
     def running(self) -> int:
@@ -245,13 +255,11 @@ class Worker:
     def _dispatch(self) -> None:
         while not self._stopping.is_set():
             with self._cond:
-                while (
-                    self._busy >= self.capacity or self._committing >= _MAX_COMMITTING
-                ) and not self._stopping.is_set():
+                while self._held() >= self.capacity and not self._stopping.is_set():
                     self._cond.wait(0.5)
-                wanted = min(self.batch_size, self.capacity - self._busy)
+                wanted = min(self.batch_size, self.capacity - self._held())
                 # Nothing held during the claim: no retry of ours can have come due meanwhile.
-                idle = not self._attempts and self._busy == 0 and self._committing == 0
+                idle = not self._attempts and self._held() == 0
             if self._stopping.is_set():
                 return
             try:
@@ -267,6 +275,10 @@ class Worker:
             if not leases and self.burst and idle:
                 logger.info("worker %s: nothing is due and nothing runs; stopping (burst)", self.id)
                 self.stop()
+
+    def _held(self) -> int:
+        """Jobs this worker holds: waiting, running, or with an outcome not stored yet."""
+        return self._busy + self._committing
 
     def _hold(self, lease: Lease) -> _Attempt:
         attempt = _Attempt(lease)
@@ -331,6 +343,7 @@ class Worker:
             logger.exception("job %s could not be processed; it will be delivered again", lease.id)
             prepared = None
         if prepared is None:
+            self._stop_running(attempt)
             if not attempt.handed_over:
                 self._release(attempt, slot=attempt.state != "timed_out", held=True, processed=1)
             return
@@ -369,6 +382,7 @@ class Worker:
         """Store an attempt's outcome and ack/nack it, unless its timeout already settled it."""
         lease = attempt.lease
         slot_released = False
+        self._stop_running(attempt)
         try:
             if attempt.job is not None and attempt.job.cancelled:
                 outcome = Outcome(cancelled=True)  # cancelled while it ran: its outcome is discarded
@@ -400,7 +414,12 @@ class Worker:
             self._fail_unrun(attempt, unreadable_record(lease), ErrorInfo("CorruptEntry", exc.reason))
             return None
         name_job_task(message.task_name)
-        existing = self.results.get_full(message.id)
+        try:
+            existing = self.results.get_full(message.id)
+        except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
+            error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
+            self._fail_unrun(attempt, queued_record(message, 0), error)
+            return None
         if existing is not None and existing.status is JobStatus.CANCELLED:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
                 self.results.save(existing.replace(finished_at=time.time()))
@@ -420,12 +439,14 @@ class Worker:
                 existing.status.value,
             )
             return None
-        if lease.deliveries > self.settings.max_deliveries:
+        alone = self._suspected(lease, existing)
+        if alone and existing is not None and existing.isolated:
             reason = (
-                f"delivered {lease.deliveries} times to workers that stopped without finishing it "
-                f"(NUVOM_MAX_DELIVERIES={self.settings.max_deliveries}); failed as a poison job"
+                f"its worker stopped while it ran alone, after {lease.deliveries} deliveries to "
+                f"workers that stopped while it ran (NUVOM_MAX_DELIVERIES="
+                f"{self.settings.max_deliveries}); failed as a poison job"
             )
-            self._fail_unrun(attempt, existing or queued_record(message, 0), ErrorInfo("PoisonJob", reason))
+            self._fail_unrun(attempt, existing, ErrorInfo("PoisonJob", reason))
             return None
         task = self.tasks.get(message.task_name)
         if task is None:
@@ -435,9 +456,17 @@ class Worker:
             )
             return None
         eff = Effective.of(task, message, self.settings)
-        record = running_record(existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id)
+        record = running_record(
+            existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id, isolated=alone
+        )
         in_loop = task.is_async and self._children is None
+        self._isolation.enter(alone=alone)
         with attempt.lock:
+            attempt.alone, attempt.entered = alone, True
+        if lease.deliveries > 1:  # so that a redelivered job that stops its worker is seen running
+            self.results.save(record, durable=False)
+        with attempt.lock:
+            attempt.published = lease.deliveries > 1
             attempt.task, attempt.record, attempt.eff = task, record, eff
             attempt.job = CurrentJob(message.id, message.task_name, record.attempts)
             # A thread stuck in a timed-out task is retired; a child is killed, a coroutine cancelled.
@@ -451,6 +480,22 @@ class Worker:
         if has_listeners("nuvom_job_started"):
             notify("nuvom_job_started", job=record)
         return task, message
+
+    def _suspected(self, lease: Lease, existing: JobRecord | None) -> bool:
+        """Past ``NUVOM_MAX_DELIVERIES``, was the job running when its last holder stopped?
+
+        A job that was only held (waiting for a slot) when its worker died is not suspected: it
+        runs as usual. A suspected job runs alone; if its worker stops then too, it is poison.
+        """
+        over = lease.deliveries > self.settings.max_deliveries
+        return over and existing is not None and existing.status is JobStatus.RUNNING
+
+    def _stop_running(self, attempt: _Attempt) -> None:
+        """Leave the isolation gate once the attempt no longer runs (idempotent)."""
+        with attempt.lock:
+            entered, attempt.entered = attempt.entered, False
+        if entered:
+            self._isolation.leave(alone=attempt.alone)
 
     def _fail_unrun(self, attempt: _Attempt, record: JobRecord, error: ErrorInfo) -> None:
         logger.error("job %s failed without running: %s: %s", attempt.lease.id, error.type, error.message)
@@ -565,6 +610,7 @@ class Worker:
     def _monitor(self) -> None:
         extend_every = self.settings.lease_secs / 3
         last_extend = last_purge = time.monotonic()
+        last_quarantine = -math.inf
         while not self._monitor_done.wait(_MONITOR_TICK_SECS):
             now = time.monotonic()
             try:
@@ -575,6 +621,9 @@ class Worker:
                 if now - last_purge >= _PURGE_EVERY_SECS:
                     last_purge = now
                     self.results.purge_expired()
+                if now - last_quarantine >= _QUARANTINE_EVERY_SECS:
+                    last_quarantine = now
+                    settle_quarantined(self.queue, self.results, self._quarantine_seen)
             except Exception:
                 logger.exception("worker monitor failed; retrying on the next tick")
 
@@ -671,6 +720,7 @@ class Worker:
         )
         if attempt.thread_id is not None:
             self._threads.retire(attempt.thread_id)
+        self._stop_running(attempt)
         self._release(attempt, slot=True, held=attempt.retry_at is None)
 
     # -- in-process draining (tests) ---------------------------------------------------------

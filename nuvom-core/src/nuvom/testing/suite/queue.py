@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ...backends.base import Capability, Envelope, QueueBackend
+from ...backends.base import Capability, Envelope, QuarantineListing, QueueBackend
 from .completion import CompletingQueueSuite
 from .depths import DepthQueueSuite
 from .model import run_queue_model
@@ -529,7 +529,7 @@ class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSu
 
     @requires(Capability.QUARANTINE)
     def test_a_corrupt_entry_is_quarantined(self, queue: QueueBackend) -> None:
-        """A corrupt entry is quarantined: never delivered nor raised, counted by ``stats``, jobs go on."""
+        """A corrupt entry is quarantined: never delivered, counted by ``stats``, listed if offered."""
         queue.enqueue_many([env("good-1"), env("good-2")])
         try:
             plant_corrupt_entry(queue, "default")
@@ -546,6 +546,11 @@ class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSu
         quarantined = queue.stats().quarantined
         assert quarantined == 1, f"stats().quarantined is {quarantined}, expected 1"
         assert queue.qsize() == 0, f"qsize() is {queue.qsize()}: the corrupt entry still counts as waiting"
+        if isinstance(queue, QuarantineListing):  # the planted entry's id starts with "corrupt-"
+            (entry,) = queue.quarantined()
+            assert entry.reason, "a quarantined entry is listed without its reason"
+            assert entry.job_id is None or entry.job_id.startswith("corrupt-"), f"listed {entry}"
+            assert entry.queue in (None, "default"), f"listed {entry}"
 
     # -- the model -----------------------------------------------------------------------------
 
