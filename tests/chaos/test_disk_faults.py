@@ -189,10 +189,10 @@ def test_a_map_that_fills_the_disk_raises_and_removes_its_temp_files_at_once(sma
 
 
 @pytest.mark.timeout(180)
-def test_an_outcome_that_cannot_be_stored_is_not_acked_and_runs_again_once_space_is_back(
+def test_an_outcome_that_cannot_be_stored_is_not_acked_and_is_stored_once_space_is_back(
     small_disk: SmallDisk, workers: Callable[[], WorkerProcess], isolated_nuvom: Path
 ) -> None:
-    # Given a job running on a worker, whose 400 KB result is not returned yet
+    # Given a job running on a worker (lease 1 s), whose 400 KB result is not returned yet
     from disk_tasks import big_result  # type: ignore[import-not-found]
 
     job = big_result.delay(BIG)
@@ -203,14 +203,19 @@ def test_an_outcome_that_cannot_be_stored_is_not_acked_and_runs_again_once_space
     small_disk.fill(leave=100_000)
     (isolated_nuvom / "gate").touch()
 
-    # Then the job is not acknowledged: it is delivered and run again while the disk is full
-    wait_until(lambda: len(runs(isolated_nuvom)) >= 2, 60, "the job to run again")
-    record = get_results().get_full(job.id)
-    assert record is not None and record.status is not JobStatus.SUCCESS, record
+    # Then, for three lease periods while the disk is full, the job is neither acknowledged nor
+    # finished: its worker keeps the outcome and the lease (it is not delivered again)
+    watch_until = time.monotonic() + 3.0
+    while time.monotonic() < watch_until:
+        record = get_results().get_full(job.id)
+        assert record is not None and record.status is not JobStatus.SUCCESS, record
+        assert get_queue().stats().leased == 1, "the job left its lease before its outcome was stored"
+        time.sleep(0.05)  # a step of the watch, not a wait for an event
 
-    # And once space is back its outcome is stored whole
+    # And once space is back its outcome is stored whole, from its one run
     small_disk.free_space()
     assert job.get(timeout=60) == "x" * BIG, worker.output()[-3000:]
+    assert runs(isolated_nuvom) == [job.id]
 
 
 @pytest.mark.timeout(120)

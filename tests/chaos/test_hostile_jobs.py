@@ -347,6 +347,9 @@ def test_jobs_that_kill_their_worker_are_poison_and_their_neighbours_are_not(
     # Given 3 jobs that os._exit their worker among 12 innocent 1.5 s jobs, on 2 threads-pool
     # workers of 4 slots each, replaced whenever one dies (NUVOM_MAX_DELIVERIES=3)
     backend, tasks = hostile
+    # A lease that lapses while its worker lives (a stall under load) looks like a death to the
+    # next holder; 3 s keeps stalls of a loaded 2-core machine from counting (see docs/worker.md).
+    backend.env["NUVOM_LEASE_SECS"] = "3"
     killers = [tasks.kills_worker.delay(f"killer{n}") for n in range(3)]
     innocents = [tasks.sleeps.delay(f"innocent{n}", 1.5) for n in range(12)]
     procs = [worker(backend, "--concurrency", "4") for _ in range(2)]
