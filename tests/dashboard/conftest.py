@@ -20,6 +20,7 @@ from ..redis.server import REDIS_SERVER, RedisServer
 TOKEN = "dashboard-test-token"
 
 TASKS_MODULE = """
+import time
 from pathlib import Path
 
 from nuvom import task
@@ -35,6 +36,14 @@ def boom(flag):
     if not Path(flag).exists():
         raise ValueError(f"boom: {flag} is missing")
     return "recovered"
+
+
+@task
+def wait_for(flag):
+    deadline = time.monotonic() + 60
+    while not Path(flag).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return "released"
 
 
 @task(sensitive=True)

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from nuvom.record import JobStatus
 from nuvom.runtime import get_results
 
-from ..e2e.helpers import WorkerProcess
+from ..e2e.helpers import WorkerProcess, wait_until
 from .conftest import burst
 
 
@@ -45,6 +45,31 @@ def test_overview_counts_each_queue_by_state_and_the_jobs_finished(
     assert _cell(default, "failed") == "1" and _cell(default, "throughput") == "0.6", default
     # and the worker that ran them is listed (it stopped, so it left the registry or shows down)
     assert client.get("/static/live.js").status_code == 200
+
+
+def test_overview_lists_the_job_each_live_worker_runs(
+    backend: str,
+    tasks: ModuleType,
+    client: TestClient,
+    start_worker: Callable[..., WorkerProcess],
+    isolated_nuvom: Path,
+) -> None:
+    # Given a real worker running a job that waits for a flag file
+    flag = isolated_nuvom / "release"
+    job = tasks.wait_for.delay(str(flag))
+    start_worker()
+
+    # When the overview is read while the job runs
+    def shows_it() -> bool:
+        return f'href="/jobs/{job.id}"' in client.get("/fragments/overview").text
+
+    wait_until(shows_it, timeout=30, what="the overview listing the running job under its worker")
+    workers = client.get("/fragments/overview").text.split('<table id="workers">')[1]
+    # Then the worker is up, with its slots and the job it runs
+    assert 'class="up"' in workers and f'href="/jobs/{job.id}"' in workers
+    assert _cell(_row(client.get("/fragments/overview").text, "default"), "running") == "1"
+    flag.touch()
+    assert job.get(timeout=30) == "released"
 
 
 def test_jobs_list_filters_by_queue_task_status_and_time_and_pages(

@@ -22,7 +22,8 @@ from nuvom.workflows.links import Links
 SCAN_CAP: Final = 5000
 #: Jobs per page.
 PAGE_SIZE: Final = 50
-_READ: Final = 200
+#: The largest ``list_jobs`` read: reads start at one page and double while filters skip records.
+_MAX_READ: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,9 @@ class JobPage:
 def find_jobs(results: ResultBackend, wanted: JobFilter, offset: int = 0, limit: int = PAGE_SIZE) -> JobPage:
     """Up to ``limit`` matching jobs, newest first, reading from ``offset`` in ``list_jobs(status)``."""
     found: list[JobRecord] = []
-    position, read = offset, 0
+    position, read, size = offset, 0, limit
     while True:
-        page = results.list_jobs(status=wanted.status, limit=_READ, offset=position)
+        page = results.list_jobs(status=wanted.status, limit=size, offset=position)
         for index, record in enumerate(page):
             if wanted.since is not None and record.created_at < wanted.since:
                 return JobPage(found, None)  # newest first: the rest are older
@@ -71,10 +72,11 @@ def find_jobs(results: ResultBackend, wanted: JobFilter, offset: int = 0, limit:
                     return JobPage(found, position + index + 1)
         position += len(page)
         read += len(page)
-        if len(page) < _READ:
+        if len(page) < size:
             return JobPage(found, None)
         if read >= SCAN_CAP:
             return JobPage(found, position, capped=True)
+        size = min(size * 2, _MAX_READ)
 
 
 @dataclass(frozen=True)
