@@ -98,6 +98,21 @@ def test_a_cross_site_post_is_refused_even_with_the_session_cookie(
     assert same.status_code == 200 and JobStatus.CANCELLED.value in _status(waiting)
 
 
+def test_after_logout_or_expiry_the_session_acts_no_more(client: TestClient, waiting: str) -> None:
+    # Given a session that logs out
+    csrf = login(client)
+    assert client.post("/logout", data={"csrf": csrf}).status_code == 200
+    # Then its CSRF token opens nothing any more
+    refused = client.post(f"/jobs/{waiting}/cancel", data={"csrf": csrf})
+    assert refused.status_code == 403 and "log in" in refused.text
+    # And a session past its lifetime is refused too
+    with TestClient(create_app(DashboardConfig(token=TOKEN, session_secs=0))) as expiring:
+        assert expiring.post("/login", data={"token": TOKEN}, follow_redirects=False).status_code == 303
+        expired = expiring.post(f"/jobs/{waiting}/cancel", data={"csrf": csrf})
+    assert expired.status_code == 403 and "log in" in expired.text
+    assert JobStatus.QUEUED.value in _status(waiting)
+
+
 def test_actions_are_post_only_and_the_session_cookie_is_strict(client: TestClient, waiting: str) -> None:
     assert client.get(f"/jobs/{waiting}/cancel").status_code == 405
     response = client.post(
@@ -105,7 +120,7 @@ def test_actions_are_post_only_and_the_session_cookie_is_strict(client: TestClie
     )
     assert response.headers["location"] == "/"
     cookie = response.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=28800" in cookie
     assert csrf_of(client.get(f"/jobs/{waiting}").text)
 
 

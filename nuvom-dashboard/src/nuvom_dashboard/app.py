@@ -77,7 +77,7 @@ class Dashboard:
 
     def __init__(self, config: DashboardConfig) -> None:
         self.config = config
-        self.sessions = Sessions()
+        self.sessions = Sessions(config.session_secs)
 
     def render(self, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.update(
@@ -185,7 +185,25 @@ class Dashboard:
             return self.refused(request, str(exc))
         session, _ = self.sessions.open()
         response = RedirectResponse(safe_next(str(form.get("next", "/"))), status_code=303)
-        response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
+        response.set_cookie(
+            SESSION_COOKIE,
+            session,
+            max_age=int(self.config.session_secs),
+            httponly=True,
+            samesite="strict",
+            path="/",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        form = await request.form()
+        try:
+            check_action(self.config, self.sessions, request, str(form.get(CSRF_FIELD, "")))
+        except Refused as exc:
+            return self.refused(request, str(exc))
+        self.sessions.close(request)
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 
     def action(
@@ -253,6 +271,7 @@ def create_app(config: DashboardConfig | None = None) -> Starlette:
         Route("/tasks", board.tasks),
         Route("/login", board.login_page),
         Route("/login", board.login, methods=["POST"]),
+        Route("/logout", board.logout, methods=["POST"]),
         Route("/jobs/{job_id}/retry", board.action(_retry), methods=["POST"]),
         Route("/jobs/{job_id}/cancel", board.action(_cancel), methods=["POST"]),
         Route("/queues/{queue}/purge", board.action(_purge), methods=["POST"]),

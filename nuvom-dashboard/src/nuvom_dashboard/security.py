@@ -11,6 +11,7 @@ import hmac
 import os
 import secrets
 import threading
+import time
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ TOKEN_VARIABLE: Final = "NUVOM_DASHBOARD_TOKEN"  # noqa: S105 (a variable name, 
 SESSION_COOKIE: Final = "nuvom_dashboard_session"
 #: The form field carrying the session's CSRF token.
 CSRF_FIELD: Final = "csrf"
+#: How long a session lasts after its login, in seconds.
+SESSION_SECS: Final = 8 * 3600
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class DashboardConfig:
     token: str | None = None
     #: No actions at all, even with a token.
     read_only: bool = False
+    #: How long a session lasts after its login, in seconds.
+    session_secs: float = SESSION_SECS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ, *, read_only: bool = False) -> DashboardConfig:
@@ -60,26 +65,33 @@ class Refused(Exception):
 
 
 class Sessions:
-    """Open sessions by id, each with its CSRF token; kept in memory (a restart logs everyone out)."""
+    """Open sessions by id, each with its CSRF token and expiry; kept in memory (a restart logs out)."""
 
-    def __init__(self) -> None:
+    def __init__(self, lifetime_secs: float = SESSION_SECS) -> None:
+        self.lifetime_secs = lifetime_secs
         self._lock = threading.Lock()
-        self._csrf: dict[str, str] = {}
+        self._open: dict[str, tuple[str, float]] = {}
 
     def open(self) -> tuple[str, str]:
         """A new session: its id (for the cookie) and its CSRF token."""
         session, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = time.monotonic()
         with self._lock:
-            self._csrf[session] = csrf
+            self._open = {key: value for key, value in self._open.items() if value[1] > now}
+            self._open[session] = (csrf, now + self.lifetime_secs)
         return session, csrf
 
     def csrf_of(self, request: Request) -> str | None:
-        """The CSRF token of the request's session, or ``None`` without a valid session."""
+        """The CSRF token of the request's session, or ``None`` without a live session."""
         session = request.cookies.get(SESSION_COOKIE)
-        if not session:
-            return None
         with self._lock:
-            return self._csrf.get(session)
+            found = self._open.get(session) if session else None
+        return found[0] if found is not None and found[1] > time.monotonic() else None
+
+    def close(self, request: Request) -> None:
+        """End the request's session (log out)."""
+        with self._lock:
+            self._open.pop(request.cookies.get(SESSION_COOKIE, ""), None)
 
 
 def same_origin(request: Request) -> bool:
