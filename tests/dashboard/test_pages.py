@@ -103,6 +103,12 @@ def test_jobs_list_filters_by_queue_task_status_and_time_and_pages(
     # and bad filters are refused with a message naming them
     bad = client.get("/jobs", params={"since": "yesterday"})
     assert bad.status_code == 400 and "since &#39;yesterday&#39;" in bad.text
+    for params, named in [
+        ({"status": "done"}, "status &#39;done&#39;"),
+        ({"offset": "-1"}, "offset &#39;-1&#39;"),
+    ]:
+        refused = client.get("/jobs", params=params)
+        assert refused.status_code == 400 and named in refused.text
 
 
 def test_job_page_shows_arguments_result_error_traceback_and_timings(

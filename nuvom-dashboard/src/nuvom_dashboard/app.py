@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, Final
@@ -20,12 +20,13 @@ from starlette.templating import Jinja2Templates
 from nuvom import admin
 from nuvom.config import get_settings
 from nuvom.discovery import MANIFEST_FILE, Manifest
-from nuvom.errors import BackendFeatureMissing, NuvomError
+from nuvom.errors import NuvomError
 from nuvom.job import Job
 from nuvom.record import JobStatus
 from nuvom.registry import registry
 from nuvom.runtime import get_queue, get_results, get_scheduler_store
 
+from .jobs import SCAN_CAP as JOBS_SCAN_CAP
 from .jobs import JobFilter, find_jobs, view_job
 from .overview import SCAN_CAP, WINDOW_SECS, build_overview
 from .security import (
@@ -62,14 +63,40 @@ templates.env.filters["ago"] = _ago
 
 
 def _epoch(text: str, field: str) -> float | None:
-    """A ``datetime-local`` or ISO value read as UTC, or ``None`` when empty."""
+    """A ``datetime-local`` or ISO value read as UTC, or ``None`` when empty.
+
+    Raises:
+        ValueError: naming ``field`` and the value.
+    """
     if not text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Refused(f"{field} {text!r} is not a date and time (use YYYY-MM-DDTHH:MM)") from None
+        raise ValueError(f"{field} {text!r} is not a date and time (use YYYY-MM-DDTHH:MM)") from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _job_filter(params: Mapping[str, str]) -> tuple[JobFilter, int]:
+    """The filter and offset of a ``/jobs`` query.
+
+    Raises:
+        ValueError: naming the parameter with a bad value.
+    """
+    status_text, offset_text = params.get("status", ""), params.get("offset", "0")
+    statuses = [s.value for s in JobStatus]
+    if status_text and status_text not in statuses:
+        raise ValueError(f"status {status_text!r} is not one of {', '.join(statuses)}")
+    if not offset_text.isdigit():
+        raise ValueError(f"offset {offset_text!r} is not an int >= 0")
+    wanted = JobFilter(
+        queue=params.get("queue") or None,
+        task=params.get("task") or None,
+        status=JobStatus(status_text) if status_text else None,
+        since=_epoch(params.get("since", ""), "since"),
+        until=_epoch(params.get("until", ""), "until"),
+    )
+    return wanted, int(offset_text)
 
 
 class Dashboard:
@@ -111,22 +138,9 @@ class Dashboard:
 
     def jobs(self, request: Request) -> HTMLResponse:
         params = request.query_params
-        status_text = params.get("status", "")
         try:
-            status = JobStatus(status_text) if status_text else None
-            wanted = JobFilter(
-                queue=params.get("queue") or None,
-                task=params.get("task") or None,
-                status=status,
-                since=_epoch(params.get("since", ""), "since"),
-                until=_epoch(params.get("until", ""), "until"),
-            )
-            offset = int(params.get("offset", "0"))
-            if offset < 0:
-                raise ValueError
-        except ValueError:
-            return self.refused(request, "bad filter: status must be a job status, offset an int >= 0", 400)
-        except Refused as exc:
+            wanted, offset = _job_filter(params)
+        except ValueError as exc:
             return self.refused(request, str(exc), 400)
         page = find_jobs(get_results(), wanted, offset)
         query = {k: v for k, v in params.items() if k != "offset" and v}
@@ -139,6 +153,7 @@ class Dashboard:
             page=page,
             params=params,
             statuses=[s.value for s in JobStatus],
+            scan_cap=JOBS_SCAN_CAP,
             next_url=next_url,
             first_url="/jobs?" + urllib.parse.urlencode(query),
         )
@@ -218,7 +233,7 @@ class Dashboard:
                 target, message = await run_in_threadpool(act, request, form)
             except Refused as exc:
                 return self.refused(request, str(exc))
-            except (BackendFeatureMissing, NuvomError) as exc:
+            except NuvomError as exc:
                 return self.refused(request, str(exc), 409)
             separator = "&" if "?" in target else "?"
             return RedirectResponse(f"{target}{separator}{urllib.parse.urlencode({'msg': message})}", 303)
