@@ -8,7 +8,7 @@ import nox
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PACKAGES = ["nuvom-core", "nuvom-prometheus", "nuvom-redis", "nuvom-sqlite"]
+PACKAGES = ["nuvom-core", "nuvom-dashboard", "nuvom-prometheus", "nuvom-redis", "nuvom-sqlite"]
 
 
 @nox.session
@@ -62,7 +62,7 @@ def chaos(session: nox.Session) -> None:
 
 @nox.session
 def build(session: nox.Session) -> None:
-    """sdists and wheels of the four packages into dist/, checked with twine check --strict."""
+    """sdists and wheels of the five packages into dist/, checked with twine check --strict."""
     session.install("build", "twine")
     shutil.rmtree("dist", ignore_errors=True)
     for package in PACKAGES:

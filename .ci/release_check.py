@@ -8,6 +8,7 @@ worker process and client, then the plugin's own check:
   plugin test redis`` (first without pytest: it must name the ``testing`` extra).
 - sqlite: ``.delay().get()`` through a worker on one SQLite file; ``nuvom plugin test sqlite``.
 - prometheus: ``.delay().get()`` through a worker, then a scrape of its ``/metrics`` endpoint.
+- dashboard: ``.delay().get()`` through a worker, then ``nuvom dashboard`` lists the job.
 
 Standard library only: it runs with any Python 3.10+.
 """
@@ -183,12 +184,40 @@ def suite_counts(output: str) -> str:
     return "; ".join(line for line in output.splitlines() if re.match(r"\d+ passed, \d+ failed", line))
 
 
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+def scrape(port: int, path: str = "/metrics") -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
         return str(response.read().decode())
 
 
-CHECKS = {"redis": check_redis, "sqlite": check_sqlite, "prometheus": check_prometheus}
+def check_dashboard(venv: Venv, versions: dict[str, str]) -> str:
+    venv.pip_install(
+        f"nuvom-core=={versions['nuvom-core']}", f"nuvom-dashboard=={versions['nuvom-dashboard']}"
+    )
+    with venv.worker() as worker:
+        venv.delay_get(worker)
+    port = free_port()
+    args = [str(venv.bin / "nuvom"), "dashboard", "--port", str(port), "--import", "tasks"]
+    with running(args, venv.root / "dashboard.log", venv.env, venv.work) as proc:
+
+        def answers() -> bool:
+            try:
+                return bool(scrape(port, "/"))
+            except OSError:
+                return False
+
+        wait_until(answers, "nuvom dashboard", proc)
+        jobs = scrape(port, "/jobs?task=add&status=success")
+        if jobs.count('<td><a href="/jobs/') != 1:
+            raise SystemExit(f"/jobs does not list the one successful job:\n{jobs}")
+    return f"served the console on 127.0.0.1:{port}; /jobs lists the job"
+
+
+CHECKS = {
+    "redis": check_redis,
+    "sqlite": check_sqlite,
+    "prometheus": check_prometheus,
+    "dashboard": check_dashboard,
+}
 
 
 def built_versions(dist: Path) -> dict[str, str]:

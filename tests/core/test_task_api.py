@@ -118,6 +118,7 @@ def test_a_single_string_tag_is_one_tag() -> None:
         ({"queue": ""}, "queue"),
         ({"queue": "q/../../etc"}, "queue"),
         ({"name": "has space"}, "task name"),
+        ({"sensitive": "yes"}, "sensitive"),
         *[pytest.param({"queue": dots}, "queue", id=f"queue-{dots}") for dots in (".", "..")],
     ],
 )
@@ -133,6 +134,22 @@ def test_invalid_task_option_raises_value_error_naming_it(options: dict, named: 
 def test_unknown_task_option_raises_type_error_naming_it() -> None:
     with pytest.raises(TypeError, match="retry_count"):
         task(retry_count=3)
+
+
+def test_sensitive_task_marks_its_records_when_sent_and_when_run() -> None:
+    @task(sensitive=True)
+    def core_api_sensitive(password):
+        return len(password)
+
+    # A job's queued record carries the mark
+    job = core_api_sensitive.delay("hunter2")
+    record = get_results().get_full(job.id)
+    assert record is not None and record.sensitive
+    # and a record written by a sender that did not know the task gets it from the worker
+    get_results().save(record.replace(sensitive=False))
+    drain()
+    record = get_results().get_full(job.id)
+    assert record is not None and record.sensitive and record.status is JobStatus.SUCCESS
 
 
 # -- .options(...) ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Release metadata of the four packages, read from their pyproject.toml and from built artefacts."""
+"""Release metadata of the five packages, read from their pyproject.toml and from built artefacts."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ else:
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ["nuvom-core", "nuvom-sqlite", "nuvom-redis", "nuvom-prometheus"]
+PACKAGES = ["nuvom-core", "nuvom-sqlite", "nuvom-redis", "nuvom-prometheus", "nuvom-dashboard"]
 PLUGINS = PACKAGES[1:]
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 URL_LABELS = {"Homepage", "Documentation", "Source", "Changelog", "Issues"}

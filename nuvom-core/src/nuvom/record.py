@@ -77,6 +77,8 @@ class JobRecord:
     #: The attempt runs alone on its worker: the job was running each time its holders stopped,
     #: past ``NUVOM_MAX_DELIVERIES``; should this worker stop too, the job is a poison job.
     isolated: bool = False
+    #: The task is marked ``sensitive``: consoles show neither its arguments nor its result.
+    sensitive: bool = False
 
     def replace(self, **changes: Any) -> JobRecord:
         """A copy with ``changes`` applied."""

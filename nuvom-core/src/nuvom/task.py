@@ -68,6 +68,8 @@ class TaskOptions:
     tags: tuple[str, ...] = ()
     description: str = ""
     category: str = "default"
+    #: Arguments and results are not shown by consoles (``nuvom-dashboard``).
+    sensitive: bool = False
     before_job: Callable[[], object] | None = None
     after_job: Callable[[Any], object] | None = None
     on_error: Callable[[BaseException], object] | None = None
@@ -84,6 +86,8 @@ class TaskOptions:
             raise ValueError(
                 f"timeout_policy {self.timeout_policy!r} is not valid: use one of {', '.join(_POLICIES)}"
             )
+        if not isinstance(self.sensitive, bool):
+            raise ValueError(f"sensitive {self.sensitive!r} is not valid: use True or False")
         if not all(isinstance(tag, str) for tag in self.tags):
             raise ValueError(f"tags {list(self.tags)!r} is not valid: use a list of strings")
 
@@ -355,6 +359,7 @@ def task(
     tags: Iterable[str] | None = None,
     description: str = "",
     category: str = "default",
+    sensitive: bool = False,
     before_job: Callable[[], object] | None = None,
     after_job: Callable[[Any], object] | None = None,
     on_error: Callable[[BaseException], object] | None = None,

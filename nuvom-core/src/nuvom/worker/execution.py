@@ -25,6 +25,7 @@ from ..config import Settings
 from ..errors import JobCancelled, JobTimeout, Retry, SerializationError
 from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
+from ..registry import registry
 from ..task import Task
 from .retry import backoff_delay
 
@@ -262,7 +263,14 @@ def queued_record(message: JobMessage, max_retries: int) -> JobRecord:
         eta=message.eta,
         max_retries=max_retries,
         links=message.links,
+        sensitive=is_sensitive(message.task_name),
     )
+
+
+def is_sensitive(task_name: str) -> bool:
+    """True when this process knows ``task_name`` as a task marked ``sensitive``."""
+    known = registry.get(task_name)
+    return known is not None and known.opts.sensitive
 
 
 def unreadable_record(lease: Lease) -> JobRecord:
@@ -301,6 +309,7 @@ def running_record(
         started_at=time.time(),
         next_retry_at=None,
         isolated=isolated,
+        sensitive=record.sensitive or is_sensitive(message.task_name),
     )
 
 

@@ -1,0 +1,15 @@
+"""The hook implementation: ``nuvom dashboard``. Importing it imports neither Starlette nor uvicorn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nuvom.plugins import hookimpl
+
+
+@hookimpl
+def nuvom_register_commands(app: Any) -> None:
+    """Add ``nuvom dashboard``."""
+    from .cli import dashboard  # the CLI only: producers importing the plugin skip it
+
+    app.command("dashboard")(dashboard)
