@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -11,11 +10,14 @@ from types import ModuleType
 import pytest
 from starlette.testclient import TestClient
 
-from nuvom import runtime
 from nuvom_dashboard import DashboardConfig, create_app
 
+from .. import backend_fixtures
 from ..e2e.helpers import WorkerProcess
-from ..redis.server import REDIS_SERVER, RedisServer
+
+# run each test on file, SQLite and Redis (see tests/backend_fixtures.py)
+backend = backend_fixtures.backend
+optional_redis_server = backend_fixtures.optional_redis_server
 
 TOKEN = "dashboard-test-token"
 
@@ -50,34 +52,6 @@ def wait_for(flag):
 def secret(password):
     return f"hashed-{password}"
 """
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer | None]:
-    """One redis-server for the Redis cases (``None`` without redis-server: they skip)."""
-    if REDIS_SERVER is None:
-        yield None
-        return
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["file", "sqlite", "redis"])
-def backend(
-    request: pytest.FixtureRequest, redis_server: RedisServer | None, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    """The queue, result and scheduler backend of the test, in the environment workers inherit."""
-    name: str = request.param
-    if name == "redis":
-        if redis_server is None:
-            pytest.skip("redis-server is not installed")
-        monkeypatch.setenv("NUVOM_REDIS_URL", redis_server.url)
-        monkeypatch.setenv("NUVOM_REDIS_PREFIX", f"dash-{uuid.uuid4().hex[:8]}")
-    for kind in ("QUEUE", "RESULT", "SCHEDULER"):
-        monkeypatch.setenv(f"NUVOM_{kind}_BACKEND", name)
-    runtime.reset()
-    return name
 
 
 @pytest.fixture

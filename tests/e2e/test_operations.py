@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -16,38 +15,14 @@ from nuvom.cli.app import app
 from nuvom.record import JobStatus
 from nuvom.runtime import get_queue
 
-from ..redis.server import REDIS_SERVER, RedisServer
+from .. import backend_fixtures
 from .helpers import WorkerProcess, executions, wait_until
 
+# run each test on file, SQLite and Redis (see tests/backend_fixtures.py)
+backend = backend_fixtures.backend
+optional_redis_server = backend_fixtures.optional_redis_server
+
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer | None]:
-    """One redis-server for the module's Redis cases (``None`` without redis-server: they skip)."""
-    if REDIS_SERVER is None:
-        yield None
-        return
-    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["file", "sqlite", "redis"])
-def backend(
-    request: pytest.FixtureRequest, redis_server: RedisServer | None, monkeypatch: pytest.MonkeyPatch
-) -> str:
-    """The queue and result backend of the test, set in the environment workers inherit."""
-    name: str = request.param
-    if name == "redis":
-        if redis_server is None:
-            pytest.skip("redis-server is not installed")
-        monkeypatch.setenv("NUVOM_REDIS_URL", redis_server.url)
-        monkeypatch.setenv("NUVOM_REDIS_PREFIX", f"ops-{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("NUVOM_QUEUE_BACKEND", name)
-    monkeypatch.setenv("NUVOM_RESULT_BACKEND", name)
-    runtime.reset()
-    return name
 
 
 def cli(*args: str, input: str | None = None) -> tuple[int, str]:
