@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -106,3 +107,12 @@ def client() -> Iterator[TestClient]:
     """A client of a dashboard whose actions are on (token :data:`TOKEN`), not yet logged in."""
     with TestClient(create_app(DashboardConfig(token=TOKEN))) as test_client:
         yield test_client
+
+
+def answers(url: str) -> bool:
+    """True when ``url`` answers 200 (a started server is ready)."""
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

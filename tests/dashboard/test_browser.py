@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -20,7 +18,8 @@ import pytest
 from nuvom import runtime
 
 from ..e2e.helpers import WorkerProcess, wait_until
-from .conftest import TOKEN
+from ..redis.server import free_port
+from .conftest import TOKEN, answers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARGS = [
@@ -58,10 +57,10 @@ def test_a_browser_sees_jobs_run_live_and_retries_the_failed_one(
         tasks.add.delay(i, i)
     flag = isolated_nuvom / "flag"
     failing = tasks.boom.delay(str(flag))
-    port = _free_port()
+    port = free_port()
     server = start_worker("--port", str(port), command="dashboard", env={"NUVOM_DASHBOARD_TOKEN": TOKEN})
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _answers(base), timeout=30, what=f"the dashboard at {base}\n{server.output()}")
+    wait_until(lambda: answers(base), timeout=30, what=f"the dashboard at {base}\n{server.output()}")
 
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -106,17 +105,3 @@ def test_a_browser_sees_jobs_run_live_and_retries_the_failed_one(
         sync_api.expect(page.locator("#result")).to_have_text("'recovered'")
         browser.close()
     assert failing.get(timeout=10) == "recovered"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False

@@ -4,7 +4,6 @@ read-only mode acts on nothing, and ``nuvom dashboard`` binds the loopback addre
 from __future__ import annotations
 
 import socket
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -16,7 +15,8 @@ from nuvom.record import JobStatus
 from nuvom_dashboard import DashboardConfig, create_app
 
 from ..e2e.helpers import WorkerProcess, wait_until
-from .conftest import TOKEN, csrf_of, login
+from ..redis.server import free_port
+from .conftest import TOKEN, answers, csrf_of, login
 
 ACTIONS = [
     "/jobs/{id}/retry",
@@ -128,10 +128,10 @@ def test_nuvom_dashboard_binds_the_loopback_address_by_default(
     tasks: ModuleType, start_worker: Callable[..., WorkerProcess], isolated_nuvom: Path
 ) -> None:
     # Given `nuvom dashboard` started with no --host
-    port = _free_port()
+    port = free_port()
     server = start_worker("--port", str(port), command="dashboard")
     url = f"http://127.0.0.1:{port}/"
-    wait_until(lambda: _answers(url), timeout=30, what=f"the dashboard at {url}\n{server.output()}")
+    wait_until(lambda: answers(url), timeout=30, what=f"the dashboard at {url}\n{server.output()}")
 
     # Then it listens on 127.0.0.1 only, and says where
     assert _listening_addresses(port) == {"127.0.0.1"}
@@ -143,20 +143,6 @@ def _status(job_id: str) -> str:
     from nuvom.job import Job
 
     return Job(job_id).status().value
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def _listening_addresses(port: int) -> set[str]:
