@@ -53,6 +53,7 @@ def build_message(
         eta=_eta_of(options, now),
         retries=options.retries,
         timeout_secs=options.timeout_secs,
+        rate_limit=options.rate_limit,
     )
 
 

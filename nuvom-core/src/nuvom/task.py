@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
 
+from .flow import LimitKey, check_concurrency_limit, check_limit_key, check_rate_limit
 from .names import check_name
 from .registry import registry
 
@@ -70,6 +71,12 @@ class TaskOptions:
     category: str = "default"
     #: Arguments and results are not shown by consoles (``nuvom-dashboard``).
     sensitive: bool = False
+    #: At most this many starts per window across every worker: ``"10/s"``, ``"100/m"``, ``"1000/h"``.
+    rate_limit: str | None = None
+    #: At most this many jobs of the task (of each ``limit_key`` value) running at once anywhere.
+    concurrency_limit: int | None = None
+    #: Limits count per value of this argument (its name) or of this function of the arguments.
+    limit_key: LimitKey | None = None
     before_job: Callable[[], object] | None = None
     after_job: Callable[[Any], object] | None = None
     on_error: Callable[[BaseException], object] | None = None
@@ -90,6 +97,8 @@ class TaskOptions:
             raise ValueError(f"sensitive {self.sensitive!r} is not valid: use True or False")
         if not all(isinstance(tag, str) for tag in self.tags):
             raise ValueError(f"tags {list(self.tags)!r} is not valid: use a list of strings")
+        check_rate_limit(self.rate_limit)
+        check_concurrency_limit(self.concurrency_limit)
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,8 @@ class CallOptions:
     timeout_secs: float | None = None
     #: Seconds during which the same call (task name and arguments) is enqueued only once.
     unique_for: float | None = None
+    #: Overrides the task's ``rate_limit`` for this call's jobs.
+    rate_limit: str | None = None
 
     def __post_init__(self) -> None:
         if self.countdown is not None and self.eta is not None:
@@ -122,6 +133,7 @@ class CallOptions:
         _check_timeout(self.timeout_secs)
         if self.unique_for is not None and (not _is_number(self.unique_for) or self.unique_for <= 0):
             raise ValueError(f"unique_for {self.unique_for!r} is not valid: use a number of seconds > 0")
+        check_rate_limit(self.rate_limit)
 
     @property
     def unique(self) -> bool:
@@ -250,6 +262,7 @@ class Task(Generic[P, R]):
         retries: int | None = None,
         timeout_secs: float | None = None,
         unique_for: float | None = None,
+        rate_limit: str | None = None,
     ) -> TaskCall[P, R]:
         """Bind per-call options; then ``.delay(...)`` or ``.map(...)``.
 
@@ -265,13 +278,16 @@ class Task(Generic[P, R]):
             unique_for: seconds during which the same call (task name and arguments) is enqueued
                 once: the job id is derived from them, and sending it again within the window
                 returns the first job.
+            rate_limit: instead of the task's ``rate_limit`` (``"10/s"``), for these jobs.
 
         Raises:
             ValueError: naming the option with a bad value.
         """
         if isinstance(countdown, timedelta):
             countdown = countdown.total_seconds()
-        options = CallOptions(countdown, eta, queue, priority, job_id, retries, timeout_secs, unique_for)
+        options = CallOptions(
+            countdown, eta, queue, priority, job_id, retries, timeout_secs, unique_for, rate_limit
+        )
         return TaskCall(self, options)
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
@@ -396,6 +412,7 @@ def task(
     def decorate(fn: Callable[P, R]) -> Task[P, R]:
         tag_tuple = (tags,) if isinstance(tags, str) else tuple(tags or ())
         opts = TaskOptions(name=name or fn.__name__, tags=tag_tuple, **options)
+        check_limit_key(opts.limit_key, fn, opts.name)
         new = Task(fn, opts)
         registry.register(new, force=force, silent=silent)
         return new
