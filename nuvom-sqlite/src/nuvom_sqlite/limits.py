@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import sqlite3
 
-from nuvom.backends.limits import PRUNE_PERIODS, slot_wait, window_wait
+from nuvom.backends.limits import MIN_WAIT_SECS, PRUNE_PERIODS, slot_wait
 
 from .connection import Database
 from .schema import LIMIT_SLOTS, LIMIT_STARTS
 
 _PRUNE_STARTS = f"DELETE FROM {LIMIT_STARTS} WHERE key = ? AND at <= ?"
-_STARTS = f"SELECT at FROM {LIMIT_STARTS} WHERE key = ? AND at > ?"
+_COUNT_STARTS = f"SELECT COUNT(*) FROM {LIMIT_STARTS} WHERE key = ? AND at > ?"
+_NTH_START = f"SELECT at FROM {LIMIT_STARTS} WHERE key = ? AND at > ? ORDER BY at LIMIT 1 OFFSET ?"
 _ADD_START = f"INSERT INTO {LIMIT_STARTS} (key, at) VALUES (?, ?)"
 _PRUNE_SLOTS = f"DELETE FROM {LIMIT_SLOTS} WHERE key = ? AND expires <= ?"
 _SLOTS = f"SELECT holder, expires FROM {LIMIT_SLOTS} WHERE key = ?"
@@ -32,11 +33,13 @@ class SqliteLimiter:
     def take_start(self, key: str, limit: int, period_secs: float, now: float) -> float:
         def take(conn: sqlite3.Connection) -> float:
             conn.execute(_PRUNE_STARTS, (key, now - PRUNE_PERIODS * period_secs))
-            starts = [at for (at,) in conn.execute(_STARTS, (key, now - period_secs)).fetchall()]
-            wait = window_wait(starts, limit, period_secs, now)
-            if wait == 0.0:
+            (count,) = conn.execute(_COUNT_STARTS, (key, now - period_secs)).fetchone()
+            if count < limit:
                 conn.execute(_ADD_START, (key, now))
-            return wait
+                return 0.0
+            # the window has room once the start at rank count - limit (oldest first) has left it
+            (leaving,) = conn.execute(_NTH_START, (key, now - period_secs, count - limit)).fetchone()
+            return max(MIN_WAIT_SECS, float(leaving) + period_secs - now)
 
         return self.database.write(take, f"counting a start of limit key {key!r}")
 

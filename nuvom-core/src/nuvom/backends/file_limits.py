@@ -1,9 +1,10 @@
 """The file queue's limiter: counters in files under ``<queue>/limits``, for the processes of one host.
 
-Each key has two files named by a digest of the key: ``<digest>.lock``, ``flock``-ed for the
-length of one call, and ``<digest>.json``, the key's counted starts and slot leases, replaced
-whole by a rename. Counters are soft state: they are not fsync-ed, and losing them (a host crash)
-only forgets recent starts and leases.
+Each key has one file named by a digest of the key, holding the key's counted starts and slot
+leases as JSON; a call ``flock``-s it, reads it and writes it back in place. Counters are soft
+state: they are not fsync-ed, and losing them (a host crash, or a process killed in the middle of
+a write, which leaves JSON that is read as empty) only forgets recent starts and leases. Each call
+reads and writes the key's whole window, so its cost grows with the starts in the window.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,20 +33,18 @@ class FileLimiter:
     @contextlib.contextmanager
     def _state(self, key: str) -> Iterator[dict[str, Any]]:
         """The key's state, locked; what the block leaves in it is written back."""
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        path = self.root / f"{digest}.json"
+        path = self.root / hashlib.sha256(key.encode()).hexdigest()[:32]
         with storage_errors(self.root, f"updating the limits of key {key!r}"):
-            fd = os.open(self.root / f"{digest}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
             try:
                 locking.lock(fd)
-                state = _read(path)
-                before = json.dumps(state, sort_keys=True)
+                before = os.pread(fd, os.fstat(fd).st_size, 0)
+                state = _parse(before)
                 yield state
-                text = json.dumps(state, sort_keys=True)
-                if text != before:
-                    tmp = self.root / f".{digest}.{uuid.uuid4().hex[:8]}.tmp"
-                    tmp.write_text(text)
-                    os.replace(tmp, path)
+                after = json.dumps(state).encode()
+                if after != before:
+                    os.pwrite(fd, after, 0)
+                    os.ftruncate(fd, len(after))
             finally:
                 os.close(fd)  # releases the lock
 
@@ -79,12 +77,12 @@ class FileLimiter:
             state["slots"].pop(holder, None)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    """The state in ``path``; an empty one when it is missing or unreadable (soft state)."""
+def _parse(data: bytes) -> dict[str, Any]:
+    """The state in ``data``; an empty one when there is none or it is unreadable (soft state)."""
     try:
-        data = json.loads(path.read_text())
-        starts = [float(t) for t in data["starts"]]
-        slots = {str(h): float(e) for h, e in data["slots"].items()}
-    except (FileNotFoundError, ValueError, TypeError, KeyError, AttributeError):
+        loaded = json.loads(data)
+        starts = [float(t) for t in loaded["starts"]]
+        slots = {str(h): float(e) for h, e in loaded["slots"].items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
         return {"starts": [], "slots": {}}
     return {"starts": starts, "slots": slots}

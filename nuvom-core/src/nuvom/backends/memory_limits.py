@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import threading
 
-from .limits import PRUNE_PERIODS, slot_wait, window_wait
+from .limits import MIN_WAIT_SECS, PRUNE_PERIODS, slot_wait
 
 
 class MemoryLimiter:
@@ -17,12 +18,14 @@ class MemoryLimiter:
 
     def take_start(self, key: str, limit: int, period_secs: float, now: float) -> float:
         with self._lock:
-            starts = [t for t in self._starts.get(key, []) if t > now - PRUNE_PERIODS * period_secs]
-            wait = window_wait(starts, limit, period_secs, now)
-            if wait == 0.0:
-                starts.append(now)
-            self._starts[key] = starts
-            return wait
+            starts = self._starts.setdefault(key, [])  # sorted
+            del starts[: bisect.bisect_right(starts, now - PRUNE_PERIODS * period_secs)]
+            counted = len(starts) - bisect.bisect_right(starts, now - period_secs)
+            if counted < limit:
+                bisect.insort(starts, now)
+                return 0.0
+            # the window has room once the start at rank counted - limit has left it
+            return max(MIN_WAIT_SECS, starts[len(starts) - limit] + period_secs - now)
 
     def _live(self, key: str, now: float) -> dict[str, float]:
         leases = {h: e for h, e in self._slots.get(key, {}).items() if e > now}
