@@ -12,7 +12,7 @@ from .backends.base import Envelope, ResultBackend
 from .config import get_settings
 from .job import Job
 from .message import JobMessage
-from .plugins.manager import has_listeners, notify
+from .plugins.events import Event, has_listeners, notify
 from .record import JobRecord
 from .runtime import get_queue, get_results
 from .task import CallOptions, Task
@@ -122,9 +122,9 @@ def send_records(
     except BaseException:
         _forget(results, records)
         raise
-    if has_listeners("nuvom_job_enqueued"):
+    if has_listeners(Event.JOB_ENQUEUED):
         for record in records:
-            notify("nuvom_job_enqueued", job=record)
+            notify(Event.JOB_ENQUEUED, job=record)
 
 
 def _forget(results: ResultBackend, records: Sequence[JobRecord]) -> None:

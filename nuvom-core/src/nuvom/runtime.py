@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .backends.base import Capability, QueueBackend, ResultBackend, SchedulerBackend
 from .backends.interface import check_interface
-from .config import Settings, get_settings, reset_settings
+from .config import get_settings, reset_settings
 from .errors import ConfigError
 from .plugins.manager import BackendKind, backend_factories, backend_origin, reset_plugin_manager
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 _lock = threading.RLock()
 _queue: QueueBackend | None = None

@@ -90,7 +90,7 @@ class RedisQueue(BaseQueue):
     def from_settings(cls, settings: Settings) -> RedisQueue:
         """The queue at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
-        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix, records_prefix=own.key_prefix)
+        return cls(Connection(own.redis_url, own), prefix=own.key_prefix, records_prefix=own.key_prefix)
 
     def keys(self, queue: str) -> QueueKeys:
         """The keys of ``queue``."""

@@ -61,7 +61,7 @@ class RedisResults(BaseResults):
         """The store at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
         return cls(
-            Connection(settings.redis_url, own),
+            Connection(own.redis_url, own),
             prefix=own.key_prefix,
             ttl_secs=own.redis_result_ttl_secs,
             index_size=own.redis_index_size,

@@ -13,17 +13,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..backends.base import SchedulerBackend
-from ..config import Settings, get_settings
+from ..config import get_settings
 from ..message import JobMessage
-from ..plugins.manager import notify
+from ..plugins.events import Event, notify
 from ..record import JobStatus
 from ..registry import registry
 from ..runtime import get_results
 from ..worker.execution import queued_record
 from .record import ScheduleRecord
 from .timing import next_run_after
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +108,7 @@ class Scheduler:
         """Dispatch until :meth:`stop`; a failing round is logged and retried after a poll."""
         logger.info("scheduler started: polling every %g s", self.poll_secs)
         self.warn_unknown_tasks()
-        notify("nuvom_scheduler_started", scheduler=self)
+        notify(Event.SCHEDULER_STARTED, scheduler=self)
         try:
             while not self._stopping.is_set():
                 try:
@@ -115,7 +119,7 @@ class Scheduler:
                 if claimed < _CLAIM_LIMIT:
                     self._stopping.wait(self.poll_secs)
         finally:
-            notify("nuvom_scheduler_stopping", scheduler=self)
+            notify(Event.SCHEDULER_STOPPING, scheduler=self)
         logger.info("scheduler stopped after sending %d jobs", self.sent)
 
     def run_once(self, now: float | None = None) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from ..cancellation import CurrentJob
 from ..config import get_settings
 from ..message import JobMessage
-from ..plugins.manager import notify
+from ..plugins.events import Event, notify
 from ..record import JobRecord, JobStatus
 from ..runtime import get_results
 from ..task import Task
@@ -32,7 +32,7 @@ def run_inline(task: Task[Any, Any], message: JobMessage) -> JobRecord:
     while True:
         attempt += 1
         record = running_record(record, message, attempt, eff.max_retries, EAGER_WORKER_ID)
-        notify("nuvom_job_started", job=record)
+        notify(Event.JOB_STARTED, job=record)
         job = CurrentJob(message.id, message.task_name, attempt)
         record = settle(record, run_attempt(task, message, eff.store_result, job=job), eff)
         get_results().save(record)

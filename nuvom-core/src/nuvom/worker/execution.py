@@ -16,18 +16,20 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import serialization
 from ..backends.base import Lease
 from ..cancellation import CurrentJob, running
-from ..config import Settings
 from ..errors import JobCancelled, JobTimeout, Retry, SerializationError
 from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import registry
 from ..task import Task
 from .retry import backoff_delay
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -28,15 +28,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
-from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
 from ..log import job_context, name_job_task
 from ..message import JobMessage
-from ..plugins.manager import has_listeners, notify
+from ..plugins.events import Event, has_listeners, notify
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import TaskRegistry, registry
 from ..task import Task
@@ -60,6 +59,9 @@ from .isolation import Isolation
 from .pool import JobThreads
 from .processes import ChildPool, task_modules
 from .quarantine import settle_quarantined
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -213,12 +215,12 @@ class Worker:
         self._threads.start()
         self._committer = Committer(self.queue, self.results)
         self._committer.start()
-        notify("nuvom_worker_started", worker=self)
+        notify(Event.WORKER_STARTED, worker=self)
         heartbeat = Heartbeat.start(self)
         try:
             self._dispatch()
         finally:
-            notify("nuvom_worker_stopping", worker=self)
+            notify(Event.WORKER_STOPPING, worker=self)
             for attempt in self._threads.take_unstarted():
                 self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
                 self._release(attempt, slot=True, held=True)
@@ -477,8 +479,8 @@ class Worker:
             waits = in_loop or self._children is not None
             attempt.deadline = math.inf if waits else attempt.started + eff.timeout_secs
             attempt.state = "running"
-        if has_listeners("nuvom_job_started"):
-            notify("nuvom_job_started", job=record)
+        if has_listeners(Event.JOB_STARTED):
+            notify(Event.JOB_STARTED, job=record)
         return task, message
 
     def _suspected(self, lease: Lease, existing: JobRecord | None) -> bool:
@@ -773,11 +775,11 @@ def _fault(point: str) -> None:
 
 def finished(record: JobRecord) -> None:
     """Tell monitoring plugins an attempt's outcome is stored."""
-    if not has_listeners("nuvom_job_finished"):
+    if not has_listeners(Event.JOB_FINISHED):
         return
     ran = (record.finished_at or 0.0) - record.started_at if record.started_at is not None else 0.0
     notify(
-        "nuvom_job_finished",
+        Event.JOB_FINISHED,
         job=record,
         status=record.status,
         duration_secs=max(0.0, ran),

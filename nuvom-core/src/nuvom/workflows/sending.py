@@ -16,7 +16,7 @@ from ..backends.base import CreatingResults, Envelope, QueueBackend, ResultBacke
 from ..config import get_settings
 from ..errors import TaskNotFound
 from ..message import JobMessage
-from ..plugins.manager import has_listeners, notify
+from ..plugins.events import Event, has_listeners, notify
 from ..record import JobRecord, JobStatus
 from ..registry import registry
 from ..runtime import get_queue, get_results
@@ -133,9 +133,9 @@ def dispatch(messages: Sequence[JobMessage], queue: QueueBackend | None, attempt
         return
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta, attempts) for m in messages]
     (queue or get_queue()).enqueue_many(envelopes)
-    if has_listeners("nuvom_job_enqueued"):
+    if has_listeners(Event.JOB_ENQUEUED):
         for message in messages:
-            notify("nuvom_job_enqueued", job=queued_record(message, message.retries or 0))
+            notify(Event.JOB_ENQUEUED, job=queued_record(message, message.retries or 0))
 
 
 def store_and_dispatch(
