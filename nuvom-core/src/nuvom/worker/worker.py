@@ -417,7 +417,9 @@ class Worker:
             return None
         name_job_task(message.task_name)
         try:
-            existing = self.results.get_full(message.id)
+            claimed = lease.record  # read with the claim; a cancel since then is seen while it runs
+            fresh = claimed is not None and claimed.id == message.id and time.time() < lease.expires_at
+            existing = claimed if fresh else self.results.get_full(message.id)
         except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
             error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
             self._fail_unrun(attempt, queued_record(message, 0), error)
