@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from typer.testing import CliRunner
 from nuvom import runtime, task
 from nuvom.cli.app import app
 from nuvom.config import Settings
-from nuvom.errors import PluginValidationError
+from nuvom.errors import BackendInterfaceError, PluginValidationError
 from nuvom.plugins import hookspecs
 from nuvom.plugins.events import Event, has_listeners, notify
 from nuvom.plugins.manager import get_plugin_manager
@@ -215,3 +216,76 @@ def test_import_nuvom_loads_neither_pydantic_nor_pydantic_settings() -> None:
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr
+
+
+BROKEN_BACKENDS = """
+from nuvom.backends.memory import MemoryQueue, MemoryResults
+from nuvom.backends.memory_scheduler import MemoryScheduler
+from nuvom.plugins import hookimpl
+
+
+class NoAckQueue(MemoryQueue):
+    ack = close = None  # the class lacks ack and close
+
+
+class NoReadResults(MemoryResults):
+    get_full = close = None
+
+
+class NoClaimScheduler(MemoryScheduler):
+    claim_due = close = None
+
+
+@hookimpl
+def nuvom_queue_backends():
+    return {"broken": lambda settings: NoAckQueue()}
+
+
+@hookimpl
+def nuvom_result_backends():
+    return {"broken": lambda settings: NoReadResults()}
+
+
+@hookimpl
+def nuvom_scheduler_backends():
+    return {"broken": lambda settings: NoClaimScheduler()}
+"""
+
+
+@pytest.mark.parametrize(
+    ("variable", "load", "kind", "cls", "missing"),
+    [
+        ("NUVOM_QUEUE_BACKEND", runtime.get_queue, "queue", "NoAckQueue", "ack, close"),
+        ("NUVOM_RESULT_BACKEND", runtime.get_results, "result", "NoReadResults", "get_full, close"),
+        (
+            "NUVOM_SCHEDULER_BACKEND",
+            runtime.get_scheduler_store,
+            "scheduler",
+            "NoClaimScheduler",
+            "claim_due, close",
+        ),
+    ],
+    ids=["queue", "result", "scheduler"],
+)
+def test_a_plugin_backend_missing_methods_fails_at_load_in_one_line_naming_them(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    load: Callable[[], object],
+    kind: str,
+    cls: str,
+    missing: str,
+) -> None:
+    plugin_modules(tmp_path, monkeypatch, boundary_broken_backends=BROKEN_BACKENDS)
+    monkeypatch.setenv(variable, "broken")
+    runtime.reset()
+
+    with pytest.raises(BackendInterfaceError) as caught:
+        load()
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(
+        f"{kind} backend 'broken' (boundary_broken_backends.{cls}, from plugin 'boundary_broken_backends', "
+    )
+    assert f"missing methods: {missing};" in message
