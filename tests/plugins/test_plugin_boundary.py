@@ -289,3 +289,23 @@ def test_a_plugin_backend_missing_methods_fails_at_load_in_one_line_naming_them(
         f"{kind} backend 'broken' (boundary_broken_backends.{cls}, from plugin 'boundary_broken_backends', "
     )
     assert f"missing methods: {missing};" in message
+
+
+def test_an_unhashable_plugin_object_is_refused_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "boundary_unhashable.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from nuvom.plugins import hookimpl\n\n"
+        "@dataclass\nclass Plugin:\n"
+        "    @hookimpl\n    def nuvom_job_started(self, job):\n        pass\n\n"
+        "plugin = Plugin()\n"
+    )
+    (tmp_path / ".nuvom_plugins.toml").write_text('[plugins]\nmodules = ["boundary_unhashable:plugin"]\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    runtime.reset()
+
+    with pytest.raises(PluginValidationError) as caught:
+        get_plugin_manager()
+
+    assert caught.value.plugin == "boundary_unhashable:plugin" and "hashable" in str(caught.value)
