@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .backends.base import Envelope, ResultBackend
+from .backends import Envelope, ResultBackend
 from .config import get_settings
 from .job import Job
 from .message import JobMessage

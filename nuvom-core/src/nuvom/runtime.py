@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from .backends.base import Capability, QueueBackend, ResultBackend, SchedulerBackend
+from .backends import Capability, QueueBackend, ResultBackend, SchedulerBackend
 from .backends.interface import check_interface
 from .config import Settings, get_settings, reset_settings
 from .errors import ConfigError

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from ..errors import CorruptEntry
-from .base import QueueDepth, QueueDepths
+from .data import QueueDepth, QueueDepths
 from .file_queue import _Name
 
 _NS = 1_000_000_000

@@ -33,7 +33,8 @@ from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
-from .base import BaseQueue, Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
+from .base import BaseQueue
+from .data import Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
 from .file_workers import FileWorkerRegistry
 from .fsutil import (
     FILE_MODE,

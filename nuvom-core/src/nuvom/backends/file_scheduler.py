@@ -21,7 +21,8 @@ from ..config import Settings
 from ..errors import CorruptEntry
 from ..scheduling.record import ScheduleRecord
 from . import locking
-from .base import Capability, due_order, fired
+from .base import due_order, fired
+from .data import Capability
 from .fsutil import (
     FILE_MODE,
     fsync_path,

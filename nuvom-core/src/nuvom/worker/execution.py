@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import serialization
-from ..backends.base import Lease
+from ..backends import Lease
 from ..cancellation import CurrentJob, running
 from ..config import Settings
 from ..errors import JobCancelled, JobTimeout, Retry, SerializationError

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
+from ..backends import Completion, Lease, QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
 from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import CreatingResults, Envelope, QueueBackend, ResultBackend
+from ..backends import CreatingResults, Envelope, QueueBackend, ResultBackend
 from ..config import get_settings
 from ..errors import TaskNotFound
 from ..message import JobMessage

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from ...backends.base import Capability, QueueBackend
+from ...backends import Capability, QueueBackend
 from .support import BackendFactory, claims_of_processes, env, pop, requires
 
 #: Jobs and claimers of the contention checks.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ...backends.base import Capability, QuarantineListing, QueueBackend
+from ...backends import Capability, QuarantineListing, QueueBackend
 from .support import env, plant_corrupt_entry, pop, requires
 
 

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from ...backends.base import Capability, Envelope, QueueBackend
+from ...backends import Capability, Envelope, QueueBackend
 from .support import drain_ids, env, first_difference, pop, reclaim_after_expiry, requires, wait_for
 
 
