@@ -56,8 +56,7 @@ def test_help_loads_no_subcommand_module_worker_or_discovery_of_its_own() -> Non
 
 @pytest.mark.xfail(
     strict=True,
-    reason="`import nuvom` still loads the worker and discovery (issue 27, the core's layering), and "
-    "the dashboard plugin's package imports discovery when its entry point loads",
+    reason="`import nuvom` itself still loads the worker and discovery (issue 27, the core's layering)",
 )
 def test_help_in_a_fresh_interpreter_loads_no_worker_or_discovery_module() -> None:
     loaded = modules_loaded_by(["--help"])
@@ -102,3 +101,21 @@ def test_help_with_a_plugin_that_fails_to_load_prints_one_error_line_only(tmp_pa
     assert proc.stdout == ""
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("error: plugins could not be loaded:") and "no_such_module_here" in line
+
+
+def test_loading_the_plugins_imports_no_backend_client_or_web_framework() -> None:
+    # Given: every plugin of this environment (redis, sqlite, prometheus, dashboard) installed
+    script = (
+        "import json, sys\n"
+        "from nuvom.plugins.manager import get_plugin_manager\n"
+        "plugins = [name for name, _ in get_plugin_manager().list_name_plugin()]\n"
+        "heavy = [m for m in ('redis', 'starlette', 'sqlite3', 'jinja2') if m in sys.modules]\n"
+        "print(json.dumps({'plugins': plugins, 'heavy': heavy}))"
+    )
+    # When
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    # Then: the plugins are registered, and none of their heavy dependencies is imported yet
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    assert {"redis", "sqlite", "dashboard"} <= set(found["plugins"]), found
+    assert found["heavy"] == []
