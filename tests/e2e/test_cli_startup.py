@@ -54,10 +54,6 @@ def test_help_loads_no_subcommand_module_worker_or_discovery_of_its_own() -> Non
     assert nuvom_modules(loaded, [*SUBCOMMAND_MODULES, *HEAVY]) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`import nuvom` itself still loads the worker and discovery (issue 27, the core's layering)",
-)
 def test_help_in_a_fresh_interpreter_loads_no_worker_or_discovery_module() -> None:
     loaded = modules_loaded_by(["--help"])
     assert nuvom_modules(loaded, HEAVY) == []

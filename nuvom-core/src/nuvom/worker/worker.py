@@ -28,33 +28,23 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
 
 from ..backends import Completion, Lease, QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
 from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
+from ..events import job_finished, job_started
+from ..execution import run_attempt, run_attempt_async, run_hook
+from ..lifecycle import Outcome, failed_record, queued_record, running_record, settle, unreadable_record
 from ..log import job_context, name_job_task
 from ..message import JobMessage
-from ..plugins.manager import has_listeners, notify
+from ..options import Effective
+from ..plugins.manager import notify
 from ..record import ErrorInfo, JobRecord, JobStatus
-from ..registry import TaskRegistry, registry
-from ..task import Task
+from ..registry import RegisteredTask, TaskRegistry, is_sensitive, registry
 from .child import Request
 from .committer import Commit, Committer, Stored, store_outcomes
 from .event_loop import EventLoopThread
-from .execution import (
-    Effective,
-    Outcome,
-    failed_record,
-    queued_record,
-    run_attempt,
-    run_attempt_async,
-    run_hook,
-    running_record,
-    settle,
-    unreadable_record,
-)
 from .heartbeat import Heartbeat
 from .isolation import Isolation
 from .pool import JobThreads
@@ -91,7 +81,7 @@ class _Attempt:
     started: float = math.inf
     published: bool = False
     thread_id: int | None = None
-    task: Task[Any, Any] | None = None
+    task: RegisteredTask | None = None
     record: JobRecord | None = None
     eff: Effective | None = None
     #: After a timeout under policy "retry": when to nack, once the attempt's thread has exited.
@@ -349,7 +339,7 @@ class Worker:
             return
         self._finish(attempt, outcome)
 
-    def _execute(self, attempt: _Attempt, task: Task[Any, Any], message: JobMessage) -> Outcome:
+    def _execute(self, attempt: _Attempt, task: RegisteredTask, message: JobMessage) -> Outcome:
         """Run the attempt here, or in a child process (killed if it times out or is cancelled)."""
         assert attempt.eff is not None and attempt.job is not None
         if self._children is None:
@@ -372,7 +362,7 @@ class Worker:
         )
         return outcome or Outcome(cancelled=True)  # killed: a timeout settles it in _finish
 
-    async def _run_in_loop(self, attempt: _Attempt, task: Task[Any, Any], message: JobMessage) -> None:
+    async def _run_in_loop(self, attempt: _Attempt, task: RegisteredTask, message: JobMessage) -> None:
         """Run an async attempt on the loop, then finish it on an executor thread (it blocks)."""
         assert attempt.eff is not None and attempt.job is not None
         outcome = await run_attempt_async(task, message, attempt.eff, attempt.job)
@@ -405,7 +395,7 @@ class Worker:
             if not attempt.handed_over:
                 self._release(attempt, slot=not slot_released, held=True, processed=1)
 
-    def _prepare(self, attempt: _Attempt) -> tuple[Task[Any, Any], JobMessage] | None:
+    def _prepare(self, attempt: _Attempt) -> tuple[RegisteredTask, JobMessage] | None:
         """Decode, look up and mark running; ``None`` when the job was settled without running."""
         lease = attempt.lease
         try:
@@ -418,13 +408,14 @@ class Worker:
             existing = self.results.get_full(message.id)
         except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
             error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
-            self._fail_unrun(attempt, queued_record(message, 0), error)
+            unread = queued_record(message, 0, sensitive=is_sensitive(message.task_name))
+            self._fail_unrun(attempt, unread, error)
             return None
         if existing is not None and existing.status is JobStatus.CANCELLED:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
                 self.results.save(existing.replace(finished_at=time.time()))
             self.queue.ack(lease)
-            finished(existing)  # monitoring counts the cancel, though the job never ran here
+            job_finished(existing)  # monitoring counts the cancel, though the job never ran here
             logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
             return None
         if existing is not None and existing.status.is_terminal:
@@ -455,9 +446,15 @@ class Worker:
                 attempt, existing or queued_record(message, 0), ErrorInfo("TaskNotFound", str(err))
             )
             return None
-        eff = Effective.of(task, message, self.settings)
+        eff = Effective.of(task.opts, message, self.settings)
         record = running_record(
-            existing, message, lease.envelope.attempts + 1, eff.max_retries, self.id, isolated=alone
+            existing,
+            message,
+            lease.envelope.attempts + 1,
+            eff.max_retries,
+            self.id,
+            isolated=alone,
+            sensitive=task.opts.sensitive,
         )
         in_loop = task.is_async and self._children is None
         self._isolation.enter(alone=alone)
@@ -477,8 +474,7 @@ class Worker:
             waits = in_loop or self._children is not None
             attempt.deadline = math.inf if waits else attempt.started + eff.timeout_secs
             attempt.state = "running"
-        if has_listeners("nuvom_job_started"):
-            notify("nuvom_job_started", job=record)
+        job_started(record)
         return task, message
 
     def _suspected(self, lease: Lease, existing: JobRecord | None) -> bool:
@@ -562,7 +558,7 @@ class Worker:
                 )
             if stored in (Stored.STORED, Stored.SETTLED):
                 _fault("acked")
-                finished(record)
+                job_finished(record)
         finally:
             if not slot:
                 with self._cond:
@@ -710,7 +706,7 @@ class Worker:
                 logger.exception(
                     "job %s: sending its follow-ups failed; it will be delivered again", attempt.lease.id
                 )
-        finished(record)
+        job_finished(record)
         logger.error(
             "job %s (%s) timed out after %g s: %s; its slot is given to the next job",
             attempt.lease.id,
@@ -769,17 +765,3 @@ def _fault(point: str) -> None:
     """Test fault injection: exit at once, like ``kill -9``, at ``point`` (see ``_FAULT_ENV``)."""
     if os.environ.get(_FAULT_ENV) == point:
         os._exit(137)
-
-
-def finished(record: JobRecord) -> None:
-    """Tell monitoring plugins an attempt's outcome is stored."""
-    if not has_listeners("nuvom_job_finished"):
-        return
-    ran = (record.finished_at or 0.0) - record.started_at if record.started_at is not None else 0.0
-    notify(
-        "nuvom_job_finished",
-        job=record,
-        status=record.status,
-        duration_secs=max(0.0, ran),
-        error=record.error if record.status is not JobStatus.SUCCESS else None,
-    )
