@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -115,3 +116,16 @@ def test_loading_the_plugins_imports_no_backend_client_or_web_framework() -> Non
     found = json.loads(proc.stdout)
     assert {"redis", "sqlite", "dashboard"} <= set(found["plugins"]), found
     assert found["heavy"] == []
+
+
+def test_shell_completion_of_command_names_and_of_a_commands_options() -> None:
+    def complete(words: str) -> list[str]:
+        env = {**os.environ, "_NUVOM_COMPLETE": "complete_bash", "COMP_WORDS": words}
+        env["COMP_CWORD"] = str(len(words.split()) - 1)
+        script = Path(sys.executable).with_name("nuvom")  # the env var is named after the program
+        proc = subprocess.run([str(script)], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.split()
+
+    assert complete("nuvom ru") == ["runworker", "runscheduler"]
+    assert "--pool" in complete("nuvom runworker --po")
