@@ -73,3 +73,105 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class SentinelServer:
+    """One ``redis-server --sentinel`` process watching ``master`` as ``service``, from a generated config."""
+
+    def __init__(self, directory: Path, service: str, master_port: int, *, quorum: int) -> None:
+        assert REDIS_SERVER is not None
+        self.directory = directory
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        # Sentinel rewrites its config file (discovered replicas and peers, epochs): one per process.
+        (directory / "sentinel.conf").write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {directory}\nlogfile {directory / 'sentinel.log'}\n"
+            f"sentinel monitor {service} 127.0.0.1 {master_port} {quorum}\n"
+            f"sentinel down-after-milliseconds {service} 1000\n"
+            f"sentinel failover-timeout {service} 2000\n"
+            f"sentinel parallel-syncs {service} 1\n"
+        )
+
+    def start(self, timeout: float = 10.0) -> SentinelServer:
+        assert REDIS_SERVER is not None
+        args = [REDIS_SERVER, str(self.directory / "sentinel.conf"), "--sentinel"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis sentinel on port {self.port} did not start") from None
+                time.sleep(0.02)
+        client.close()
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+class SentinelGroup:
+    """A master, its replicas and the Sentinels watching them, on loopback ports; stopped by pid."""
+
+    SERVICE = "nuvom-master"
+
+    def __init__(self, directory: Path, *, replicas: int, sentinels: int) -> None:
+        self.master = RedisServer(directory / "master").start()
+        self.replicas = [
+            RedisServer(directory / f"replica{i}", "--replicaof", "127.0.0.1", str(self.master.port)).start()
+            for i in range(replicas)
+        ]
+        quorum = sentinels // 2 + 1
+        self.sentinels = [
+            SentinelServer(directory / f"sentinel{i}", self.SERVICE, self.master.port, quorum=quorum).start()
+            for i in range(sentinels)
+        ]
+
+    def url(self, scheme: str = "redis+sentinel") -> str:
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        return f"{scheme}://{hosts}/{self.SERVICE}/0"
+
+    def master_port(self) -> int | None:
+        """The master's port as the first Sentinel that answers names it."""
+        for sentinel in self.sentinels:
+            client = redis.Redis(port=sentinel.port, socket_timeout=1)
+            try:
+                address = client.sentinel_get_master_addr_by_name(self.SERVICE)
+                return int(address[1]) if address else None
+            except redis.ConnectionError:
+                continue
+            finally:
+                client.close()
+        return None
+
+    def ready(self) -> bool:
+        """Every replica is in sync and every Sentinel sees the replicas and the other Sentinels."""
+        master = redis.Redis(port=self.master.port, socket_timeout=1)
+        try:
+            info = master.info("replication")
+        finally:
+            master.close()
+        synced = sum(1 for k, v in info.items() if k.startswith("slave") and v.get("state") == "online")
+        if synced < len(self.replicas):
+            return False
+        for sentinel in self.sentinels:
+            client = redis.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
+            try:
+                state = client.sentinel_master(self.SERVICE)
+            finally:
+                client.close()
+            if state["num-slaves"] < len(self.replicas) or state["num-other-sentinels"] < len(self.sentinels) - 1:
+                return False
+        return True
+
+    def stop(self) -> None:
+        for sentinel in self.sentinels:
+            sentinel.stop()
+        for server in [self.master, *self.replicas]:
+            server.stop(signal.SIGKILL)
