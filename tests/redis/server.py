@@ -122,11 +122,19 @@ class SentinelGroup:
     SERVICE = "nuvom-master"
 
     def __init__(self, directory: Path, *, replicas: int, sentinels: int) -> None:
-        self.master = RedisServer(directory / "master").start()
+        # Diskless syncs start at once (by default they wait 5 s for more replicas to join).
+        fast_sync = ("--repl-diskless-sync-delay", "0")
+        self.master = RedisServer(directory / "master", *fast_sync).start()
         self.replicas = [
-            RedisServer(directory / f"replica{i}", "--replicaof", "127.0.0.1", str(self.master.port)).start()
+            RedisServer(
+                directory / f"replica{i}", *fast_sync, "--replicaof", "127.0.0.1", str(self.master.port)
+            ).start()
             for i in range(replicas)
         ]
+        deadline = time.monotonic() + 30
+        while not self._replicas_in_sync():  # Sentinels then find the replicas at their first look
+            assert time.monotonic() < deadline, "the replicas did not sync with the master"
+            time.sleep(0.02)
         quorum = sentinels // 2 + 1
         self.sentinels = [
             SentinelServer(directory / f"sentinel{i}", self.SERVICE, self.master.port, quorum=quorum).start()
@@ -138,35 +146,45 @@ class SentinelGroup:
         return f"{scheme}://{hosts}/{self.SERVICE}/0"
 
     def master_port(self) -> int | None:
-        """The master's port as the first Sentinel that answers names it."""
+        """The master's port as the first Sentinel that answers tells clients (``SENTINEL MASTERS``).
+
+        During a failover, that is the old master's until the Sentinel switches to the new one.
+        """
         for sentinel in self.sentinels:
             client = redis.Redis(port=sentinel.port, socket_timeout=1)
             try:
-                address = client.sentinel_get_master_addr_by_name(self.SERVICE)
-                return int(address[1]) if address else None
+                return int(client.sentinel_master(self.SERVICE)["port"])
             except redis.ConnectionError:
                 continue
             finally:
                 client.close()
         return None
 
-    def ready(self) -> bool:
-        """Every replica is in sync and every Sentinel sees the replicas and the other Sentinels."""
+    def _replicas_in_sync(self) -> bool:
         master = redis.Redis(port=self.master.port, socket_timeout=1)
         try:
             info = master.info("replication")
         finally:
             master.close()
         synced = sum(1 for k, v in info.items() if k.startswith("slave") and v.get("state") == "online")
-        if synced < len(self.replicas):
+        return synced >= len(self.replicas)
+
+    def ready(self) -> bool:
+        """Every replica is in sync and every Sentinel sees the replicas and the other Sentinels."""
+        if not self._replicas_in_sync():
             return False
         for sentinel in self.sentinels:
             client = redis.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
             try:
                 state = client.sentinel_master(self.SERVICE)
+                replicas = client.sentinel_slaves(self.SERVICE)
             finally:
                 client.close()
-            if state["num-slaves"] < len(self.replicas) or state["num-other-sentinels"] < len(self.sentinels) - 1:
+            if state["num-other-sentinels"] < len(self.sentinels) - 1:
+                return False
+            # a replica Sentinel may promote: it has answered INFO, is up and linked to the master
+            good = [r for r in replicas if r["flags"] == "slave" and r["master-link-status"] == "ok"]
+            if len(good) < len(self.replicas):
                 return False
         return True
 

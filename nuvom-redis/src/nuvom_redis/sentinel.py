@@ -34,7 +34,29 @@ DEFAULT_PORT = 26379
 _SENTINEL_OPTIONS = {"sentinel_username": "username", "sentinel_password": "password"}
 
 
-class _SentinelTlsConnection(SentinelManagedConnection, TlsConnection):
+class _SentinelConnection(SentinelManagedConnection):
+    """A connection to the master that asks the Sentinels where it is on every connect.
+
+    redis-py's own asks only in ``connect()``, but a command retried after a connection error
+    (READONLY from a demoted master becomes one) reconnects through ``connect_check_health``,
+    to the old address (redis/redis-py#3874): the retry would meet READONLY again.
+    """
+
+    def connect(self) -> None:
+        self.retry.call_with_retry(
+            lambda: self.connect_check_health(
+                check_health=self.connection_pool.check_connection, retry_socket_connect=False
+            ),
+            lambda error: None,
+        )
+
+    def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
+        if self._sock is None:
+            self.host, self.port = self.connection_pool.get_master_address()
+        super().connect_check_health(check_health=check_health, retry_socket_connect=retry_socket_connect)
+
+
+class _SentinelTlsConnection(_SentinelConnection, TlsConnection):
     """A Sentinel-managed TLS connection whose handshake failures name TLS (see ``tls.py``)."""
 
 
@@ -131,7 +153,7 @@ class SentinelAddress:
         return _BlockingSentinelPool(  # type: ignore[no-untyped-call]
             self.service,
             manager,
-            connection_class=_SentinelTlsConnection if self.tls else SentinelManagedConnection,
+            connection_class=_SentinelTlsConnection if self.tls else _SentinelConnection,
             db=self.db,
             retry=retry,
             **self.master_options,
