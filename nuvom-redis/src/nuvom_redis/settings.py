@@ -10,6 +10,8 @@ from nuvom.config import PluginSettings, SecretUrl
 
 #: Schemes of a URL that names a master through Sentinels.
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+#: Schemes ``NUVOM_REDIS_URL`` may have: redis-py's, and Sentinel's.
+URL_SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES)
 #: Set by the conformance suite (``nuvom plugin test``) to a name unique to the running check.
 SUITE_NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
 #: Finished records are kept this long unless the task sets ``result_ttl_secs``.
@@ -50,7 +52,10 @@ class RedisSettings(PluginSettings):
 
     @field_validator("redis_url")
     @classmethod
-    def _sentinel_url_reads(cls, url: str) -> str:
+    def _url_reads(cls, url: str) -> str:
+        scheme, sep, _ = url.partition("://")
+        if not sep or scheme.lower() not in URL_SCHEMES:
+            raise ValueError(f"the URL must start with {', '.join(s + '://' for s in URL_SCHEMES)}")
         if is_sentinel_url(url):
             from .sentinel import SentinelAddress  # imports redis-py: only for a Sentinel URL
 
