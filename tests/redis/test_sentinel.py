@@ -25,7 +25,7 @@ from nuvom_redis.sentinel import SentinelAddress
 from nuvom_redis.settings import RedisSettings
 
 from ..e2e.helpers import WorkerProcess, executions, wait_until
-from .server import SentinelGroup
+from .server import RedisServer, SentinelGroup
 
 SECRET = "m4ster-PA55"
 SENTINEL_SECRET = "s3ntinel-PA55"
@@ -221,6 +221,40 @@ def test_connections_to_a_demoted_master_are_retried_on_the_new_one(small_group:
         queue.ack(lease)
     assert queue.connection.client.connection_pool.get_master_address()[1] == small_group.master_port()
     queue.close()
+
+
+@pytest.mark.timeout(60)
+def test_a_server_demoted_behind_a_plain_url_is_an_outage_until_it_is_a_master_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a queue on a plain redis:// URL (a failover behind one DNS name looks like this)
+    server = RedisServer(tmp_path / "demoted").start()
+    other = RedisServer(tmp_path / "other").start()
+    queue = RedisQueue(Connection(server.url, RedisSettings()), prefix="demoted")
+    try:
+        queue.enqueue(Envelope("first", "default", b"x", 0, None, 0))
+
+        # When the server turns into a read-only replica
+        admin = redis.Redis(port=server.port)
+        admin.replicaof("127.0.0.1", other.port)
+
+        # Then writes fail as an outage (claims back off, producers are told), never another error
+        with pytest.raises(BackendError, match="is unreachable while enqueuing 1 job.*read-only replica"):
+            queue.enqueue(Envelope("second", "default", b"x", 0, None, 0))
+        assert queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30) == []
+        assert "is unreachable" in caplog.text
+
+        # And once it is a master again, the same queue works
+        admin.replicaof("no", "one")
+        admin.close()
+        queue.enqueue(Envelope("third", "default", b"x", 0, None, 0))
+        # (the replica may or may not have synced, and dropped "first", meanwhile)
+        leases = queue.pop_batch(10, queues=["default"], timeout=1, lease_secs=30)
+        assert "third" in [lease.id for lease in leases]
+    finally:
+        queue.close()
+        server.stop()
+        other.stop()
 
 
 @pytest.mark.slow

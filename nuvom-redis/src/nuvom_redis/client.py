@@ -23,6 +23,30 @@ from .tls import TlsConnection
 logger = logging.getLogger(__name__)
 
 
+class _DemotionIsOutage:
+    """Drops the connection and reports an outage when the server answers READONLY.
+
+    A master demoted to a replica (a failover behind one DNS name, as managed services do) refuses
+    writes; the next connection resolves the name again. redis-py's Sentinel connections do the
+    same for a Sentinel URL.
+    """
+
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except redis.ReadOnlyError as exc:
+            self.disconnect()  # type: ignore[attr-defined]
+            raise redis.ConnectionError(f"the server is a read-only replica: {exc}") from None
+
+
+class _ServerConnection(_DemotionIsOutage, redis.Connection):
+    """A TCP connection to one server, for ``redis://``."""
+
+
+class _TlsServerConnection(_DemotionIsOutage, TlsConnection):
+    """A TLS connection to one server, for ``rediss://``."""
+
+
 class Connection:
     """A Redis client on a blocking pool, and the redacted URL for messages.
 
@@ -52,8 +76,10 @@ class Connection:
             pool = address.pool(**options)
             self._server: tuple[Any, ...] = address.identity
         else:
-            if url.lower().startswith("rediss://"):
-                options["connection_class"] = TlsConnection
+            classes = {"redis": _ServerConnection, "rediss": _TlsServerConnection}
+            scheme = url.partition("://")[0].lower()
+            if scheme in classes:
+                options["connection_class"] = classes[scheme]
             pool = redis.BlockingConnectionPool.from_url(url, **options)
             kwargs = pool.connection_kwargs
             self._server = tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
