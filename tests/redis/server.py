@@ -78,10 +78,20 @@ class RedisServer:
 class SentinelServer:
     """One ``redis-server --sentinel`` process watching ``master`` as ``service``, from a generated config."""
 
-    def __init__(self, directory: Path, service: str, master_port: int, *, quorum: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        service: str,
+        master_port: int,
+        *,
+        quorum: int,
+        password: str | None = None,
+        master_password: str | None = None,
+    ) -> None:
         assert REDIS_SERVER is not None
         self.directory = directory
         self.port = free_port()
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         # Sentinel rewrites its config file (discovered replicas and peers, epochs): one per process.
@@ -91,13 +101,15 @@ class SentinelServer:
             f"sentinel down-after-milliseconds {service} 1000\n"
             f"sentinel failover-timeout {service} 2000\n"
             f"sentinel parallel-syncs {service} 1\n"
+            + (f"requirepass {password}\n" if password else "")
+            + (f"sentinel auth-pass {service} {master_password}\n" if master_password else "")
         )
 
     def start(self, timeout: float = 10.0) -> SentinelServer:
         assert REDIS_SERVER is not None
         args = [REDIS_SERVER, str(self.directory / "sentinel.conf"), "--sentinel"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, socket_timeout=1)
+        client = self.client()
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -110,6 +122,9 @@ class SentinelServer:
         client.close()
         return self
 
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=1, decode_responses=True)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
@@ -121,13 +136,28 @@ class SentinelGroup:
 
     SERVICE = "nuvom-master"
 
-    def __init__(self, directory: Path, *, replicas: int, sentinels: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        replicas: int,
+        sentinels: int,
+        password: str | None = None,
+        sentinel_password: str | None = None,
+    ) -> None:
+        self.password = password
+        self.sentinel_password = sentinel_password
         # Diskless syncs start at once (by default they wait 5 s for more replicas to join).
-        fast_sync = ("--repl-diskless-sync-delay", "0")
-        self.master = RedisServer(directory / "master", *fast_sync).start()
+        extra = ["--repl-diskless-sync-delay", "0"] + (["--masterauth", password] if password else [])
+        self.master = RedisServer(directory / "master", *extra, password=password).start()
         self.replicas = [
             RedisServer(
-                directory / f"replica{i}", *fast_sync, "--replicaof", "127.0.0.1", str(self.master.port)
+                directory / f"replica{i}",
+                *extra,
+                "--replicaof",
+                "127.0.0.1",
+                str(self.master.port),
+                password=password,
             ).start()
             for i in range(replicas)
         ]
@@ -137,13 +167,23 @@ class SentinelGroup:
             time.sleep(0.02)
         quorum = sentinels // 2 + 1
         self.sentinels = [
-            SentinelServer(directory / f"sentinel{i}", self.SERVICE, self.master.port, quorum=quorum).start()
+            SentinelServer(
+                directory / f"sentinel{i}",
+                self.SERVICE,
+                self.master.port,
+                quorum=quorum,
+                password=sentinel_password,
+                master_password=password,
+            ).start()
             for i in range(sentinels)
         ]
 
     def url(self, scheme: str = "redis+sentinel") -> str:
+        """The URL of the master through the Sentinels, with both passwords where set."""
+        auth = f":{self.password}@" if self.password else ""
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
-        return f"{scheme}://{hosts}/{self.SERVICE}/0"
+        query = f"?sentinel_password={self.sentinel_password}" if self.sentinel_password else ""
+        return f"{scheme}://{auth}{hosts}/{self.SERVICE}/0{query}"
 
     def master_port(self) -> int | None:
         """The master's port as the first Sentinel that answers tells clients (``SENTINEL MASTERS``).
@@ -151,7 +191,7 @@ class SentinelGroup:
         During a failover, that is the old master's until the Sentinel switches to the new one.
         """
         for sentinel in self.sentinels:
-            client = redis.Redis(port=sentinel.port, socket_timeout=1)
+            client = sentinel.client()
             try:
                 return int(client.sentinel_master(self.SERVICE)["port"])
             except redis.ConnectionError:
@@ -161,7 +201,7 @@ class SentinelGroup:
         return None
 
     def _replicas_in_sync(self) -> bool:
-        master = redis.Redis(port=self.master.port, socket_timeout=1)
+        master = redis.Redis(port=self.master.port, password=self.password, socket_timeout=1)
         try:
             info = master.info("replication")
         finally:
@@ -174,7 +214,7 @@ class SentinelGroup:
         if not self._replicas_in_sync():
             return False
         for sentinel in self.sentinels:
-            client = redis.Redis(port=sentinel.port, socket_timeout=1, decode_responses=True)
+            client = sentinel.client()
             try:
                 state = client.sentinel_master(self.SERVICE)
                 replicas = client.sentinel_slaves(self.SERVICE)

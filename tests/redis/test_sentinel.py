@@ -224,6 +224,39 @@ def test_connections_to_a_demoted_master_are_retried_on_the_new_one(small_group:
 
 
 @pytest.mark.timeout(60)
+def test_the_master_and_the_sentinels_each_get_their_own_password_and_neither_is_shown(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a master asking for one password and a Sentinel asking for another
+    group = SentinelGroup(
+        tmp_path / "locked", replicas=0, sentinels=1, password=SECRET, sentinel_password=SENTINEL_SECRET
+    )
+    try:
+        wait_ready(group)
+
+        # When a queue connects with both in the URL
+        queue = RedisQueue(Connection(group.url(), RedisSettings()), prefix="locked")
+        queue.enqueue(Envelope("one", "default", b"x", 0, None, 0))
+        assert [lease.id for lease in queue.pop_batch(1, queues=["default"], timeout=1, lease_secs=30)] == [
+            "one"
+        ]
+        queue.close()
+
+        # Then a wrong Sentinel password fails as an outage naming the URL, with no password in sight
+        wrong = group.url().replace(SENTINEL_SECRET, "not-it")
+        stranger = RedisQueue(Connection(wrong, RedisSettings()), prefix="locked")
+        with pytest.raises(BackendError, match="is unreachable while enqueuing") as caught:
+            stranger.enqueue(Envelope("two", "default", b"x", 0, None, 0))
+        assert stranger.pop_batch(1, queues=["default"], timeout=0, lease_secs=30) == []
+        stranger.close()
+        shown = str(caught.value) + caplog.text
+        assert "sentinel_password=***" in shown
+        assert SECRET not in shown and SENTINEL_SECRET not in shown and "not-it" not in shown
+    finally:
+        group.stop()
+
+
+@pytest.mark.timeout(60)
 def test_a_server_demoted_behind_a_plain_url_is_an_outage_until_it_is_a_master_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
