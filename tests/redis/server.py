@@ -201,13 +201,16 @@ class SentinelGroup:
         return None
 
     def _replicas_in_sync(self) -> bool:
-        master = redis.Redis(port=self.master.port, password=self.password, socket_timeout=1)
+        return self.replicas_online(self.master.port) >= len(self.replicas)
+
+    def replicas_online(self, port: int) -> int:
+        """How many replicas the server at ``port`` streams to."""
+        server = redis.Redis(port=port, password=self.password, socket_timeout=1)
         try:
-            info = master.info("replication")
+            info = server.info("replication")
         finally:
-            master.close()
-        synced = sum(1 for k, v in info.items() if k.startswith("slave") and v.get("state") == "online")
-        return synced >= len(self.replicas)
+            server.close()
+        return sum(1 for k, v in info.items() if k.startswith("slave") and v.get("state") == "online")
 
     def ready(self) -> bool:
         """Every replica is in sync and every Sentinel sees the replicas and the other Sentinels."""

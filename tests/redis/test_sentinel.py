@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -151,8 +152,13 @@ def test_a_worker_follows_a_failover_and_every_acknowledged_job_completes(
     isolated_nuvom: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given a producer and one worker on the Sentinel URL, each write waiting for one replica
-    env = {"NUVOM_REDIS_URL": group.url(), "NUVOM_REDIS_WAIT_REPLICAS": "1"}
+    # Given a producer and one worker (which also sends schedules) on the Sentinel URL, each write
+    # waiting for one replica
+    env = {
+        "NUVOM_REDIS_URL": group.url(),
+        "NUVOM_REDIS_WAIT_REPLICAS": "1",
+        "NUVOM_SCHEDULER_BACKEND": "redis",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     runtime.reset()
@@ -175,15 +181,17 @@ def test_a_worker_follows_a_failover_and_every_acknowledged_job_completes(
         lambda: group.master_port() not in (None, old_master), 30, "the Sentinels to promote a replica"
     )
     after = project.nothing.map([f"after{i}" for i in range(100)])
+    project.nothing.schedule("scheduled-after", in_=timedelta(milliseconds=100))
 
-    # Then every job acknowledged before, during and after the failover completes, on a worker
-    # that never restarted
+    # Then every job acknowledged before, during and after the failover completes, and a schedule
+    # added after it fires, on a worker that never restarted
     every = [job.id for job in before] + acknowledged + [job.id for job in after]
     wait_until(finished(every), 60, "every acknowledged job to succeed")
     assert worker.proc.poll() is None
     assert {line.split()[2] for line in exec_log.read_text().splitlines()} == {str(worker.pid)}
     ran = executions(exec_log, "nothing")
     assert {f"before{i}" for i in range(2_000)} | {f"after{i}" for i in range(100)} <= set(ran)
+    wait_until(lambda: "scheduled-after" in executions(exec_log, "nothing"), 30, "the schedule to fire")
     assert refused > 0, "the producer should have met the failover"
 
 
