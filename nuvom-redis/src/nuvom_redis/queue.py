@@ -75,7 +75,7 @@ class RedisQueue(BaseQueue):
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
-            self._redis,
+            connection,
             "enqueue",
             "send",
             "claim",
