@@ -1,0 +1,133 @@
+"""The send path on Redis: one ``.delay()`` is one script call that checks only the keys it writes.
+
+Each Redis command a script runs costs about a microsecond of the server's time, and the send
+script used to check the type of every key of the queue and of the result store (27 of its 40
+commands per job). It now checks the keys it writes, and a wrong-typed one still stops it before
+it writes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+
+import pytest
+import redis
+
+from nuvom.backends.base import Envelope
+from nuvom.errors import BackendError
+from nuvom.record import JobStatus
+from nuvom.runtime import get_queue, get_results
+from nuvom_redis.keys import QueueKeys, ResultKeys
+
+from .server import RedisServer
+
+#: Commands the send script runs for one new job: 10 checks (EXISTS, 8 TYPE, OBJECT ENCODING),
+#: the record's SET, ZREM and 2 x (ZADD, ZCARD), the job's TIME, HSETNX, HSET, INCR, ZADD, LLEN.
+SEND_COMMANDS = 22
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A server of this module's own, so that its command counts are this module's only."""
+    server = RedisServer(tmp_path_factory.mktemp("redis-send")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(own_server: RedisServer) -> str:
+    return own_server.url
+
+
+def command_calls(client: redis.Redis) -> dict[str, int]:
+    return {name.removeprefix("cmdstat_"): s["calls"] for name, s in client.info("commandstats").items()}
+
+
+def test_a_delay_is_one_script_call_running_22_commands(project: ModuleType, redis_url: str) -> None:
+    # Given a process that has sent once (connections open, queue registered, script loaded)
+    client = redis.Redis.from_url(redis_url)
+    project.nothing.delay("warm-up")
+    client.config_resetstat()
+
+    # When it sends 10 jobs one by one
+    for i in range(10):
+        project.nothing.delay(i)
+
+    # Then each is one EVALSHA, and the commands it runs, everything counted, are 22 per job
+    calls = command_calls(client)
+    calls.pop("config|resetstat", None)
+    calls.pop("info", None)
+    assert calls.pop("evalsha") == 10, calls
+    assert sum(calls.values()) == 10 * SEND_COMMANDS, calls
+    client.close()
+
+
+def written_key(prefix: str, name: str) -> str:
+    """A key the send of a job (priority 0, no eta) to queue "default" writes."""
+    results = ResultKeys(prefix)
+    indexes = {
+        "all": results.everything,
+        "expiry": results.expiry,
+        "queued": results.status(JobStatus.QUEUED),
+    }
+    return indexes.get(name, QueueKeys(prefix, "default").base + name)
+
+
+@pytest.mark.parametrize("name", ["meta", "payload", "ready:0", "seq", "wake", "all", "expiry", "queued"])
+def test_a_delay_meeting_a_wrong_typed_key_it_writes_stores_nothing_and_names_it(
+    project: ModuleType, redis_url: str, prefix: str, name: str
+) -> None:
+    # Given a queue that was sent to, and one key a send writes turned into a text
+    client = redis.Redis.from_url(redis_url)
+    project.nothing.delay("first")
+    spoilt = written_key(prefix, name)
+    client.set(spoilt, "spoilt")
+
+    # When a job is sent
+    with pytest.raises(BackendError, match=f"{spoilt} holds a string"):
+        project.nothing.delay("second")
+
+    # Then neither its record nor its job was written
+    queue, results = QueueKeys(prefix, "default"), ResultKeys(prefix)
+    assert len(client.keys(results.record("*"))) == 1
+    if client.type(queue.meta) == b"hash":
+        assert client.hlen(queue.meta) == 1
+    client.close()
+
+
+def test_a_send_over_an_existing_record_checks_every_status_index(
+    project: ModuleType, redis_url: str, prefix: str
+) -> None:
+    # Given a job's stored record (as Job.retry sends over it), its job gone from the queue,
+    # and the index of failed records turned into a string
+    client = redis.Redis.from_url(redis_url)
+    job = project.nothing.delay("first")
+    record = get_results().get_full(job.id)
+    assert record is not None
+    client.delete(*QueueKeys(prefix, "default").all)
+    failed = ResultKeys(prefix).status(JobStatus.FAILED)
+    client.set(failed, "spoilt")
+
+    # When the record and its job are sent again, the send is refused, naming the key
+    with pytest.raises(BackendError, match=f"{failed} holds a string"):
+        get_queue().enqueue_recorded([Envelope(job.id, "default", b"p")], [record], get_results())
+
+    # Then nothing was written: the job is not queued
+    assert client.hlen(QueueKeys(prefix, "default").meta) == 0
+    client.close()
+
+
+def test_a_delay_ignores_a_wrong_typed_queue_key_it_does_not_write(
+    project: ModuleType, redis_url: str, prefix: str
+) -> None:
+    # Given a queue whose lease set is a string (the claim skips that queue and says so)
+    client = redis.Redis.from_url(redis_url)
+    client.set(QueueKeys(prefix, "default").leased, "spoilt")
+
+    # When a job is sent, it is stored and queued: the send writes no lease
+    job = project.nothing.delay("x")
+
+    assert client.hexists(QueueKeys(prefix, "default").meta, job.id)
+    assert client.exists(ResultKeys(prefix).record(job.id))
+    client.close()
