@@ -131,3 +131,52 @@ def test_a_delay_ignores_a_wrong_typed_queue_key_it_does_not_write(
     assert client.hexists(QueueKeys(prefix, "default").meta, job.id)
     assert client.exists(ResultKeys(prefix).record(job.id))
     client.close()
+
+
+def claimed_ids(count: int) -> list[str]:
+    queue = get_queue()
+    ids: list[str] = []
+    while len(ids) < count:
+        leases = queue.pop_batch(500, queues=["default"], timeout=0, lease_secs=60)
+        assert leases, f"only {len(ids)} of {count} jobs could be claimed"
+        ids += [lease.id for lease in leases]
+    return ids
+
+
+def test_a_map_sent_in_streamed_chunks_stores_every_record_and_keeps_the_order(
+    project: ModuleType, redis_url: str, prefix: str
+) -> None:
+    # Given a script cache emptied since this process last sent (as after a restart)
+    client = redis.Redis.from_url(redis_url)
+    project.nothing.delay("warm-up")
+    (warm_up,) = get_queue().pop_batch(1, queues=["default"], timeout=0, lease_secs=60)
+    get_queue().ack(warm_up)
+    client.script_flush()
+
+    # When 2,500 jobs are sent in one .map (three chunks, the first answered NOSCRIPT)
+    jobs = project.nothing.map([f"k{i}" for i in range(2_500)])
+
+    # Then each job is queued once, with its queued record, and they are claimed in call order
+    assert client.hlen(QueueKeys(prefix, "default").meta) == 2_500
+    records = [get_results().get_full(job.id) for job in jobs]
+    assert all(r is not None and r.status is JobStatus.QUEUED for r in records)
+    assert claimed_ids(2_500) == [job.id for job in jobs]
+    client.close()
+
+
+def test_a_streamed_map_meeting_a_wrong_typed_key_raises_naming_it_and_keeps_no_record(
+    project: ModuleType, redis_url: str, prefix: str
+) -> None:
+    # Given the ready set of priority 5 spoilt
+    client = redis.Redis.from_url(redis_url)
+    project.nothing.delay("warm-up")
+    spoilt = QueueKeys(prefix, "default").ready(5)
+    client.set(spoilt, "spoilt")
+
+    # When 1,500 jobs of priority 5 are sent (two chunks)
+    with pytest.raises(BackendError, match=f"{spoilt} holds a string"):
+        project.nothing.options(priority=5).map(range(1_500))
+
+    # Then the send is refused and no record of it is left
+    assert len(client.keys(ResultKeys(prefix).record("*"))) == 1
+    client.close()

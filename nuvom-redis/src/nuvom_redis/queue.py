@@ -15,7 +15,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import redis
@@ -47,10 +47,19 @@ from .settings import RedisSettings
 
 logger = logging.getLogger(__name__)
 
-#: Jobs per enqueue script call; a pipeline carries as many calls as a batch needs.
+#: Jobs per enqueue script call and per chunk of a streamed send (see ``Scripts.stream``).
 _ENQUEUE_CHUNK = 1_000
 #: Fields per claimed job in the claim script's reply.
 _CLAIM_FIELDS = 9
+
+
+def _enqueue_args(envelopes: Sequence[Envelope]) -> list[Any]:
+    """The enqueue script's arguments: per job id, payload, priority, eta text or '', attempts."""
+    args: list[Any] = []
+    for env in envelopes:
+        eta = "" if env.eta is None else repr(float(env.eta))
+        args += (env.id, env.payload, env.priority, eta, env.attempts)
+    return args
 
 
 class RedisQueue(BaseQueue):
@@ -129,40 +138,42 @@ class RedisQueue(BaseQueue):
     ) -> None:
         if not envelopes:
             return
-        by_queue: dict[str, list[Any]] = {}
         for env in envelopes:
             if not 0 <= env.priority <= 9:
                 raise ValueError(f"job {env.id!r} has priority {env.priority}; allowed: 0 to 9")
-            eta = "" if env.eta is None else repr(float(env.eta))
-            by_queue.setdefault(env.queue, []).extend((env.id, env.payload, env.priority, eta, env.attempts))
-        new_queues = by_queue.keys() - self._registered
+        new_queues = {env.queue for env in envelopes} - self._registered
         doing = f"enqueuing {len(envelopes)} job(s)"
-        if not new_queues and len(by_queue) == 1:
+        if len(envelopes) == 1 and not new_queues:
             # the common .delay(): one script call, no pipeline
-            ((queue, args),) = by_queue.items()
-            if not records and len(envelopes) <= _ENQUEUE_CHUNK:
+            keys, args = self._script_keys(envelopes[0].queue), _enqueue_args(envelopes)
+            if not records:
                 with self.connection.errors(doing):
-                    self._scripts.run("enqueue", self._script_keys(queue), args)
+                    self._scripts.run("enqueue", keys, args)
                 return
-            if results is not None and len(records) == len(envelopes) == 1:
-                (record,) = records
-                keys = [*self._script_keys(queue), *results.keys.indexes, results.keys.record(record.id)]
+            if results is not None and len(records) == 1:
+                keys = [*keys, *results.keys.indexes, results.keys.record(records[0].id)]
                 with self.connection.errors(doing):
-                    self._scripts.run("send", keys, [*results.record_args(record), *args])
+                    self._scripts.run("send", keys, [*results.record_args(records[0]), *args])
                 return
 
-        def fill(pipe: Pipeline) -> None:
-            if results is not None:
-                results.add_saves(pipe, records)
-            if new_queues:
-                pipe.sadd(queues_key(self.prefix), *new_queues)
-            step = _ENQUEUE_CHUNK * 5
-            for queue, args in by_queue.items():
-                for start in range(0, len(args), step):
-                    self._scripts.add(pipe, "enqueue", self._script_keys(queue), args[start : start + step])
+        def chunk(start: int) -> Callable[[Pipeline], None]:
+            def fill(pipe: Pipeline) -> None:
+                if start == 0 and new_queues:
+                    pipe.sadd(queues_key(self.prefix), *new_queues)
+                if results is not None:
+                    results.add_saves(pipe, records[start : start + _ENQUEUE_CHUNK])
+                by_queue: dict[str, list[Envelope]] = {}
+                for env in envelopes[start : start + _ENQUEUE_CHUNK]:
+                    by_queue.setdefault(env.queue, []).append(env)
+                for queue, queued in by_queue.items():
+                    self._scripts.add(pipe, "enqueue", self._script_keys(queue), _enqueue_args(queued))
 
+            return fill
+
+        # Each chunk's records are saved before its jobs are enqueued; Redis runs a chunk while
+        # the next is packed.
         with self.connection.errors(doing):
-            self._scripts.pipeline(fill)
+            self._scripts.stream([chunk(start) for start in range(0, len(envelopes), _ENQUEUE_CHUNK)])
         self._registered |= new_queues
 
     # -- claim -----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 from redis.client import Pipeline
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 
 @functools.cache
@@ -70,3 +70,47 @@ class Scripts:
                     raise
                 self._load()
         raise AssertionError("unreachable")
+
+    def stream(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
+        """Like :meth:`pipeline`, but each of ``fills`` is sent as soon as it is packed.
+
+        Redis runs the commands of one fill while the next is built, and the replies are read
+        once all are sent: one round trip's wait in all, with building and running overlapped.
+        On NOSCRIPT every fill is sent again once the scripts are loaded (see :meth:`pipeline`).
+
+        Raises:
+            ResponseError: the first command that failed (the others still ran).
+        """
+        for attempt in (1, 2):
+            replies = self._stream_once(fills)
+            failed = [reply for reply in replies if isinstance(reply, ResponseError)]
+            if not failed:
+                return replies
+            if attempt == 2 or not isinstance(failed[0], NoScriptError):
+                raise failed[0]
+            self._load()
+        raise AssertionError("unreachable")
+
+    def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
+        pool = self._client.connection_pool
+        conn = pool.get_connection("EVALSHA")
+        try:
+            sent = 0
+            for fill in fills:
+                pipe = self._client.pipeline(transaction=False)
+                fill(pipe)
+                commands = [args for args, _options in pipe.command_stack]
+                conn.send_packed_command(conn.pack_commands(commands))
+                sent += len(commands)
+            replies: list[Any] = []
+            for _ in range(sent):
+                try:
+                    replies.append(conn.read_response())
+                except ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never hand this connection out again
+            raise
+        finally:
+            pool.release(conn)
