@@ -37,7 +37,7 @@ def test_the_file_backends_pass() -> None:
     assert "result backend conformance: file" in result.output
     # the file queue declares every capability but exact order across clients, and has no
     # fenced completion (its three checks are skipped)
-    assert "39 passed, 0 failed, 4 skipped" in result.output
+    assert "52 passed, 0 failed, 4 skipped" in result.output
     assert "Capability.EXACT_ORDER" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
 

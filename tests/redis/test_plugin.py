@@ -33,7 +33,7 @@ def test_nuvom_plugin_test_redis_passes_and_leaves_no_key_behind(
     assert "queue backend conformance: redis" in result.output
     assert "result backend conformance: redis" in result.output
     assert "scheduler backend conformance: redis" in result.output
-    assert "43 passed, 0 failed, 0 skipped" in result.output
+    assert "56 passed, 0 failed, 0 skipped" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
     assert "14 passed, 0 failed, 0 skipped" in result.output
 

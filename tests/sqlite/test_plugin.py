@@ -22,7 +22,7 @@ def test_nuvom_plugin_test_sqlite_passes_every_check() -> None:
     assert "result backend conformance: sqlite" in result.output
     assert "scheduler backend conformance: sqlite" in result.output
     # every capability is declared and complete_many is implemented: nothing is skipped
-    assert "43 passed, 0 failed, 0 skipped" in result.output
+    assert "56 passed, 0 failed, 0 skipped" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
     assert "14 passed, 0 failed, 0 skipped" in result.output
 

@@ -98,6 +98,8 @@ class Settings(PluginSettings):
     log_level: LogLevel = "INFO"
     #: Log lines of the command line off a terminal: ``text`` (one line per record) or ``json``.
     log_format: LogFormat = "text"
+    #: ``nuvom runworker`` also sends due schedules (safe with many workers); ``false`` opts out.
+    worker_scheduler: bool = True
     #: Seconds between a worker's heartbeats in the worker registry (``nuvom workers``).
     heartbeat_secs: float = Field(10.0, gt=0)
     #: A worker whose last heartbeat is older than this many seconds is shown dead.

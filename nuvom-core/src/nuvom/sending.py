@@ -133,6 +133,7 @@ def build_message(
         eta=_eta_of(options, now),
         retries=options.retries,
         timeout_secs=options.timeout_secs,
+        rate_limit=options.rate_limit,
     )
 
 

@@ -41,6 +41,7 @@ from nuvom.record import JobRecord
 from . import handoff
 from .client import Connection, Outage, drop_keys, text
 from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key, workers_key
+from .limits import RedisLimiter
 from .results import RedisResults
 from .scripts import Scripts
 from .settings import RedisSettings
@@ -84,7 +85,17 @@ class RedisQueue(BaseQueue):
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
-            self._redis, "enqueue", "send", "claim", "ack", "nack", "extend", "complete", "save", "purge"
+            self._redis,
+            "enqueue",
+            "send",
+            "claim",
+            "ack",
+            "nack",
+            "extend",
+            "complete",
+            "save",
+            "purge",
+            "defer",
         )
         self._outage = Outage(connection.url)
         self._key_lists: dict[str, list[str]] = {}
@@ -255,6 +266,16 @@ class RedisQueue(BaseQueue):
         retry = "" if retry_at is None else repr(float(retry_at))
         with self.connection.errors(f"returning job {lease.id}"):
             self._scripts.run("nack", self._script_keys(lease.envelope.queue), [lease.id, lease.token, retry])
+
+    def defer(self, lease: Lease, until: float) -> None:
+        """Return the held job, due at ``until``, with its attempts unchanged."""
+        with self.connection.errors(f"deferring job {lease.id}"):
+            args = [lease.id, lease.token, repr(float(until))]
+            self._scripts.run("defer", self._script_keys(lease.envelope.queue), args)
+
+    def limiter(self) -> RedisLimiter:
+        """Counters on this queue's server, under its key prefix."""
+        return RedisLimiter(self.connection, self.prefix)
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         with self.connection.errors(f"extending the lease of job {lease.id}"):

@@ -42,6 +42,7 @@ from ..options import Effective
 from ..plugins.manager import notify
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import RegisteredTask, TaskRegistry, is_sensitive, registry
+from .admission import FlowControl
 from .child import Request
 from .committer import Commit, Committer, Stored, store_outcomes
 from .event_loop import EventLoopThread
@@ -127,6 +128,7 @@ class Worker:
         max_jobs_per_child: int | None = None,
         max_memory_per_child: float | None = None,
         burst: bool = False,
+        runs_schedules: bool = False,
     ) -> None:
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
@@ -155,6 +157,10 @@ class Worker:
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._threads: JobThreads[_Attempt] = JobThreads(self._process_in_context, self.concurrency)
         self._isolation = Isolation()
+        #: Rate and concurrency limits of the tasks (raises if they need a limiter the queue lacks).
+        self._flow = FlowControl(queue, results, settings.lease_secs, tasks.all().values())
+        #: This process also sends due schedules (only said in the start-up line).
+        self.runs_schedules = runs_schedules
         self._cond = threading.Condition()
         #: Claimed jobs that occupy a slot or wait for one.
         self._busy = 0
@@ -191,12 +197,13 @@ class Worker:
         monitor = threading.Thread(target=self._monitor, name="nuvom-monitor", daemon=True)
         monitor.start()
         logger.info(
-            "worker %s started: queues %s, %d slots (%s), batch %d",
+            "worker %s started: queues %s, %d slots (%s), batch %d, %s",
             self.id,
             ",".join(self.queues),
             self.concurrency,
             self.pool,
             self.batch_size,
+            "sends due schedules" if self.runs_schedules else "does not send schedules",
         )
         if self._children is not None:
             self._children.prestart(self.concurrency)
@@ -447,6 +454,12 @@ class Worker:
             )
             return None
         eff = Effective.of(task.opts, message, self.settings)
+        admission = self._flow.admit(task, message, lease, existing)
+        if admission.error is not None:
+            self._fail_unrun(attempt, existing or queued_record(message, eff.max_retries), admission.error)
+            return None
+        if not admission.granted:
+            return None  # deferred: back in the queue, its record says which limit it waits for
         record = running_record(
             existing,
             message,
@@ -455,6 +468,7 @@ class Worker:
             self.id,
             isolated=alone,
             sensitive=task.opts.sensitive,
+            started_at=admission.started_at,
         )
         in_loop = task.is_async and self._children is None
         self._isolation.enter(alone=alone)
@@ -488,6 +502,7 @@ class Worker:
 
     def _stop_running(self, attempt: _Attempt) -> None:
         """Leave the isolation gate once the attempt no longer runs (idempotent)."""
+        self._flow.release(attempt.lease.id)
         with attempt.lock:
             entered, attempt.entered = attempt.entered, False
         if entered:
@@ -624,6 +639,7 @@ class Worker:
                 logger.exception("worker monitor failed; retrying on the next tick")
 
     def _extend_leases(self) -> None:
+        self._flow.renew()
         with self._cond:
             held = list(self._attempts.values())
         for attempt in held:

@@ -16,6 +16,7 @@ import pytest
 from ...backends.base import Capability, Envelope, QuarantineListing, QueueBackend
 from .completion import CompletingQueueSuite
 from .depths import DepthQueueSuite
+from .limits import LimitingQueueSuite
 from .model import run_queue_model
 from .operations import QueueOperationsSuite
 from .support import (
@@ -41,7 +42,7 @@ _CLAIM_BATCH = 5
 _CONTENTION_TIMEOUT_SECS = 30.0
 
 
-class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSuite):
+class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSuite, LimitingQueueSuite):
     """Every sentence of the queue contract, one check each.
 
     Adopt it with ``from nuvom.testing.suite import *`` (which brings ``TestQueueBackend``) or
