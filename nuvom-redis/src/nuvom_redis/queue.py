@@ -88,6 +88,7 @@ class RedisQueue(BaseQueue):
             self._redis,
             "enqueue",
             "send",
+            "send_many",
             "claim",
             "ack",
             "nack",
@@ -167,25 +168,51 @@ class RedisQueue(BaseQueue):
                     self._scripts.run("send", keys, [*results.record_args(records[0]), *args])
                 return
 
+        # One send_many per queue and chunk when each record is its job's (as the send path
+        # gives them); else each chunk's records are saved before its jobs are enqueued.
+        paired = results is not None and [r.id for r in records] == [e.id for e in envelopes]
+
         def chunk(start: int) -> Callable[[Pipeline], None]:
             def fill(pipe: Pipeline) -> None:
                 if start == 0 and new_queues:
                     pipe.sadd(queues_key(self.prefix), *new_queues)
-                if results is not None:
-                    results.add_saves(pipe, records[start : start + _ENQUEUE_CHUNK])
-                by_queue: dict[str, list[Envelope]] = {}
-                for env in envelopes[start : start + _ENQUEUE_CHUNK]:
-                    by_queue.setdefault(env.queue, []).append(env)
-                for queue, queued in by_queue.items():
-                    self._scripts.add(pipe, "enqueue", self._script_keys(queue), _enqueue_args(queued))
+                stop = start + _ENQUEUE_CHUNK
+                if results is not None and not paired:
+                    results.add_saves(pipe, records[start:stop])
+                by_queue: dict[str, list[int]] = {}
+                for i in range(start, min(stop, len(envelopes))):
+                    by_queue.setdefault(envelopes[i].queue, []).append(i)
+                for queue, positions in by_queue.items():
+                    queued = [envelopes[i] for i in positions]
+                    keys = self._script_keys(queue)
+                    if results is not None and paired:
+                        self._add_send_many(pipe, keys, queued, [records[i] for i in positions], results)
+                    else:
+                        self._scripts.add(pipe, "enqueue", keys, _enqueue_args(queued))
 
             return fill
 
-        # Each chunk's records are saved before its jobs are enqueued; Redis runs a chunk while
-        # the next is packed.
+        # Redis runs a chunk while the next is packed.
         with self.connection.errors(doing):
             self._scripts.stream([chunk(start) for start in range(0, len(envelopes), _ENQUEUE_CHUNK)])
         self._registered |= new_queues
+
+    def _add_send_many(
+        self,
+        pipe: Pipeline,
+        keys: list[str],
+        envelopes: list[Envelope],
+        records: list[JobRecord],
+        results: RedisResults,
+    ) -> None:
+        """Queue one ``send_many`` call: ``records`` saved, then ``envelopes`` (one queue) enqueued."""
+        record_keys = [results.keys.record(record.id) for record in records]
+        args: list[Any] = []
+        for env, record in zip(envelopes, records, strict=True):
+            eta = "" if env.eta is None else repr(float(env.eta))
+            args += results.record_args(record)
+            args += (env.id, env.payload, env.priority, eta, env.attempts)
+        self._scripts.add(pipe, "send_many", [*keys, *results.keys.indexes, *record_keys], args)
 
     # -- claim -----------------------------------------------------------------------------
 

@@ -86,13 +86,14 @@ end
 
 -- The keys enqueue_job writes for the jobs in ARGV from `first` on (5 arguments each), with their
 -- types, added to `also`: a send checks these few, not every key of the queue.
-local function enqueue_types(k, first, also)
+-- `step`: arguments from one job to the next (5 when omitted).
+local function enqueue_types(k, first, also, step)
   local expected = also or {}
   for _, e in ipairs({{k.meta, 'hash'}, {k.payload, 'hash'}, {k.seq, 'counter'}, {k.wake, 'list'}}) do
     expected[#expected + 1] = e
   end
   local seen = {}
-  for i = first, #ARGV, 5 do
+  for i = first, #ARGV, step or 5 do
     local ready = k.ready[tonumber(ARGV[i + 2])]
     if not ready then
       error({err = 'ERR job ' .. ARGV[i] .. ' has priority ' .. ARGV[i + 2] .. '; allowed: 0 to 9'})
@@ -129,8 +130,12 @@ end
 
 -- A ready or due member: the priority digit, 16 hex digits of a per-queue sequence (so equal
 -- due times are claimed in enqueue order) and the job id.
+local function member_at(pr, seq, id)
+  return pr .. string.format('%016x', seq) .. id
+end
+
 local function member(k, pr, id)
-  return pr .. string.format('%016x', redis.call('INCR', k.seq)) .. id
+  return member_at(pr, redis.call('INCR', k.seq), id)
 end
 
 local function member_id(m)
@@ -209,14 +214,16 @@ local function index_types(r)
   return expected
 end
 
--- The result indexes save_record writes for a record of status position `status` (every status
--- index when the record exists: `old`), with their types, added to `also`.
+-- The result indexes save_record writes for records of status position `status` (a number, or
+-- a table whose keys are the positions; every status index when a record exists: `old`), with
+-- their types, added to `also`.
 local function record_types(r, status, old, also)
   local expected = also or {}
+  local wanted = type(status) == 'table' and status or {[status] = true}
   expected[#expected + 1] = {KEYS[r + 1], 'zset'}
   expected[#expected + 1] = {KEYS[r + 2], 'zset'}
   for s = 1, 7 do
-    if old or s == status then
+    if old or wanted[s] then
       expected[#expected + 1] = {KEYS[r + 2 + s], 'zset'}
     end
   end
