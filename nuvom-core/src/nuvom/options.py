@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from .flow import LimitKey, check_concurrency_limit, check_rate_limit
 from .names import check_name
 
 if TYPE_CHECKING:
-    from .config import Settings
     from .message import JobMessage
 
 TimeoutPolicy = Literal["fail", "retry", "ignore"]
@@ -133,6 +132,26 @@ class CallOptions:
         return self.job_id is not None or self.unique_for is not None
 
 
+class Defaults(Protocol):
+    """The settings a job's options fall back to (``nuvom.Settings`` is one)."""
+
+    @property
+    def job_timeout_secs(self) -> float:
+        """Default task timeout in seconds."""
+
+    @property
+    def timeout_policy(self) -> TimeoutPolicy:
+        """What happens to an attempt that runs past its timeout."""
+
+    @property
+    def retry_delay_secs(self) -> float:
+        """Base of the retry backoff, in seconds."""
+
+    @property
+    def retry_backoff_max_secs(self) -> float:
+        """Cap of the exponential retry backoff, in seconds."""
+
+
 @dataclass(frozen=True)
 class Effective:
     """A job's options after per-call overrides, task options and settings are combined."""
@@ -147,7 +166,7 @@ class Effective:
     result_ttl_secs: float | None
 
     @classmethod
-    def of(cls, opts: TaskOptions, message: JobMessage, settings: Settings) -> Effective:
+    def of(cls, opts: TaskOptions, message: JobMessage, settings: Defaults) -> Effective:
         """The options of the job ``message`` of a task with ``opts``, under ``settings``."""
         return cls(
             max_retries=message.retries if message.retries is not None else opts.retries,

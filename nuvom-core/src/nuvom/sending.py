@@ -19,10 +19,10 @@ from typing import Any
 
 from .backends.base import CreatingResults, Envelope, QueueBackend, ResultBackend
 from .config import get_settings
-from .events import job_enqueued
 from .lifecycle import queued_record
 from .message import JobMessage
 from .options import CallOptions, TaskOptions
+from .plugins.events import job_enqueued
 from .record import JobRecord
 from .registry import is_sensitive
 from .runtime import get_queue, get_results, inline_dispatcher

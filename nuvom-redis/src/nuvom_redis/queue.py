@@ -38,11 +38,10 @@ from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.record import JobRecord
 
-from . import handoff
 from .client import Connection, Outage, drop_keys, text
 from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key, workers_key
 from .limits import RedisLimiter
-from .results import RedisResults
+from .results import RedisResults, claimed_record
 from .scripts import Scripts
 from .settings import RedisSettings
 
@@ -76,8 +75,8 @@ class RedisQueue(BaseQueue):
     ) -> None:
         """A queue on ``connection`` under ``prefix``.
 
-        ``records_prefix`` names the result store whose records each claim also reads (see
-        ``handoff.py``); ``None`` reads none.
+        ``records_prefix`` names the result store whose records each claim also reads into
+        :attr:`Lease.record`, sparing the worker a round trip; ``None`` reads none.
         """
         self.connection = connection
         self.prefix = prefix
@@ -111,7 +110,9 @@ class RedisQueue(BaseQueue):
     def from_settings(cls, settings: Settings) -> RedisQueue:
         """The queue at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
-        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix, records_prefix=own.key_prefix)
+        # Records are read with claims only for the worker's result store: the Redis one, here.
+        records = own.key_prefix if settings.result_backend == RedisResults.name else None
+        return cls(Connection(own.redis_url, own), prefix=own.key_prefix, records_prefix=records)
 
     def keys(self, queue: str) -> QueueKeys:
         """The keys of ``queue``."""
@@ -253,7 +254,6 @@ class RedisQueue(BaseQueue):
         first = 4 + int(reply[3])
         self._report_broken(frozenset(text(why) for why in reply[4:first]))
         leases = []
-        handed: list[tuple[str, Any]] = []
         for i in range(first, len(reply), _CLAIM_FIELDS):
             fields = reply[i : i + _CLAIM_FIELDS]
             position, job_id, payload, priority, attempts, deliveries, token, eta, record = fields
@@ -265,10 +265,8 @@ class RedisQueue(BaseQueue):
                 float(eta) if eta else None,
                 int(attempts),
             )
-            leases.append(Lease(envelope, int(deliveries), expires_at, token.decode()))
-            handed.append((envelope.id, record))
-        if handed and self._records is not None:
-            handoff.leave((self.connection.server, self._records.prefix), handed)
+            claimed = claimed_record(envelope.id, record) if record else None
+            leases.append(Lease(envelope, int(deliveries), expires_at, token.decode(), claimed))
         return leases, (wait_us / 1e6 if wait_us >= 0 else None)
 
     def _report_broken(self, broken: frozenset[str]) -> None:

@@ -26,10 +26,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .. import serialization
-from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
@@ -46,6 +45,9 @@ from .fsutil import (
     storage_errors,
     write_new,
 )
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 

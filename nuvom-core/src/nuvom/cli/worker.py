@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..config import Settings, get_settings
+from ..config import get_settings
 from ..discovery.registration import import_discovered, refresh_manifest
 from ..log import configure_logging, set_worker_id
 from ..names import check_name
@@ -19,6 +20,9 @@ from ..worker import Worker
 from ..worker.reloader import run_with_reload
 from ..worker.worker import POOLS
 from .common import err_console, fail, import_modules
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 

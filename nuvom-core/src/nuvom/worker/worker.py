@@ -28,18 +28,17 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
-from ..config import Settings
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
-from ..events import job_finished, job_started
 from ..execution import run_attempt, run_attempt_async, run_hook
 from ..lifecycle import Outcome, failed_record, queued_record, running_record, settle, unreadable_record
 from ..log import job_context, name_job_task
 from ..message import JobMessage
 from ..options import Effective
-from ..plugins.manager import notify
+from ..plugins.events import Event, job_finished, job_started, notify
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import RegisteredTask, TaskRegistry, is_sensitive, registry
 from .admission import FlowControl
@@ -51,6 +50,9 @@ from .isolation import Isolation
 from .pool import JobThreads
 from .processes import ChildPool, task_modules
 from .quarantine import settle_quarantined
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -210,12 +212,12 @@ class Worker:
         self._threads.start()
         self._committer = Committer(self.queue, self.results)
         self._committer.start()
-        notify("nuvom_worker_started", worker=self)
+        notify(Event.WORKER_STARTED, worker=self)
         heartbeat = Heartbeat.start(self)
         try:
             self._dispatch()
         finally:
-            notify("nuvom_worker_stopping", worker=self)
+            notify(Event.WORKER_STOPPING, worker=self)
             for attempt in self._threads.take_unstarted():
                 self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
                 self._release(attempt, slot=True, held=True)
@@ -412,7 +414,9 @@ class Worker:
             return None
         name_job_task(message.task_name)
         try:
-            existing = self.results.get_full(message.id)
+            claimed = lease.record  # read with the claim; a cancel since then is seen while it runs
+            fresh = claimed is not None and claimed.id == message.id and time.time() < lease.expires_at
+            existing = claimed if fresh else self.results.get_full(message.id)
         except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
             error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
             unread = queued_record(message, 0, sensitive=is_sensitive(message.task_name))

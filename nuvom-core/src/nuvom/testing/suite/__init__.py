@@ -29,6 +29,7 @@ from __future__ import annotations
 import pytest
 
 _MODULES = (
+    "claimed_record",
     "completion",
     "depths",
     "limits",

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from ...backends.base import Capability, Envelope, QuarantineListing, QueueBackend
+from .claimed_record import ClaimedRecordSuite
 from .completion import CompletingQueueSuite
 from .depths import DepthQueueSuite
 from .limits import LimitingQueueSuite
@@ -42,7 +43,9 @@ _CLAIM_BATCH = 5
 _CONTENTION_TIMEOUT_SECS = 30.0
 
 
-class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSuite, LimitingQueueSuite):
+class QueueBackendSuite(
+    CompletingQueueSuite, ClaimedRecordSuite, QueueOperationsSuite, DepthQueueSuite, LimitingQueueSuite
+):
     """Every sentence of the queue contract, one check each.
 
     Adopt it with ``from nuvom.testing.suite import *`` (which brings ``TestQueueBackend``) or
