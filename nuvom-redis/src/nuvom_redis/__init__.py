@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
-from .queue import RedisQueue
-from .results import RedisResults
-from .scheduler import RedisScheduler
-from .settings import RedisSettings
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .queue import RedisQueue as RedisQueue
+    from .results import RedisResults as RedisResults
+    from .scheduler import RedisScheduler as RedisScheduler
+    from .settings import RedisSettings as RedisSettings
+
+#: Each public name and the module defining it, imported on first use: loading the plugin (which every
+#: ``nuvom`` command and worker does) must not import redis-py.
+_EXPORTS = {
+    "RedisQueue": ".queue",
+    "RedisResults": ".results",
+    "RedisScheduler": ".scheduler",
+    "RedisSettings": ".settings",
+}
 
 __all__ = ["RedisQueue", "RedisResults", "RedisScheduler", "RedisSettings"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

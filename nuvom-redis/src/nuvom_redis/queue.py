@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import redis
 from redis.client import Pipeline
 
-from nuvom.backends.base import (
+from nuvom.backends import (
     BaseQueue,
     Capability,
     Completion,

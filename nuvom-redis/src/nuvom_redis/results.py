@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from redis.client import Pipeline
 
 from nuvom import serialization
-from nuvom.backends.base import BaseResults, Capability, is_expired
+from nuvom.backends import BaseResults, Capability
+from nuvom.backends.base import is_expired
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus

@@ -13,7 +13,7 @@ import builtins
 import logging
 from typing import Any, ClassVar
 
-from nuvom.backends.base import Capability
+from nuvom.backends import Capability
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.scheduling.record import ScheduleRecord

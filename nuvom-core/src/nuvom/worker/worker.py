@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ..backends.base import Completion, Lease, QueueBackend, ResultBackend
+from ..backends import Completion, Lease, QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
 from ..errors import CorruptEntry, JobTimeout, TaskNotFound
 from ..execution import run_attempt, run_attempt_async, run_hook
