@@ -14,13 +14,16 @@ from types import ModuleType
 
 import pytest
 import redis
+from redis.client import Pipeline
 
 from nuvom.backends.base import Envelope
 from nuvom.errors import BackendError
 from nuvom.record import JobStatus
 from nuvom.runtime import get_queue, get_results
 from nuvom_redis.keys import QueueKeys, ResultKeys
+from nuvom_redis.scripts import Scripts
 
+from .conftest import connect
 from .server import RedisServer
 
 #: Commands the send script runs for one new job: 10 checks (EXISTS, 8 TYPE, OBJECT ENCODING),
@@ -245,3 +248,29 @@ def test_a_batch_with_an_id_twice_queues_the_first(project: ModuleType, redis_ur
     assert client.hget(QueueKeys(prefix, "default").base + "payload", "fresh-id") == b"first"
     assert client.hlen(QueueKeys(prefix, "default").meta) == 2
     client.close()
+
+
+def test_a_stream_whose_connection_drops_midway_is_sent_again_whole(redis_url: str) -> None:
+    # Given a stream of two chunks, and another client that kills every other connection once,
+    # after the first chunk was sent
+    connection = connect(redis_url)
+    killer = redis.Redis.from_url(redis_url)
+    killed: list[int] = []
+
+    def first(pipe: Pipeline) -> None:
+        pipe.set("stream:a", "1")
+
+    def second(pipe: Pipeline) -> None:
+        if not killed:
+            killed.append(killer.client_kill_filter(_type="normal", skipme=True))
+        pipe.set("stream:b", "2")
+
+    # When it is streamed
+    replies = Scripts(connection.client).stream([first, second])
+
+    # Then the dropped connection was noticed and everything sent again on a new one
+    assert killed and killed[0] >= 1
+    assert replies == [b"OK", b"OK"]
+    assert killer.mget("stream:a", "stream:b") == [b"1", b"2"]
+    killer.close()
+    connection.close()

@@ -95,22 +95,29 @@ class Scripts:
         pool = self._client.connection_pool
         conn = pool.get_connection("EVALSHA")
         try:
-            sent = 0
-            for fill in fills:
-                pipe = self._client.pipeline(transaction=False)
-                fill(pipe)
-                commands = [args for args, _options in pipe.command_stack]
-                conn.send_packed_command(conn.pack_commands(commands))
-                sent += len(commands)
-            replies: list[Any] = []
-            for _ in range(sent):
-                try:
-                    replies.append(conn.read_response())
-                except ResponseError as exc:
-                    replies.append(exc)
+            # A dropped connection sends everything again, as the client's pipelines do.
+            replies: list[Any] = conn.retry.call_with_retry(
+                lambda: self._send_all(conn, fills), lambda _error: conn.disconnect()
+            )
             return replies
         except BaseException:
             conn.disconnect()  # replies may be left unread: never hand this connection out again
             raise
         finally:
             pool.release(conn)
+
+    def _send_all(self, conn: Any, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
+        sent = 0
+        for fill in fills:
+            pipe = self._client.pipeline(transaction=False)
+            fill(pipe)
+            commands = [args for args, _options in pipe.command_stack]
+            conn.send_packed_command(conn.pack_commands(commands))
+            sent += len(commands)
+        replies: list[Any] = []
+        for _ in range(sent):
+            try:
+                replies.append(conn.read_response())
+            except ResponseError as exc:
+                replies.append(exc)
+        return replies
