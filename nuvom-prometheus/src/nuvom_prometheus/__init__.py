@@ -1,13 +1,30 @@
 """Prometheus metrics for Nuvom: installed, every worker process serves ``/metrics``."""
 
-from .exporter import Exporter as Exporter
-from .exporter import ExporterError as ExporterError
-from .exporter import PrometheusSettings as PrometheusSettings
-from .exporter import start_exporter as start_exporter
-from .metrics import Metrics as Metrics
-from .metrics import get_metrics as get_metrics
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .exporter import Exporter as Exporter
+    from .exporter import ExporterError as ExporterError
+    from .exporter import PrometheusSettings as PrometheusSettings
+    from .exporter import start_exporter as start_exporter
+    from .metrics import Metrics as Metrics
+    from .metrics import get_metrics as get_metrics
 
 __version__ = "0.1.0"
+
+#: Each public name and the module defining it, imported on first use: loading the plugin (which
+#: ``nuvom --help`` and every producer do) must not import prometheus_client or pydantic.
+_EXPORTS = {
+    "Exporter": ".exporter",
+    "ExporterError": ".exporter",
+    "PrometheusSettings": ".exporter",
+    "start_exporter": ".exporter",
+    "Metrics": ".metrics",
+    "get_metrics": ".metrics",
+}
 
 __all__ = [
     "Exporter",
@@ -18,3 +35,9 @@ __all__ = [
     "get_metrics",
     "start_exporter",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
