@@ -15,7 +15,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import redis
@@ -47,10 +47,19 @@ from .settings import RedisSettings
 
 logger = logging.getLogger(__name__)
 
-#: Jobs per enqueue script call; a pipeline carries as many calls as a batch needs.
+#: Jobs per enqueue script call and per chunk of a streamed send (see ``Scripts.stream``).
 _ENQUEUE_CHUNK = 1_000
 #: Fields per claimed job in the claim script's reply.
 _CLAIM_FIELDS = 9
+
+
+def _enqueue_args(envelopes: Sequence[Envelope]) -> list[Any]:
+    """The enqueue script's arguments: per job id, payload, priority, eta text or '', attempts."""
+    args: list[Any] = []
+    for env in envelopes:
+        eta = "" if env.eta is None else repr(float(env.eta))
+        args += (env.id, env.payload, env.priority, eta, env.attempts)
+    return args
 
 
 class RedisQueue(BaseQueue):
@@ -78,6 +87,7 @@ class RedisQueue(BaseQueue):
             connection,
             "enqueue",
             "send",
+            "send_many",
             "claim",
             "ack",
             "nack",
@@ -141,41 +151,69 @@ class RedisQueue(BaseQueue):
     ) -> None:
         if not envelopes:
             return
-        by_queue: dict[str, list[Any]] = {}
         for env in envelopes:
             if not 0 <= env.priority <= 9:
                 raise ValueError(f"job {env.id!r} has priority {env.priority}; allowed: 0 to 9")
-            eta = "" if env.eta is None else repr(float(env.eta))
-            by_queue.setdefault(env.queue, []).extend((env.id, env.payload, env.priority, eta, env.attempts))
-        new_queues = by_queue.keys() - self._registered
+        new_queues = {env.queue for env in envelopes} - self._registered
         doing = f"enqueuing {len(envelopes)} job(s)"
-        if not new_queues and len(by_queue) == 1:
+        if len(envelopes) == 1 and not new_queues:
             # the common .delay(): one script call, no pipeline
-            ((queue, args),) = by_queue.items()
-            if not records and len(envelopes) <= _ENQUEUE_CHUNK:
+            keys, args = self._script_keys(envelopes[0].queue), _enqueue_args(envelopes)
+            if not records:
                 with self.connection.errors(doing):
-                    self._scripts.run("enqueue", self._script_keys(queue), args)
+                    self._scripts.run("enqueue", keys, args)
                 return
-            if results is not None and len(records) == len(envelopes) == 1:
-                (record,) = records
-                keys = [*self._script_keys(queue), *results.keys.indexes, results.keys.record(record.id)]
+            if results is not None and len(records) == 1:
+                keys = [*keys, *results.keys.indexes, results.keys.record(records[0].id)]
                 with self.connection.errors(doing):
-                    self._scripts.run("send", keys, [*results.record_args(record), *args])
+                    self._scripts.run("send", keys, [*results.record_args(records[0]), *args])
                 return
 
-        def fill(pipe: Pipeline) -> None:
-            if results is not None:
-                results.add_saves(pipe, records)
-            if new_queues:
-                pipe.sadd(queues_key(self.prefix), *new_queues)
-            step = _ENQUEUE_CHUNK * 5
-            for queue, args in by_queue.items():
-                for start in range(0, len(args), step):
-                    self._scripts.add(pipe, "enqueue", self._script_keys(queue), args[start : start + step])
+        # One send_many per queue and chunk when each record is its job's (as the send path
+        # gives them); else each chunk's records are saved before its jobs are enqueued.
+        paired = results is not None and [r.id for r in records] == [e.id for e in envelopes]
 
+        def chunk(start: int) -> Callable[[Pipeline], None]:
+            def fill(pipe: Pipeline) -> None:
+                if start == 0 and new_queues:
+                    pipe.sadd(queues_key(self.prefix), *new_queues)
+                stop = start + _ENQUEUE_CHUNK
+                if results is not None and not paired:
+                    results.add_saves(pipe, records[start:stop])
+                by_queue: dict[str, list[int]] = {}
+                for i in range(start, min(stop, len(envelopes))):
+                    by_queue.setdefault(envelopes[i].queue, []).append(i)
+                for queue, positions in by_queue.items():
+                    queued = [envelopes[i] for i in positions]
+                    keys = self._script_keys(queue)
+                    if results is not None and paired:
+                        self._add_send_many(pipe, keys, queued, [records[i] for i in positions], results)
+                    else:
+                        self._scripts.add(pipe, "enqueue", keys, _enqueue_args(queued))
+
+            return fill
+
+        # Redis runs a chunk while the next is packed.
         with self.connection.errors(doing):
-            self._scripts.pipeline(fill)
+            self._scripts.stream([chunk(start) for start in range(0, len(envelopes), _ENQUEUE_CHUNK)])
         self._registered |= new_queues
+
+    def _add_send_many(
+        self,
+        pipe: Pipeline,
+        keys: list[str],
+        envelopes: list[Envelope],
+        records: list[JobRecord],
+        results: RedisResults,
+    ) -> None:
+        """Queue one ``send_many`` call: ``records`` saved, then ``envelopes`` (one queue) enqueued."""
+        record_keys = [results.keys.record(record.id) for record in records]
+        args: list[Any] = []
+        for env, record in zip(envelopes, records, strict=True):
+            eta = "" if env.eta is None else repr(float(env.eta))
+            args += results.record_args(record)
+            args += (env.id, env.payload, env.priority, eta, env.attempts)
+        self._scripts.add(pipe, "send_many", [*keys, *results.keys.indexes, *record_keys], args)
 
     # -- claim -----------------------------------------------------------------------------
 

@@ -21,12 +21,12 @@ from typing import Any
 
 import redis
 from redis.client import Pipeline
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from .client import Connection
 
 #: Scripts whose success is reported to a caller: what an enqueue or a completion runs.
-ACKNOWLEDGED = frozenset({"enqueue", "send", "complete", "ack", "nack"})
+ACKNOWLEDGED = frozenset({"enqueue", "send", "send_many", "complete", "ack", "nack"})
 
 
 class ReplicasBehind(redis.RedisError):
@@ -118,3 +118,67 @@ class Scripts:
                 f" asks for within {self._wait_ms / 1000:g} s (NUVOM_REDIS_WAIT_TIMEOUT_SECS); it is on the"
                 " master but not acknowledged, and a failover may lose it"
             )
+
+    def stream(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
+        """Like :meth:`pipeline`, but each of ``fills`` is sent as soon as it is packed.
+
+        Redis runs the commands of one fill while the next is built, and the replies are read
+        once all are sent: one round trip's wait in all, with building and running overlapped.
+        On NOSCRIPT every fill is sent again once the scripts are loaded (see :meth:`pipeline`).
+        With ``NUVOM_REDIS_WAIT_REPLICAS`` set, fills holding an acknowledged script end in one
+        ``WAIT``, as a pipeline's do.
+
+        Raises:
+            ResponseError: the first command that failed (the others still ran).
+            ReplicasBehind: fewer replicas than asked for have the writes.
+        """
+        for attempt in (1, 2):
+            replies, reached = self._stream_once(fills)
+            failed = [reply for reply in replies if isinstance(reply, ResponseError)]
+            if not failed:
+                if reached is not None:
+                    self._check_replicas(reached)
+                return replies
+            if attempt == 2 or not isinstance(failed[0], NoScriptError):
+                raise failed[0]
+            self._load()
+        raise AssertionError("unreachable")
+
+    def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[Any], int | None]:
+        pool = self._client.connection_pool
+        conn: Any = pool.get_connection("EVALSHA")
+        try:
+            # A dropped connection sends everything again, as the client's pipelines do.
+            replies: tuple[list[Any], int | None] = conn.retry.call_with_retry(
+                lambda: self._send_all(conn, fills), lambda _error: conn.disconnect()
+            )
+            return replies
+        except BaseException:
+            conn.disconnect()  # replies may be left unread: never hand this connection out again
+            raise
+        finally:
+            pool.release(conn)
+
+    def _send_all(
+        self, conn: Any, fills: Sequence[Callable[[Pipeline], None]]
+    ) -> tuple[list[Any], int | None]:
+        """Send every fill, then ``WAIT`` if one acknowledges; the replies and the replicas reached."""
+        sent = 0
+        acknowledges = False
+        for fill in fills:
+            pipe = self._client.pipeline(transaction=False)
+            fill(pipe)
+            acknowledges = acknowledges or self._acknowledges(pipe)
+            commands = [args for args, _options in pipe.command_stack]
+            conn.send_packed_command(conn.pack_commands(commands))
+            sent += len(commands)
+        wait = self._replicas > 0 and acknowledges
+        if wait:
+            conn.send_command("WAIT", self._replicas, self._wait_ms)
+        replies: list[Any] = []
+        for _ in range(sent):
+            try:
+                replies.append(conn.read_response())
+            except ResponseError as exc:
+                replies.append(exc)
+        return replies, (int(conn.read_response()) if wait else None)

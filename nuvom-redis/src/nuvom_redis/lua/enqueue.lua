@@ -1,6 +1,6 @@
 -- Enqueue jobs of one queue. ARGV: per job id, payload, priority, eta text or '', attempts.
 local k = queue_keys(0)
-require_types(queue_types(k, {{k.meta, 'hash'}, {k.payload, 'hash'}}))
+require_types(enqueue_types(k, 1))
 local now = now_us()
 for i = 1, #ARGV, 5 do
   enqueue_job(k, now, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])

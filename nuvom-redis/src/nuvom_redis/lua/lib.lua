@@ -84,6 +84,34 @@ local function queue_types(k, also)
   return expected
 end
 
+-- The keys enqueue_job writes for the jobs in ARGV from `first` on (5 arguments each), with their
+-- types, added to `also`: a send checks these few, not every key of the queue.
+-- `step`: arguments from one job to the next (5 when omitted).
+local function enqueue_types(k, first, also, step)
+  local expected = also or {}
+  for _, e in ipairs({{k.meta, 'hash'}, {k.payload, 'hash'}, {k.seq, 'counter'}, {k.wake, 'list'}}) do
+    expected[#expected + 1] = e
+  end
+  local seen = {}
+  for i = first, #ARGV, step or 5 do
+    local ready = k.ready[tonumber(ARGV[i + 2])]
+    if not ready then
+      error({err = 'ERR job ' .. ARGV[i] .. ' has priority ' .. ARGV[i + 2] .. '; allowed: 0 to 9'})
+    end
+    local sets = {ready}
+    if ARGV[i + 3] ~= '' then
+      sets[2] = k.due
+    end
+    for _, key in ipairs(sets) do
+      if not seen[key] then
+        seen[key] = true
+        expected[#expected + 1] = {key, 'zset'}
+      end
+    end
+  end
+  return expected
+end
+
 -- Job metadata, one hash field per job: priority|attempts|deliveries|lease token|eta text.
 local function pack_meta(pr, att, dl, token, eta)
   return pr .. '|' .. att .. '|' .. dl .. '|' .. token .. '|' .. eta
@@ -102,8 +130,12 @@ end
 
 -- A ready or due member: the priority digit, 16 hex digits of a per-queue sequence (so equal
 -- due times are claimed in enqueue order) and the job id.
+local function member_at(pr, seq, id)
+  return pr .. string.format('%016x', seq) .. id
+end
+
 local function member(k, pr, id)
-  return pr .. string.format('%016x', redis.call('INCR', k.seq)) .. id
+  return member_at(pr, redis.call('INCR', k.seq), id)
 end
 
 local function member_id(m)
@@ -182,10 +214,29 @@ local function index_types(r)
   return expected
 end
 
-local function save_record(key, r, a)
+-- The result indexes save_record writes for records of status position `status` (a number, or
+-- a table whose keys are the positions; every status index when a record exists: `old`), with
+-- their types, added to `also`.
+local function record_types(r, status, old, also)
+  local expected = also or {}
+  local wanted = type(status) == 'table' and status or {[status] = true}
+  expected[#expected + 1] = {KEYS[r + 1], 'zset'}
+  expected[#expected + 1] = {KEYS[r + 2], 'zset'}
+  for s = 1, 7 do
+    if old or wanted[s] then
+      expected[#expected + 1] = {KEYS[r + 2 + s], 'zset'}
+    end
+  end
+  return expected
+end
+
+-- `old`: whether `key` exists, when the caller has looked already (nil: look here).
+local function save_record(key, r, a, old)
   local id, blob, created, status, expires_ms, ttl_ms = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
   local bound = tonumber(a[7])
-  local old = redis.call('EXISTS', key) == 1
+  if old == nil then
+    old = redis.call('EXISTS', key) == 1
+  end
   if expires_ms ~= '' then
     redis.call('SET', key, blob, 'PXAT', expires_ms)
     redis.call('ZADD', KEYS[r + 2], expires_ms, id)
