@@ -9,10 +9,11 @@ import time
 import pytest
 
 from nuvom import JobStatus, Retry, task
+from nuvom.lifecycle import Outcome, settle
+from nuvom.options import Effective
 from nuvom.record import ErrorInfo, JobRecord
+from nuvom.retry import backoff_delay
 from nuvom.testing import drain
-from nuvom.worker.execution import Effective, Outcome, settle
-from nuvom.worker.retry import backoff_delay
 
 # -- backoff_delay ----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from nuvom import JobStatus
-from nuvom.worker.execution import error_info
+from nuvom.lifecycle import error_info
 from tests.e2e.helpers import wait_until
 
 from . import exec_tasks as t

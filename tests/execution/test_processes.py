@@ -155,8 +155,7 @@ def test_two_children_run_two_jobs_at_once(start_worker: StartWorker, exec_log: 
 
 
 def test_workflows_continue_for_jobs_run_in_children(start_worker: StartWorker, exec_log: Path) -> None:
-    from nuvom.workflows.chain import chain
-    from nuvom.workflows.group import group
+    from nuvom.workflows import chain, group
 
     # Given a chain, a chord and a chain whose middle step's child exits
     steps = chain(t.plus.s(1, 2), t.plus.s(3), t.plus.s(4)).delay()

@@ -126,7 +126,7 @@ def _claim_and_die_after(step: str, monkeypatch: pytest.MonkeyPatch) -> tuple[st
     ``step`` is "sent" (the job is queued) or "stored" (its record is stored, the job not yet
     queued). Returns the fire's job id and the time the fire was claimed.
     """
-    from nuvom import client
+    from nuvom.scheduling import runner
     from nuvom.scheduling.runner import send_fire
 
     report.schedule("x", interval=60, schedule_id="r")
@@ -136,7 +136,7 @@ def _claim_and_die_after(step: str, monkeypatch: pytest.MonkeyPatch) -> tuple[st
     (claimed,) = get_scheduler_store().claim_due(now, 10, lease_secs=30)
     with monkeypatch.context() as patch:
         if step == "stored":
-            patch.setattr(client, "send_records", lambda *args, **kwargs: None)
+            patch.setattr(runner, "send", lambda *args, **kwargs: None)
         assert send_fire(claimed, now) is True
     return fire_job_id("r", fire.next_run), now
 

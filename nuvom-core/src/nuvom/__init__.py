@@ -10,9 +10,11 @@ from .errors import JobFailed as JobFailed
 from .errors import NuvomError as NuvomError
 from .errors import Retry as Retry
 from .errors import SerializationError as SerializationError
+from .inline import Inline as _Inline
 from .job import Job as Job
 from .job import get_job as get_job
 from .record import JobStatus as JobStatus
+from .runtime import set_inline_dispatcher as _set_inline_dispatcher
 from .scheduling.api import Schedule as Schedule
 from .scheduling.api import get_schedule as get_schedule
 from .task import Task as Task
@@ -23,6 +25,9 @@ from .workflows import chain as chain
 from .workflows import get_chain as get_chain
 from .workflows import get_group as get_group
 from .workflows import group as group
+
+# Eager mode's dispatcher: the runtime holds it, so the send path never imports what runs jobs.
+_set_inline_dispatcher(_Inline())
 
 __all__ = [
     "ArgumentsTooLarge",

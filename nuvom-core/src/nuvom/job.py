@@ -11,6 +11,7 @@ from .errors import JobCancelled, JobFailed, JobNotFound
 from .message import JobMessage
 from .record import JobRecord, JobStatus
 from .runtime import get_results
+from .sending import send
 
 _FIRST_POLL_SECS = 0.002
 _MAX_POLL_SECS = 0.05
@@ -154,8 +155,6 @@ class Job:
         Raises:
             JobNotFound: when no record is stored under this id.
         """
-        from .workflows.sending import dispatch
-
         record = self._record()
         if record.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or record.finished_at is None:
             return False  # not finished, or cancelled while its attempt is still stopping
@@ -170,21 +169,18 @@ class Job:
             retries=record.max_retries,
             links=record.links,
         )
-        results = get_results()
-        results.save(
-            record.replace(
-                status=JobStatus.QUEUED,
-                result=None,
-                error=None,
-                eta=None,
-                worker_id=None,
-                started_at=None,
-                finished_at=None,
-                next_retry_at=None,
-                expires_at=None,
-            )
+        again = record.replace(
+            status=JobStatus.QUEUED,
+            result=None,
+            error=None,
+            eta=None,
+            worker_id=None,
+            started_at=None,
+            finished_at=None,
+            next_retry_at=None,
+            expires_at=None,
         )
-        dispatch([message], None, record.attempts)
+        send([message], [again], replaced=[record], attempts=record.attempts)
         return True
 
 

@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from .backends.base import Capability, QueueBackend, ResultBackend, SchedulerBackend
 from .backends.interface import check_interface
 from .config import Settings, get_settings, reset_settings
 from .errors import ConfigError
+from .message import JobMessage
 from .plugins.manager import BackendKind, backend_factories, backend_origin, reset_plugin_manager
 
 _lock = threading.RLock()
 _queue: QueueBackend | None = None
 _results: ResultBackend | None = None
 _scheduler: SchedulerBackend | None = None
+
+
+class InlineDispatcher(Protocol):
+    """Runs jobs in the sending thread instead of queueing them: eager mode."""
+
+    def run(self, messages: Sequence[JobMessage]) -> None:
+        """Run every attempt of each job now and store its outcome; then what its links send."""
+
+
+_inline: InlineDispatcher | None = None
+
+
+def set_inline_dispatcher(dispatcher: InlineDispatcher) -> None:
+    """Hold the dispatcher eager mode uses (``nuvom`` installs :class:`nuvom.inline.Inline` on import)."""
+    global _inline
+    _inline = dispatcher
+
+
+def inline_dispatcher() -> InlineDispatcher | None:
+    """The dispatcher sends go through instead of the queue: set in eager mode, else ``None``."""
+    return _inline if get_settings().eager else None
+
 
 _SETTING_OF: dict[BackendKind, str] = {
     "queue": "queue_backend",

@@ -6,127 +6,18 @@ import asyncio
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import Any, Generic, ParamSpec, TypeVar, overload
 
-from .names import check_name
+from .job import Job
+from .options import CallOptions, TaskOptions, TimeoutPolicy
 from .registry import registry
-
-if TYPE_CHECKING:
-    from .job import Job
-    from .scheduling.api import Schedule
-    from .workflows.signature import Signature
+from .scheduling.api import Schedule, create_schedule
+from .sending import send_calls
+from .workflows.canvas import Signature
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-TimeoutPolicy = Literal["fail", "retry", "ignore"]
-_POLICIES = ("fail", "retry", "ignore")
-
-
-def _check_priority(priority: int) -> int:
-    if not isinstance(priority, int) or isinstance(priority, bool) or not 0 <= priority <= 9:
-        raise ValueError(f"priority {priority!r} is not valid: use an int from 0 (first) to 9 (last)")
-    return priority
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _check_non_negative(option: str, value: float | None) -> None:
-    if value is not None and (not _is_number(value) or value < 0):
-        raise ValueError(f"{option} {value!r} is not valid: use a number >= 0")
-
-
-def _check_timeout(value: float | None) -> None:
-    if value is not None and (not _is_number(value) or value <= 0):
-        raise ValueError(f"timeout_secs {value!r} is not valid: use a number > 0")
-
-
-def _check_retries(value: int | None) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-        raise ValueError(f"retries {value!r} is not valid: use an int >= 0")
-
-
-@dataclass(frozen=True)
-class TaskOptions:
-    """Options given to ``@task``. ``None`` means the setting's default."""
-
-    name: str
-    retries: int = 0
-    retry_delay_secs: float | None = None
-    retry_backoff: bool = True
-    retry_backoff_max_secs: float | None = None
-    timeout_secs: float | None = None
-    timeout_policy: TimeoutPolicy | None = None
-    queue: str = "default"
-    priority: int = 0
-    store_result: bool = True
-    result_ttl_secs: float | None = None
-    tags: tuple[str, ...] = ()
-    description: str = ""
-    category: str = "default"
-    #: Arguments and results are not shown by consoles (``nuvom-dashboard``).
-    sensitive: bool = False
-    before_job: Callable[[], object] | None = None
-    after_job: Callable[[Any], object] | None = None
-    on_error: Callable[[BaseException], object] | None = None
-
-    def __post_init__(self) -> None:
-        check_name("task name", self.name)
-        check_name("queue", self.queue)
-        _check_priority(self.priority)
-        _check_retries(self.retries)
-        for option in ("retry_delay_secs", "retry_backoff_max_secs", "result_ttl_secs"):
-            _check_non_negative(option, getattr(self, option))
-        _check_timeout(self.timeout_secs)
-        if self.timeout_policy is not None and self.timeout_policy not in _POLICIES:
-            raise ValueError(
-                f"timeout_policy {self.timeout_policy!r} is not valid: use one of {', '.join(_POLICIES)}"
-            )
-        if not isinstance(self.sensitive, bool):
-            raise ValueError(f"sensitive {self.sensitive!r} is not valid: use True or False")
-        if not all(isinstance(tag, str) for tag in self.tags):
-            raise ValueError(f"tags {list(self.tags)!r} is not valid: use a list of strings")
-
-
-@dataclass(frozen=True)
-class CallOptions:
-    """Per-call options from ``.options(...)``."""
-
-    countdown: float | None = None
-    eta: datetime | None = None
-    queue: str | None = None
-    priority: int | None = None
-    job_id: str | None = None
-    retries: int | None = None
-    timeout_secs: float | None = None
-    #: Seconds during which the same call (task name and arguments) is enqueued only once.
-    unique_for: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.countdown is not None and self.eta is not None:
-            raise ValueError("give countdown or eta, not both")
-        _check_non_negative("countdown", self.countdown)
-        if self.eta is not None and not isinstance(self.eta, datetime):
-            raise ValueError(f"eta {self.eta!r} is not valid: use a datetime")
-        if self.queue is not None:
-            check_name("queue", self.queue)
-        if self.priority is not None:
-            _check_priority(self.priority)
-        if self.job_id is not None:
-            check_name("job_id", self.job_id)
-        _check_retries(self.retries)
-        _check_timeout(self.timeout_secs)
-        if self.unique_for is not None and (not _is_number(self.unique_for) or self.unique_for <= 0):
-            raise ValueError(f"unique_for {self.unique_for!r} is not valid: use a number of seconds > 0")
-
-    @property
-    def unique(self) -> bool:
-        """True when the call names one job: by ``job_id`` or by ``unique_for``."""
-        return self.job_id is not None or self.unique_for is not None
 
 
 def map_item_to_call(item: object) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -147,9 +38,7 @@ class TaskCall(Generic[P, R]):
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
         """Enqueue one call with these options."""
-        from .client import enqueue_calls
-
-        return enqueue_calls(self.task, [(args, kwargs)], self.call_options)[0]
+        return self._send([(args, kwargs)])[0]
 
     async def adelay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
         """``delay`` for asyncio code: the enqueue runs on a thread, never blocking the loop."""
@@ -157,9 +46,11 @@ class TaskCall(Generic[P, R]):
 
     def map(self, items: Iterable[object]) -> list[Job]:
         """Enqueue one call per item, in one backend round trip where the backend can."""
-        from .client import enqueue_calls
+        return self._send([map_item_to_call(i) for i in items])
 
-        return enqueue_calls(self.task, [map_item_to_call(i) for i in items], self.call_options)
+    def _send(self, calls: list[tuple[tuple[Any, ...], dict[str, Any]]]) -> list[Job]:
+        name = self.task.name
+        return [Job(job_id, name) for job_id in send_calls(self.task.opts, calls, self.call_options)]
 
     def schedule(
         self,
@@ -191,10 +82,8 @@ class TaskCall(Generic[P, R]):
                 naming a bad cron expression, timezone, interval or id.
             SerializationError: naming the argument that cannot be encoded.
         """
-        from .scheduling.api import create_schedule
-
         return create_schedule(
-            self.task,
+            self.task.opts,
             self.call_options,
             args,
             kwargs,
@@ -294,15 +183,11 @@ class Task(Generic[P, R]):
         Raises:
             SerializationError: naming the argument that cannot be encoded.
         """
-        from .workflows.signature import Signature
-
-        return Signature.of(self, args, kwargs, immutable=False)
+        return Signature.of(self.opts, args, kwargs, immutable=False)
 
     def si(self, *args: P.args, **kwargs: P.kwargs) -> Signature:
         """An immutable signature: the previous step's result is not prepended."""
-        from .workflows.signature import Signature
-
-        return Signature.of(self, args, kwargs, immutable=True)
+        return Signature.of(self.opts, args, kwargs, immutable=True)
 
     def map(self, items: Iterable[object]) -> list[Job]:
         """Enqueue one call per item (tuple → ``*args``, dict → ``**kwargs``, else one argument)."""

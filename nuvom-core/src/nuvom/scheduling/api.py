@@ -16,7 +16,7 @@ from .record import Mode, ScheduleRecord
 from .timing import check_cron, check_timezone, cron_next
 
 if TYPE_CHECKING:
-    from ..task import CallOptions, Task
+    from ..options import CallOptions, TaskOptions
 
 #: Leaves room in a fire's job id (``<schedule id>:<fire time in ms>``) for the fire time.
 _MAX_ID_LENGTH = 100
@@ -114,7 +114,7 @@ def _interval_secs(interval: float | timedelta | None) -> float | None:
 
 
 def create_schedule(
-    task: Task[Any, Any],
+    task: TaskOptions,
     options: CallOptions,
     args: Sequence[Any],
     kwargs: dict[str, Any],
@@ -126,7 +126,7 @@ def create_schedule(
     timezone_name: str,
     schedule_id: str | None,
 ) -> Schedule:
-    """Validate and store a schedule of ``task``; see :meth:`nuvom.task.Task.schedule`."""
+    """Validate and store a schedule of the task with options ``task`` (see ``Task.schedule``)."""
     mode = _mode_of(at, in_, interval, cron)
     check_timezone(timezone_name)
     if cron is not None:
@@ -150,8 +150,8 @@ def create_schedule(
         kwargs=encoded_kwargs,
         mode=mode,
         next_run=_first_run(at, in_, interval_secs, cron, timezone_name, now),
-        queue=options.queue or task.opts.queue,
-        priority=options.priority if options.priority is not None else task.opts.priority,
+        queue=options.queue or task.queue,
+        priority=options.priority if options.priority is not None else task.priority,
         interval_secs=interval_secs,
         cron=cron,
         timezone=timezone_name,

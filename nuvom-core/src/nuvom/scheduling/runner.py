@@ -16,12 +16,13 @@ import time
 
 from ..backends.base import SchedulerBackend
 from ..config import Settings, get_settings
+from ..lifecycle import queued_record
 from ..message import JobMessage
 from ..plugins.manager import notify
 from ..record import JobStatus
 from ..registry import registry
 from ..runtime import get_results
-from ..worker.execution import queued_record
+from ..sending import save_new, send
 from .record import ScheduleRecord
 from .timing import next_run_after
 
@@ -44,9 +45,6 @@ def fire_job_id(schedule_id: str, fire_ts: float) -> str:
 
 def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     """Send the fire ``schedule.next_run`` as a job unless it was taken already; ``True`` if sent."""
-    from ..client import send_records
-    from ..workflows.sending import save_new
-
     message = JobMessage(
         id=fire_job_id(schedule.id, schedule.next_run),
         task_name=schedule.task_name,
@@ -60,10 +58,14 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     )
     task = registry.get(schedule.task_name)
     default_retries = task.opts.retries if task is not None else 0
-    record = queued_record(message, schedule.retries if schedule.retries is not None else default_retries)
+    record = queued_record(
+        message,
+        schedule.retries if schedule.retries is not None else default_retries,
+        sensitive=task is not None and task.opts.sensitive,
+    )
     results = get_results()
     if save_new(results, record):
-        send_records([message], [record], stored=True)
+        send([message], [record], stored=[record])
         return True
     # Sent before, by a scheduler that died before marking the fire. If its job is still queued,
     # that scheduler may have died between storing the record and queueing the job: queue it
@@ -72,7 +74,7 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     existing = results.get_full(record.id)
     if existing is None or existing.status is not JobStatus.QUEUED:
         return False
-    send_records([message], [existing], stored=True)
+    send([message], [existing], stored=[existing])
     return True
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from ..backends.base import Lease, QueueBackend, ResultBackend
 from ..config import Settings
 from ..errors import CorruptEntry, TaskNotFound
+from ..events import job_finished
+from ..lifecycle import queued_record, unreadable_record
 from ..log import name_job_task
 from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
-from ..registry import TaskRegistry
-from ..task import Task
+from ..registry import RegisteredTask, TaskRegistry, is_sensitive
+from ..workflows.continuation import continue_workflow
 from .attempt import Attempt
-from .execution import queued_record, unreadable_record
-from .outcomes import Outcomes, continue_workflow, finished
+from .outcomes import Outcomes
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 class Admitted:
     """A claimed job that is to run."""
 
-    task: Task[Any, Any]
+    task: RegisteredTask
     message: JobMessage
     #: Its record as stored at the claim (``None``: none is stored).
     existing: JobRecord | None
@@ -70,7 +70,8 @@ class Admission:
             existing = self.stored_record(lease, message)
         except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
             error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
-            self._outcomes.fail_unrun(attempt, queued_record(message, 0), error)
+            unread = queued_record(message, 0, sensitive=is_sensitive(message.task_name))
+            self._outcomes.fail_unrun(attempt, unread, error)
             return None
         return self.decide(attempt, message, existing)
 
@@ -89,7 +90,7 @@ class Admission:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
                 self._results.save(existing.replace(finished_at=time.time()))
             self._queue.ack(lease)
-            finished(existing)  # monitoring counts the cancel, though the job never ran here
+            job_finished(existing)  # monitoring counts the cancel, though the job never ran here
             logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
             return None
         if existing is not None and existing.status.is_terminal:

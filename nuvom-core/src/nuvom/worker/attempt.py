@@ -19,13 +19,12 @@ import enum
 import math
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..backends.base import Lease
 from ..cancellation import CurrentJob
+from ..options import Effective
 from ..record import JobRecord
-from ..task import Task
-from .execution import Effective
+from ..registry import RegisteredTask
 from .isolation import Isolation
 
 
@@ -72,7 +71,7 @@ class Attempt:
     published: bool = False
     #: The job thread running it (retired if it times out); ``None`` in a child or on the loop.
     thread_id: int | None = None
-    task: Task[Any, Any] | None = None
+    task: RegisteredTask | None = None
     record: JobRecord | None = None
     eff: Effective | None = None
     #: After a timeout under policy "retry": when to nack, once the attempt's thread has exited.

@@ -20,11 +20,12 @@ from multiprocessing.connection import Connection, wait
 from ..cancellation import CurrentJob
 from ..config import load_settings
 from ..errors import TaskNotFound
+from ..execution import run_attempt
+from ..lifecycle import Outcome
 from ..log import configure_logging, job_context
 from ..message import JobMessage
 from ..record import ErrorInfo
 from ..registry import registry
-from .execution import Outcome, run_attempt
 from .peak_memory import peak_rss_mb
 
 logger = logging.getLogger(__name__)

@@ -16,11 +16,13 @@ import traceback
 
 from ..backends.base import Completion, QueueBackend, ResultBackend
 from ..errors import JobTimeout
-from ..plugins.manager import has_listeners, notify
+from ..events import job_finished
+from ..execution import run_hook
+from ..lifecycle import Outcome, failed_record, settle
 from ..record import ErrorInfo, JobRecord, JobStatus
+from ..workflows.continuation import continue_workflow
 from .attempt import Attempt
 from .committer import Commit, Committer, Stored, acknowledge, store_outcomes
-from .execution import Outcome, failed_record, run_hook, settle
 from .faults import fault
 from .holdings import Holdings
 
@@ -107,7 +109,7 @@ class Outcomes:
                 logger.exception(
                     "job %s: sending its follow-ups failed; it will be delivered again", attempt.lease.id
                 )
-        finished(record)
+        job_finished(record)
         logger.error(
             "job %s (%s) timed out after %g s: %s; its slot is given to the next job",
             attempt.lease.id,
@@ -142,27 +144,6 @@ class Outcomes:
         try:
             if acknowledge(self._queue, attempt.lease, record, stored):
                 fault("acked")
-                finished(record)
+                job_finished(record)
         finally:
             self._holdings.release(attempt, slot=slot, held=True, processed=1, committed=not slot)
-
-
-def continue_workflow(record: JobRecord, queue: QueueBackend, results: ResultBackend) -> None:
-    """Send what a finished job's links ask for (imported late: workflows import the worker's parts)."""
-    from ..workflows.continuation import continue_workflow as send_follow_ups
-
-    send_follow_ups(record, queue, results)
-
-
-def finished(record: JobRecord) -> None:
-    """Tell monitoring plugins an attempt's outcome is stored."""
-    if not has_listeners("nuvom_job_finished"):
-        return
-    ran = (record.finished_at or 0.0) - record.started_at if record.started_at is not None else 0.0
-    notify(
-        "nuvom_job_finished",
-        job=record,
-        status=record.status,
-        duration_secs=max(0.0, ran),
-        error=record.error if record.status is not JobStatus.SUCCESS else None,
-    )

@@ -23,9 +23,9 @@ from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from typing import cast
 
+from ..lifecycle import Outcome
 from ..record import ErrorInfo
 from .child import Reply, Request, Setup, child_main
-from .execution import Outcome
 from .peak_memory import require as require_peak_memory
 
 logger = logging.getLogger(__name__)

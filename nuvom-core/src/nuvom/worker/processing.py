@@ -14,20 +14,21 @@ import logging
 import math
 import threading
 import time
-from typing import Any
 
 from ..backends.base import QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
 from ..config import Settings
+from ..events import job_started
+from ..execution import run_attempt, run_attempt_async
+from ..lifecycle import Outcome, running_record, settle
 from ..log import job_context
 from ..message import JobMessage
-from ..plugins.manager import has_listeners, notify
-from ..task import Task
+from ..options import Effective
+from ..registry import RegisteredTask
 from .admission import Admission, Admitted
 from .attempt import Attempt, AttemptState
 from .child import Request
 from .event_loop import EventLoopThread
-from .execution import Effective, Outcome, run_attempt, run_attempt_async, running_record, settle
 from .faults import fault
 from .holdings import Holdings
 from .isolation import Isolation
@@ -117,7 +118,7 @@ class Processor:
     def _start(self, attempt: Attempt, admitted: Admitted) -> None:
         """Mark an admitted job running: its record, the isolation gate, its clock."""
         lease, task, message = attempt.lease, admitted.task, admitted.message
-        eff = Effective.of(task, message, self._settings)
+        eff = Effective.of(task.opts, message, self._settings)
         record = running_record(
             admitted.existing,
             message,
@@ -125,6 +126,7 @@ class Processor:
             eff.max_retries,
             self._worker_id,
             isolated=admitted.alone,
+            sensitive=task.opts.sensitive,
         )
         in_loop = task.is_async and self._children is None
         attempt.enter_gate(self._gate, alone=admitted.alone)
@@ -142,10 +144,9 @@ class Processor:
             waits = in_loop or self._children is not None
             attempt.deadline = math.inf if waits else attempt.started + eff.timeout_secs
             attempt.move(AttemptState.RUNNING)
-        if has_listeners("nuvom_job_started"):
-            notify("nuvom_job_started", job=record)
+        job_started(record)
 
-    def _execute(self, attempt: Attempt, task: Task[Any, Any], message: JobMessage) -> Outcome:
+    def _execute(self, attempt: Attempt, task: RegisteredTask, message: JobMessage) -> Outcome:
         """Run the attempt here, or in a child process (killed if it times out or is cancelled)."""
         assert attempt.eff is not None and attempt.job is not None
         if self._children is None:
@@ -170,7 +171,7 @@ class Processor:
         outcome = self._children.run(request, stop=stop, started=started)
         return outcome or Outcome(cancelled=True)  # killed: a timeout settles it in _finish
 
-    async def _run_in_loop(self, attempt: Attempt, task: Task[Any, Any], message: JobMessage) -> None:
+    async def _run_in_loop(self, attempt: Attempt, task: RegisteredTask, message: JobMessage) -> None:
         """Run an async attempt on the loop, then finish it on an executor thread (it blocks)."""
         assert attempt.eff is not None and attempt.job is not None
         outcome = await run_attempt_async(task, message, attempt.eff, attempt.job)

@@ -12,9 +12,9 @@ import logging
 
 from ..backends.base import QuarantineListing, QueueBackend, ResultBackend
 from ..errors import CorruptEntry
+from ..lifecycle import failed_record
 from ..message import stored_id
 from ..record import ErrorInfo
-from .execution import failed_record
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,6 @@ from .heartbeat import Heartbeat
 from .holdings import Holdings
 from .monitor import Monitor
 from .outcomes import Outcomes
-from .outcomes import finished as finished
 from .processes import ChildPool, task_modules
 from .processing import Processor
 from .shutdown import install_signal_handlers

@@ -1,14 +1,14 @@
-"""Workflows: signatures, groups, chains and callbacks, through the backend interfaces alone."""
+"""Workflows: signatures, groups, chains and callbacks; the engine that continues them."""
 
-from .chain import Chain as Chain
-from .chain import ChainResult as ChainResult
-from .chain import chain as chain
-from .chain import get_chain as get_chain
-from .group import Group as Group
-from .group import GroupResult as GroupResult
-from .group import get_group as get_group
-from .group import group as group
-from .signature import Signature as Signature
+from .canvas import Chain as Chain
+from .canvas import Group as Group
+from .canvas import Signature as Signature
+from .canvas import chain as chain
+from .canvas import group as group
+from .handles import ChainResult as ChainResult
+from .handles import GroupResult as GroupResult
+from .handles import get_chain as get_chain
+from .handles import get_group as get_group
 
 __all__ = [
     "Chain",

@@ -14,12 +14,11 @@ from typing import Any
 
 from ..backends.base import QueueBackend, ResultBackend
 from ..record import JobRecord, JobStatus
-from ..worker.execution import queued_record
-from .chain import send_step
+from ..sending import new_record, save_new, send
+from .call import Call
 from .links import ChainLink, GroupLink, Links, child_id
-from .sending import message_for, save_new, store_and_dispatch
-from .signature import Signature
 from .status import MemberReader, aggregate, close_header, result_of
+from .steps import message_for, send_step
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +49,12 @@ def continue_workflow(record: JobRecord, queue: QueueBackend | None, results: Re
 
 
 def _send_callback(
-    sig: Signature, job_id: str, value: Any, queue: QueueBackend | None, results: ResultBackend
+    sig: Call, job_id: str, value: Any, queue: QueueBackend | None, results: ResultBackend
 ) -> None:
     message = message_for(sig, job_id, time.time(), prefix=[value])
-    if save_new(results, queued_record(message, sig.retries)):
-        store_and_dispatch(results, queue, [], [message])
+    record = new_record(message, sig.retries)
+    if save_new(results, record):
+        send([message], [record], stored=[record], queue=queue)
         logger.debug("sent callback %s (%s)", job_id, sig.task_name)
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from .. import serialization
 from ..errors import CorruptEntry, SerializationError
-from .signature import Signature
+from .call import Call
 
-#: A chain step: one signature, or a group of them (a chord when more steps follow).
-Step = Signature | tuple[Signature, ...]
+#: A chain step: one call, or a group of them (a chord when more steps follow).
+Step = Call | tuple[Call, ...]
 
 #: Job ids a caller chooses are at most this long (``nuvom.names.MAX_NAME_LENGTH``).
 _MAX_ID = 128
@@ -66,16 +66,16 @@ def _step_wire(step: Step) -> Any:
 
 def _step_from_wire(data: Any) -> Step:
     if isinstance(data, list):
-        return tuple(Signature.from_wire(s) for s in data)
-    return Signature.from_wire(data)
+        return tuple(Call.from_wire(s) for s in data)
+    return Call.from_wire(data)
 
 
 @dataclass(frozen=True)
 class Links:
     """What a job sends once it is finished."""
 
-    on_success: tuple[Signature, ...] = ()
-    on_error: tuple[Signature, ...] = ()
+    on_success: tuple[Call, ...] = ()
+    on_error: tuple[Call, ...] = ()
     chain: ChainLink | None = None
     group: GroupLink | None = None
 
@@ -107,8 +107,8 @@ class Links:
             chain = fields.get("c")
             group = fields.get("g")
             return cls(
-                tuple(Signature.from_wire(s) for s in fields["s"]),
-                tuple(Signature.from_wire(s) for s in fields["e"]),
+                tuple(Call.from_wire(s) for s in fields["s"]),
+                tuple(Call.from_wire(s) for s in fields["e"]),
                 ChainLink(chain[0], chain[1], tuple(_step_from_wire(s) for s in chain[2])) if chain else None,
                 GroupLink(group[0], group[1], group[2]) if group else None,
             )

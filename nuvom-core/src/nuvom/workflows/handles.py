@@ -1,27 +1,16 @@
-"""Chains: steps run one after another, each getting the previous step's result.
-
-Only the first step is sent by ``.delay()``; each job carries the rest of the chain in its links,
-and the worker sends the next step once the job's success is stored, under the deterministic id
-``<chain id>.<step>``, so a redelivered step never sends its successor twice.
-"""
+"""Handles on sent groups and chains: their status, results and cancellation, from their records."""
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ..backends.base import QueueBackend, ResultBackend
+from ..backends.base import ResultBackend
 from ..errors import JobCancelled
 from ..job import Job
 from ..record import JobRecord, JobStatus
 from ..runtime import get_results
-from ..worker.execution import queued_record
-from .group import Group, send_group
-from .links import ChainLink, Links, Step, member_id, step_id
-from .sending import CHAIN_TASK, header_record, message_for, save_new, store_and_dispatch
-from .signature import Signature
+from .links import member_id, step_id
 from .status import (
     MemberReader,
     aggregate,
@@ -33,90 +22,67 @@ from .status import (
     result_of,
     shape_of,
 )
+from .steps import CHAIN_TASK, GROUP_TASK
 
 
-class Chain:
-    """Steps to run in order: what ``chain(...)`` returns; ``.delay()`` sends the first step."""
+class GroupResult:
+    """The handle of a sent group: read-only, from the members' records."""
 
-    def __init__(self, steps: Sequence[Step]) -> None:
-        if not steps:
-            raise ValueError("a chain needs at least one step")
-        for step in steps:
-            for sig in step if isinstance(step, tuple) else (step,):
-                if sig.job_id is not None or sig.unique_for is not None:
-                    raise ValueError(
-                        f"{sig!r}: a chain step's id comes from the chain; drop job_id/unique_for"
-                    )
-        self.steps = tuple(steps)
+    def __init__(self, group_id: str, size: int) -> None:
+        #: The group's id; ``get_group(id)`` re-attaches to it from any process.
+        self.id = group_id
+        self.size = size
 
     def __repr__(self) -> str:
-        parts = [f"group{s!r}" if isinstance(s, tuple) else repr(s) for s in self.steps]
-        return f"chain({', '.join(parts)})"
+        return f"<GroupResult {self.id} size={self.size}>"
 
-    def then(self, *others: Signature | Group | Chain) -> Chain:
-        """This chain followed by ``others``."""
-        return chain(self, *others)
+    @property
+    def jobs(self) -> list[Job]:
+        """The members' jobs, in input order."""
+        return [Job(member_id(self.id, i)) for i in range(self.size)]
 
-    def delay(self) -> ChainResult:
-        """Send the first step; the workers send the others."""
-        chain_id = uuid.uuid4().hex
-        results = get_results()
-        shape = [len(s) if isinstance(s, tuple) else 0 for s in self.steps]
-        now = time.time()
-        first_queue = self.steps[0][0].queue if isinstance(self.steps[0], tuple) else self.steps[0].queue
-        results.save(header_record(chain_id, CHAIN_TASK, shape, first_queue, now), durable=False)
-        send_step(ChainLink(chain_id, -1, self.steps), None, results, None, once=False)
-        return ChainResult(chain_id, shape)
+    def status(self) -> JobStatus:
+        """The group's status, read from its members.
+
+        Failed when any member failed (after its retries), cancelled when any was cancelled,
+        success when all succeeded, queued while none started, else running.
+        """
+        records = MemberReader(get_results(), self.id, self.size).read()
+        return aggregate([r.status if r is not None else None for r in records])
+
+    def get(self, timeout: float | None = None) -> list[Any]:
+        """Wait for every member; return their results in input order.
+
+        Raises:
+            JobFailed: for the first failed member (by index), with ``.index`` set.
+            JobCancelled: for the first cancelled member, when none failed.
+            TimeoutError: when the members do not all finish within ``timeout`` seconds.
+        """
+        reader = MemberReader(get_results(), self.id, self.size)
+
+        def step() -> tuple[bool, Any]:
+            records = reader.finished()
+            if records is None:
+                return False, None
+            return True, group_outcome(records, self.id, "group")
+
+        return poll(step, timeout, f"group {self.id}")  # type: ignore[no-any-return]
+
+    def cancel(self) -> int:
+        """Cancel every member that has not finished; return how many were cancelled."""
+        cancelled = sum(job.cancel() for job in self.jobs)
+        if cancelled:
+            close_header(get_results(), self.id, JobStatus.CANCELLED)
+        return cancelled
 
 
-def chain(*steps: Signature | Group | Chain) -> Chain:
-    """A chain: ``chain(a.s(1), b.s(), group(c.s(), d.s()), e.s())``.
-
-    Each step gets the previous step's result as its first argument (unless made with ``.si``);
-    a group step runs its members in parallel (each gets the previous result) and passes the
-    list of their results on. Nested chains are flattened.
+def get_group(group_id: str) -> GroupResult:
+    """The handle of the group sent under ``group_id``, from any process.
 
     Raises:
-        ValueError: for an empty chain, or a step with its own ``job_id``.
-        TypeError: for a step that is not a signature, group or chain.
+        JobNotFound: when no group is stored under this id.
     """
-    flat: list[Step] = []
-    for step in steps:
-        if isinstance(step, Chain):
-            flat.extend(step.steps)
-        elif isinstance(step, Group):
-            flat.append(step.signatures)
-        elif isinstance(step, Signature):
-            flat.append(step)
-        else:
-            raise TypeError(f"a chain's steps must be signatures, groups or chains, got {step!r}")
-    return Chain(flat)
-
-
-def send_step(
-    link: ChainLink, value: Any, results: ResultBackend, queue: QueueBackend | None, *, once: bool = True
-) -> bool:
-    """Send the step after ``link.index`` with ``value`` as its first argument (none for the first).
-
-    With ``once`` (a worker continuing the chain) nothing is sent when the step's record
-    already exists. Returns whether the step was sent.
-    """
-    index = link.index + 1
-    step, rest = link.rest[0], link.rest[1:]
-    here = ChainLink(link.id, index, rest)
-    prefix = [value] if index > 0 else []
-    job_id = step_id(link.id, index)
-    if isinstance(step, tuple):
-        return send_group(step, job_id, results, queue, prefix=prefix, chain=here, once=once)
-    message = message_for(step, job_id, time.time(), prefix=prefix, links=Links(chain=here))
-    record = queued_record(message, step.retries)
-    if once:
-        if not save_new(results, record):
-            return False
-        store_and_dispatch(results, queue, [], [message])
-    else:
-        store_and_dispatch(results, queue, [record], [message])
-    return True
+    return GroupResult(group_id, shape_of(header(get_results(), group_id, GROUP_TASK)))
 
 
 class ChainResult:
