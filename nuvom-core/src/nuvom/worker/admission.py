@@ -67,7 +67,7 @@ class Admission:
             return None
         name_job_task(message.task_name)
         try:
-            existing = self.stored_record(lease, message)
+            existing = self.stored_record(message)
         except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
             error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
             unread = queued_record(message, 0, sensitive=is_sensitive(message.task_name))
@@ -75,7 +75,7 @@ class Admission:
             return None
         return self.decide(attempt, message, existing)
 
-    def stored_record(self, lease: Lease, message: JobMessage) -> JobRecord | None:
+    def stored_record(self, message: JobMessage) -> JobRecord | None:
         """The claimed job's record as stored now; ``None`` when none is stored.
 
         Raises:
