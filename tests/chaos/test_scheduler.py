@@ -35,7 +35,9 @@ def test_killed_schedulers_neither_duplicate_nor_miss_a_fire(
     created = store.get("tick")
     assert created is not None
     first_due = created.next_run
-    worker = Process(isolated_nuvom, {**backend.env, "NUVOM_LEASE_SECS": "5"}, "--concurrency", "2")
+    worker = Process(
+        isolated_nuvom, {**backend.env, "NUVOM_LEASE_SECS": "5"}, "--concurrency", "2", "--no-scheduler"
+    )
     steady = Process(isolated_nuvom, backend.env, "--poll", "0.05", command="runscheduler")
     flaky = cluster(backend, size=2, args=("--poll", "0.05"), command="runscheduler")
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from nuvom import get_job
-from nuvom.config import Settings
 from nuvom.errors import JobFailed
 from nuvom.record import ErrorInfo, JobRecord, JobStatus
 from nuvom.runtime import get_results
@@ -50,9 +49,9 @@ def test_no_package_source_unpickles_or_evaluates_anything() -> None:
 
 
 def test_the_prometheus_exporter_binds_loopback_by_default() -> None:
-    from nuvom_prometheus.exporter import start_exporter
+    from nuvom_prometheus.exporter import PrometheusSettings, start_exporter
 
-    exporter = start_exporter(Settings(prometheus_port=0))
+    exporter = start_exporter(PrometheusSettings(prometheus_port=0))
     try:
         assert exporter._server.server_address[0] == "127.0.0.1"  # type: ignore[attr-defined]
     finally:

@@ -37,9 +37,6 @@ def test_defaults_match_the_contract(no_data_dir: None) -> None:
     assert settings.retry_delay_secs == 1
     assert settings.lease_secs == 30
     assert settings.log_level == "INFO"
-    assert settings.redis_url == "redis://127.0.0.1:6379/0"
-    assert settings.prometheus_host == "127.0.0.1"
-    assert settings.prometheus_port == 9150
     assert settings.eager is False
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nuvom.config import Settings, setting_sources
+from nuvom.config import PluginSettings, SecretUrl, Settings, setting_sources
 from nuvom.errors import ConfigError
 from nuvom.redaction import redact_url
 
@@ -29,14 +29,20 @@ def test_passwords_and_secret_parameters_are_masked_and_the_rest_kept(url: str, 
     assert redact_url(url) == shown
 
 
+class _StoreSettings(PluginSettings):
+    """A plugin's settings with a secret URL, as a plugin author declares one."""
+
+    store_url: SecretUrl = "redis://127.0.0.1:6379/0"
+
+
 def test_a_secret_url_setting_is_masked_in_the_rows_and_the_json_dump() -> None:
-    settings = Settings(redis_url="redis://app:s3cret@h:1/0?password=s3cret")
+    settings = _StoreSettings(store_url="redis://app:s3cret@h:1/0?password=s3cret")
 
     rows = {variable: value for variable, value, _ in setting_sources(settings)}
 
-    assert rows["NUVOM_REDIS_URL"] == "redis://app:***@h:1/0?password=***"
+    assert rows["NUVOM_STORE_URL"] == "redis://app:***@h:1/0?password=***"
     assert "s3cret" not in settings.model_dump_json()
-    assert settings.redis_url.endswith("?password=s3cret"), "the value itself is kept for the client"
+    assert settings.store_url.endswith("?password=s3cret"), "the value itself is kept for the client"
 
 
 def test_a_bad_value_is_masked_in_its_config_error(monkeypatch: pytest.MonkeyPatch) -> None:

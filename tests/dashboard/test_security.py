@@ -36,7 +36,7 @@ def waiting(tasks: ModuleType) -> str:
 @pytest.mark.parametrize("action", ACTIONS)
 def test_without_a_token_every_action_is_refused(action: str, waiting: str) -> None:
     # Given a dashboard started without NUVOM_DASHBOARD_TOKEN
-    with TestClient(create_app(DashboardConfig.from_env({}))) as client:
+    with TestClient(create_app(DashboardConfig())) as client:
         # When an action is posted
         response = client.post(action.format(id=waiting), data={"csrf": "anything"})
         page = client.get("/").text

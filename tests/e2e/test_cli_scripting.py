@@ -97,6 +97,7 @@ def test_every_data_command_prints_documented_json(finished: tuple[str, str], pr
 
     settings = {s["variable"]: s for s in as_json("config")}
     assert settings["NUVOM_QUEUE_BACKEND"] == {
+        "plugin": "core",
         "variable": "NUVOM_QUEUE_BACKEND",
         "value": "file",
         "source": "default",

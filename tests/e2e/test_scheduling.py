@@ -17,7 +17,7 @@ FIRES = 6
 def test_three_schedulers_send_each_interval_fire_exactly_once(project, start_worker, exec_log) -> None:
     # Given: an interval schedule of 1 s, three schedulers and one worker
     schedule = project.nothing.schedule("tick", interval=1, schedule_id="tick")
-    worker = start_worker("--concurrency", "2")
+    worker = start_worker("--concurrency", "2", "--no-scheduler")  # only the three schedulers send
     schedulers = [start_worker("--poll", "0.05", command="runscheduler") for _ in range(3)]
     store = get_scheduler_store()
 

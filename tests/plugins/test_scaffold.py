@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import site
 import subprocess
@@ -66,6 +67,10 @@ def test_a_scaffolded_backend_installs_and_passes_nuvom_plugin_test(tmp_path: Pa
     listed = run(python, "-m", "nuvom", "plugin", "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
     assert f"entry point (nuvom-demo-{kind} 0.1.0)" in listed.stdout
+    shown = run(python, "-m", "nuvom", "config", "--json", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    rows = {row["variable"]: row["plugin"] for row in json.loads(shown.stdout)}
+    assert rows[f"NUVOM_DEMO_{kind.upper()}_URL"] == f"demo-{kind}", "its settings are not declared"
     tested = run(python, "-m", "nuvom", "plugin", "test", f"demo-{kind}", "--kind", kind, cwd=tmp_path)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert " 0 failed" in tested.stdout

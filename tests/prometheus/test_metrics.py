@@ -11,10 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nuvom import task
 from nuvom.backends.memory import MemoryQueue
-from nuvom.config import load_settings
 from nuvom.record import ErrorInfo, JobRecord, JobStatus
 from nuvom.testing import drain
-from nuvom_prometheus import ExporterError, Metrics, get_metrics, start_exporter
+from nuvom_prometheus import ExporterError, Metrics, PrometheusSettings, get_metrics, start_exporter
 from nuvom_prometheus.metrics import OTHER_EXCEPTION, TOP_EXCEPTIONS
 
 from .helpers import listening, scrape, value
@@ -115,7 +114,7 @@ def test_start_exporter_on_a_busy_port_names_host_and_port() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        settings = load_settings().model_copy(update={"prometheus_port": port})
+        settings = PrometheusSettings(prometheus_port=port)
         with pytest.raises(ExporterError) as caught:
             start_exporter(settings)
     assert (caught.value.host, caught.value.port) == ("127.0.0.1", port)
@@ -127,7 +126,7 @@ def test_start_exporter_serves_the_registry_until_stopped() -> None:
     # Given an exporter on a free port (0)
     metrics = Metrics()
     metrics.worker_started(1, MemoryQueue(), ["default"], "threads", 3)
-    exporter = start_exporter(load_settings().model_copy(update={"prometheus_port": 0}), metrics.registry)
+    exporter = start_exporter(PrometheusSettings(prometheus_port=0), metrics.registry)
 
     # Then it serves that registry at its URL, until stopped
     assert exporter.port != 0 and exporter.url == f"http://127.0.0.1:{exporter.port}/metrics"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from types import ModuleType
 
 import pytest
 
 from nuvom.record import JobStatus
+from nuvom.runtime import get_queue
 
 from ..e2e.helpers import WorkerProcess, wait_until
-from .helpers import exporter_url, log_text, scrape, value
+from .helpers import exporter_url, scrape, value
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
 
@@ -42,8 +42,7 @@ def test_a_worker_counts_failures_by_exception_cancels_and_serves_its_id_and_pro
     # And the process and GC collectors are served beside Nuvom's metrics
     assert (value(samples, "process_cpu_seconds_total") or 0) > 0
     assert value(samples, "python_gc_objects_collected_total", generation="0") is not None
-    # And an info series carries the worker id the worker logs (and `nuvom workers` lists)
-    match = re.search(r"worker (\S+) serves Prometheus metrics", log_text(worker))
-    assert match is not None, log_text(worker)
-    info = value(samples, "nuvom_worker_info", worker=match.group(1), pool="threads", queues="default")
+    # And an info series carries the worker id the worker registry lists (as `nuvom workers` does)
+    (registered,) = get_queue().workers()  # type: ignore[attr-defined]
+    info = value(samples, "nuvom_worker_info", worker=registered.id, pool="threads", queues="default")
     assert info == 1, [key for key in samples if key[0] == "nuvom_worker_info"]

@@ -54,7 +54,8 @@ def queue_factory(redis_url: str, prefix: str) -> Iterator[object]:
     made: list[RedisQueue] = []
 
     def make() -> RedisQueue:
-        made.append(RedisQueue(connect(redis_url), prefix=prefix))
+        # reads the records of results_factory's store with each claim, as a worker's queue does
+        made.append(RedisQueue(connect(redis_url), prefix=prefix, records_prefix=prefix))
         return made[-1]
 
     yield make

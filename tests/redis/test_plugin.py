@@ -33,7 +33,9 @@ def test_nuvom_plugin_test_redis_passes_and_leaves_no_key_behind(
     assert "queue backend conformance: redis" in result.output
     assert "result backend conformance: redis" in result.output
     assert "scheduler backend conformance: redis" in result.output
-    assert "43 passed, 0 failed, 0 skipped" in result.output
+    # claims read records only for NUVOM_RESULT_BACKEND=redis (tests/redis/test_conformance.py
+    # runs those two checks), so here they are skipped
+    assert "57 passed, 0 failed, 2 skipped" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
     assert "14 passed, 0 failed, 0 skipped" in result.output
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 import redis
 
 from nuvom import runtime, task
-from nuvom.backends.base import Envelope
+from nuvom.backends.base import Envelope, Lease
 from nuvom.config import load_settings
 from nuvom.record import JobStatus
 from nuvom.testing.suite.results import record
+from nuvom.testing.suite.support import sleep_until, wait_for
+from nuvom.worker import Worker
 from nuvom_redis.queue import RedisQueue
 from nuvom_redis.results import RedisResults
 
@@ -182,23 +185,80 @@ def test_delay_stores_the_record_and_queues_the_job_in_one_call(
     probe.close()
 
 
-def test_a_claim_hands_the_records_to_the_result_store(
-    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("result_backend", ["redis", "file"])
+def test_a_claim_reads_the_record_only_for_the_redis_result_store(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch, result_backend: str
 ) -> None:
     monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
     monkeypatch.setenv("NUVOM_REDIS_URL", redis_url)
+    monkeypatch.setenv("NUVOM_RESULT_BACKEND", result_backend)
     queue, results = RedisQueue.from_settings(load_settings()), RedisResults.from_settings(load_settings())
     stored = record("handed")
     results.save(stored)
     queue.enqueue(Envelope("handed", "default", b"x"))
-    queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30)
-    probe = redis.Redis.from_url(redis_url)
-    gets = commands(probe, "get")
 
-    first, second = results.get_full("handed"), results.get_full("handed")
+    (lease,) = queue.pop_batch(1, queues=["default"], timeout=0, lease_secs=30)
 
-    assert first == stored == second
-    assert commands(probe, "get") - gets == 1, "the first read must come from the claim"
+    # the worker's result store is the Redis one only when NUVOM_RESULT_BACKEND says so
+    assert lease.record == (stored if result_backend == "redis" else None)
     queue.close()
     results.close()
-    probe.close()
+
+
+class _StallingQueue:
+    """The real Redis queue, but each claim stalls past its lease while ``meanwhile`` runs."""
+
+    def __init__(self, inner: RedisQueue, meanwhile: Callable[[Lease], None]) -> None:
+        self._inner = inner
+        self._meanwhile = meanwhile
+
+    def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        leases = self._inner.pop_batch(n, queues=queues, timeout=timeout, lease_secs=0.3)
+        for lease in leases:
+            self._meanwhile(lease)
+        return leases
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_a_worker_never_trusts_the_record_of_a_claim_whose_lease_lapsed(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given Redis backends, whose claims read each job's record
+    for key, value in {"QUEUE_BACKEND": "redis", "RESULT_BACKEND": "redis", "REDIS_URL": redis_url}.items():
+        monkeypatch.setenv(f"NUVOM_{key}", value)
+    monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
+    runtime.reset()
+    ran: list[int] = []
+
+    @task(name="redis_fenced_once")
+    def once(x: int) -> int:
+        ran.append(x)
+        return x
+
+    job = once.delay(7)
+    other = RedisQueue.from_settings(load_settings())
+
+    def finished_elsewhere(stale: Lease) -> None:
+        # the claim read the record "queued"; the worker stalls past its lease, and another
+        # worker claims the job, stores its outcome and acks it
+        assert stale.record is not None and stale.record.status is JobStatus.QUEUED
+        sleep_until(stale.expires_at)
+        (holder,) = wait_for(
+            lambda: other.pop_batch(1, queues=["default"], timeout=0.05, lease_secs=30), 5, "a reclaim"
+        )
+        done = stale.record.replace(status=JobStatus.SUCCESS, finished_at=time.time(), attempts=1)
+        runtime.get_results().save(done)
+        other.ack(holder)
+
+    # When a worker gets that stale claim
+    settings = load_settings()
+    stalling = _StallingQueue(runtime.get_queue(), finished_elsewhere)  # type: ignore[arg-type]
+    worker = Worker(settings, stalling, runtime.get_results(), burst=True)  # type: ignore[arg-type]
+    worker.run(install_signals=False)
+
+    # Then it reads the record afresh, sees the job finished, and never runs it again
+    assert ran == []
+    assert job.status() is JobStatus.SUCCESS
+    other.close()

@@ -1,8 +1,9 @@
 """Nuvom: a plugin-first background task queue. ``@task``, ``.delay()``, a worker, no server needed."""
 
+from typing import TYPE_CHECKING, Any
+
 from .cancellation import CurrentJob as CurrentJob
 from .cancellation import current_job as current_job
-from .config import Settings as Settings
 from .config import get_settings as get_settings
 from .errors import ArgumentsTooLarge as ArgumentsTooLarge
 from .errors import JobCancelled as JobCancelled
@@ -28,6 +29,8 @@ from .workflows import group as group
 
 # Eager mode's dispatcher: the runtime holds it, so the send path never imports what runs jobs.
 _set_inline_dispatcher(_Inline())
+if TYPE_CHECKING:
+    from .settings import Settings as Settings
 
 __all__ = [
     "ArgumentsTooLarge",
@@ -54,3 +57,12 @@ __all__ = [
     "group",
     "task",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``Settings``, imported on first use: pydantic-settings is not loaded by ``import nuvom``."""
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

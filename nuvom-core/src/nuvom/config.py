@@ -1,119 +1,36 @@
-"""Settings, read from ``NUVOM_*`` environment variables and ``.env`` (the environment wins)."""
+"""Settings, read from ``NUVOM_*`` environment variables and ``.env`` (the environment wins).
+
+This module is light: the pydantic-settings models live in :mod:`nuvom.settings`, imported on the
+first :func:`get_settings` (or the first use of ``Settings``, ``PluginSettings`` or ``SecretUrl``
+here), so that ``import nuvom`` never pays for pydantic.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from pathlib import Path
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
-from dotenv import dotenv_values
-from pydantic import Field, PlainSerializer, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+if TYPE_CHECKING:
+    from .settings import LogLevel as LogLevel
+    from .settings import PluginSettings as PluginSettings
+    from .settings import SecretUrl as SecretUrl
+    from .settings import Settings as Settings
 
-from .errors import ConfigError
-from .log import LogFormat
-from .redaction import redact_url
-
-ENV_PREFIX = "NUVOM_"
-TimeoutPolicy = Literal["fail", "retry", "ignore"]
-LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-_S = TypeVar("_S", bound="PluginSettings")
-#: A setting holding a URL that may carry credentials. ``nuvom config`` and every JSON dump of the
-#: settings show it with its password and secret query parameters masked; use it (or pydantic's
-#: ``SecretStr``) for any secret field, in plugin settings too.
-SecretUrl = Annotated[str, PlainSerializer(redact_url, when_used="json")]
-
-
-class PluginSettings(BaseSettings):
-    """Base class for a plugin's own settings: ``NUVOM_``-prefixed, read like the core's.
-
-    Subclass it with your fields (``NUVOM_MYPLUGIN_URL`` is field ``myplugin_url``) and read it
-    with :meth:`load` inside your backend factory, so a bad value names its variable.
-    """
-
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        validate_default=True,
-    )
-
-    @classmethod
-    def load(cls: type[_S]) -> _S:
-        """Read the settings from the environment and ``.env``.
-
-        Raises:
-            ConfigError: naming the first variable with a bad value, the value, and what is allowed.
-        """
-        try:
-            return cls()
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            field = str(error["loc"][0]) if error["loc"] else "?"
-            prefix = cls.model_config.get("env_prefix") or ""
-            value = error.get("input")
-            if isinstance(value, str):
-                value = redact_url(value)  # a bad value may still hold a password
-            raise ConfigError(prefix + field.upper(), value, error["msg"]) from None
-
-
-class Settings(PluginSettings):
-    """Effective Nuvom settings. Each field is read from ``NUVOM_<FIELD>``."""
-
-    #: Queue backend name (any registered backend: memory, file, a plugin's).
-    queue_backend: str = "file"
-    #: Result backend name.
-    result_backend: str = "file"
-    #: Scheduler store name.
-    scheduler_backend: str = "file"
-    #: Where the file backend, the manifest and the SQLite default live.
-    data_dir: Path = Path(".nuvom")
-    #: Concurrent job slots per worker process.
-    max_workers: int = Field(4, ge=1, le=1024)
-    #: Jobs claimed per backend round trip.
-    batch_size: int = Field(10, ge=1, le=10_000)
-    #: Default task timeout in seconds.
-    job_timeout_secs: float = Field(300.0, gt=0)
-    #: What happens to an attempt that runs past its timeout.
-    timeout_policy: TimeoutPolicy = "fail"
-    #: Base of the retry backoff, in seconds.
-    retry_delay_secs: float = Field(1.0, ge=0)
-    #: Cap of the exponential retry backoff, in seconds.
-    retry_backoff_max_secs: float = Field(600.0, ge=0)
-    #: A claimed job's lease; the worker extends it while the job runs.
-    lease_secs: float = Field(30.0, gt=0)
-    #: Deliveries to workers that died holding the job, before it is failed as poison.
-    max_deliveries: int = Field(5, ge=1)
-    #: Seconds a stopping worker waits for running jobs before returning the rest.
-    shutdown_grace_secs: float = Field(30.0, ge=0)
-    #: Largest encoded arguments of one call; ``.delay()`` over it raises ``ArgumentsTooLarge``.
-    max_args_bytes: int = Field(10 * 1024 * 1024, ge=1)
-    #: fsync queued jobs and final results before returning (file backend).
-    file_fsync: bool = True
-    #: Run ``.delay()`` inline, through the full serialization round trip (for tests).
-    eager: bool = False
-    #: Logging level of the command line.
-    log_level: LogLevel = "INFO"
-    #: Log lines of the command line off a terminal: ``text`` (one line per record) or ``json``.
-    log_format: LogFormat = "text"
-    #: Seconds between a worker's heartbeats in the worker registry (``nuvom workers``).
-    heartbeat_secs: float = Field(10.0, gt=0)
-    #: A worker whose last heartbeat is older than this many seconds is shown dead.
-    heartbeat_lapse_secs: float = Field(30.0, gt=0)
-    #: Redis URL for the Redis plugin.
-    redis_url: SecretUrl = "redis://127.0.0.1:6379/0"
-    #: SQLite database path for the SQLite plugin (default ``<DATA_DIR>/nuvom.db``).
-    sqlite_path: Path | None = None
-    #: Interface the Prometheus exporter binds.
-    prometheus_host: str = "127.0.0.1"
-    #: Port the Prometheus exporter binds; 0 lets the system pick a free one (the exporter logs it).
-    prometheus_port: int = Field(9150, ge=0, le=65535)
-
+#: Names this module hands out from :mod:`nuvom.settings` on first use.
+_FROM_SETTINGS: Final = frozenset({"LogLevel", "PluginSettings", "SecretUrl", "Settings"})
 
 _lock = threading.Lock()
 _settings: Settings | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """The settings models, imported from :mod:`nuvom.settings` on first use."""
+    if name in _FROM_SETTINGS:
+        return getattr(importlib.import_module(".settings", __package__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_settings() -> Settings:
@@ -122,6 +39,8 @@ def load_settings() -> Settings:
     Raises:
         ConfigError: naming the first variable with a bad value, the value, and what is allowed.
     """
+    from .settings import Settings
+
     return Settings.load()
 
 
@@ -141,17 +60,21 @@ def reset_settings() -> None:
         _settings = None
 
 
-def setting_sources(settings: Settings) -> list[tuple[str, object, str]]:
-    """Each setting as ``(variable, value, source)``; source is environment, .env or default.
+def setting_sources(settings: PluginSettings) -> list[tuple[str, object, str]]:
+    """Each field of ``settings`` as ``(variable, value, source)``; source is environment, .env or default.
 
-    Values are as JSON shows them (paths as text), with secrets masked (see :data:`SecretUrl`).
+    Values are as JSON shows them (paths as text), with secrets masked (see ``SecretUrl``).
     """
+    from dotenv import dotenv_values
+
     shown = settings.model_dump(mode="json")
     dotenv = {k.upper(): v for k, v in dotenv_values(".env").items()} if Path(".env").is_file() else {}
+    environment = {k.upper() for k in os.environ}
+    prefix = settings.model_config.get("env_prefix") or ""
     rows = []
-    for field in Settings.model_fields:
-        variable = ENV_PREFIX + field.upper()
-        if variable in {k.upper() for k in os.environ}:
+    for field in type(settings).model_fields:
+        variable = prefix + field.upper()
+        if variable in environment:
             source = "environment"
         elif variable in dotenv:
             source = ".env"

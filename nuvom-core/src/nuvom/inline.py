@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from .cancellation import CurrentJob
 from .config import get_settings
 from .errors import TaskNotFound
-from .events import job_finished, job_started
 from .execution import run_attempt
 from .lifecycle import running_record, settle
 from .message import JobMessage
 from .options import Effective
+from .plugins.events import job_finished, job_started
 from .record import JobRecord, JobStatus
 from .registry import registry
 from .runtime import get_results

@@ -96,17 +96,22 @@ def running_record(
     *,
     isolated: bool = False,
     sensitive: bool = False,
+    started_at: float | None = None,
 ) -> JobRecord:
-    """The record of an attempt that has just started (``isolated``: it runs alone)."""
+    """The record of an attempt that has just started (``isolated``: it runs alone).
+
+    ``started_at`` defaults to now; a job admitted by a limit starts at the instant it was granted.
+    """
     record = base or queued_record(message, max_retries)
     return record.replace(
         status=JobStatus.RUNNING,
         attempts=attempt,
         max_retries=max_retries,
         worker_id=worker_id,
-        started_at=time.time(),
+        started_at=started_at if started_at is not None else time.time(),
         next_retry_at=None,
         isolated=isolated,
+        waiting=None,
         sensitive=record.sensitive or sensitive,
     )
 

@@ -45,6 +45,8 @@ class JobMessage:
     timeout_secs: float | None = None
     #: The workflow continuation, copied into the job's record (see ``nuvom.workflows.links``).
     links: bytes | None = None
+    #: Overrides the task's ``rate_limit`` when set (``"10/s"``).
+    rate_limit: str | None = None
 
     @staticmethod
     def encode_call(
@@ -76,7 +78,11 @@ class JobMessage:
         return serialization.loads(self.args, what="args"), serialization.loads(self.kwargs, what="kwargs")
 
     def encode(self) -> bytes:
-        """The payload bytes. ``links`` is appended only when set, so plain jobs keep the old layout."""
+        """The payload bytes.
+
+        ``links`` and ``rate_limit`` are appended only when set (``links`` also when
+        ``rate_limit`` is), so plain jobs keep the old layout.
+        """
         fields: list[object] = [
             _VERSION,
             self.id,
@@ -90,8 +96,10 @@ class JobMessage:
             self.retries,
             self.timeout_secs,
         ]
-        if self.links is not None:
+        if self.links is not None or self.rate_limit is not None:
             fields.append(self.links)
+        if self.rate_limit is not None:
+            fields.append(self.rate_limit)
         return serialization.dumps(fields)
 
     @classmethod
@@ -136,4 +144,5 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "retries": (int, type(None)),
     "timeout_secs": (int, float, type(None)),
     "links": (bytes, type(None)),
+    "rate_limit": (str, type(None)),
 }

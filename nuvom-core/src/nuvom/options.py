@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from .flow import LimitKey, check_concurrency_limit, check_rate_limit
 from .names import check_name
 
 if TYPE_CHECKING:
-    from .config import Settings
     from .message import JobMessage
 
 TimeoutPolicy = Literal["fail", "retry", "ignore"]
@@ -62,6 +62,12 @@ class TaskOptions:
     category: str = "default"
     #: Arguments and results are not shown by consoles (``nuvom-dashboard``).
     sensitive: bool = False
+    #: At most this many starts per window across every worker: ``"10/s"``, ``"100/m"``, ``"1000/h"``.
+    rate_limit: str | None = None
+    #: At most this many jobs of the task (of each ``limit_key`` value) running at once anywhere.
+    concurrency_limit: int | None = None
+    #: Limits count per value of this argument (its name) or of this function of the arguments.
+    limit_key: LimitKey | None = None
     before_job: Callable[[], object] | None = None
     after_job: Callable[[Any], object] | None = None
     on_error: Callable[[BaseException], object] | None = None
@@ -82,6 +88,8 @@ class TaskOptions:
             raise ValueError(f"sensitive {self.sensitive!r} is not valid: use True or False")
         if not all(isinstance(tag, str) for tag in self.tags):
             raise ValueError(f"tags {list(self.tags)!r} is not valid: use a list of strings")
+        check_rate_limit(self.rate_limit)
+        check_concurrency_limit(self.concurrency_limit)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class CallOptions:
     timeout_secs: float | None = None
     #: Seconds during which the same call (task name and arguments) is enqueued only once.
     unique_for: float | None = None
+    #: Overrides the task's ``rate_limit`` for this call's jobs.
+    rate_limit: str | None = None
 
     def __post_init__(self) -> None:
         if self.countdown is not None and self.eta is not None:
@@ -114,11 +124,32 @@ class CallOptions:
         _check_timeout(self.timeout_secs)
         if self.unique_for is not None and (not _is_number(self.unique_for) or self.unique_for <= 0):
             raise ValueError(f"unique_for {self.unique_for!r} is not valid: use a number of seconds > 0")
+        check_rate_limit(self.rate_limit)
 
     @property
     def unique(self) -> bool:
         """True when the call names one job: by ``job_id`` or by ``unique_for``."""
         return self.job_id is not None or self.unique_for is not None
+
+
+class Defaults(Protocol):
+    """The settings a job's options fall back to (``nuvom.Settings`` is one)."""
+
+    @property
+    def job_timeout_secs(self) -> float:
+        """Default task timeout in seconds."""
+
+    @property
+    def timeout_policy(self) -> TimeoutPolicy:
+        """What happens to an attempt that runs past its timeout."""
+
+    @property
+    def retry_delay_secs(self) -> float:
+        """Base of the retry backoff, in seconds."""
+
+    @property
+    def retry_backoff_max_secs(self) -> float:
+        """Cap of the exponential retry backoff, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +166,7 @@ class Effective:
     result_ttl_secs: float | None
 
     @classmethod
-    def of(cls, opts: TaskOptions, message: JobMessage, settings: Settings) -> Effective:
+    def of(cls, opts: TaskOptions, message: JobMessage, settings: Defaults) -> Effective:
         """The options of the job ``message`` of a task with ``opts``, under ``settings``."""
         return cls(
             max_retries=message.retries if message.retries is not None else opts.retries,

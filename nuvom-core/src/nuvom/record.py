@@ -79,6 +79,9 @@ class JobRecord:
     isolated: bool = False
     #: The task is marked ``sensitive``: consoles show neither its arguments nor its result.
     sensitive: bool = False
+    #: Why a queued job has not started: the limit it waits for (``rate_limit 20/s of task t``);
+    #: ``None`` once it starts, and for a job that waits for nothing but a free worker.
+    waiting: str | None = None
 
     def replace(self, **changes: Any) -> JobRecord:
         """A copy with ``changes`` applied."""

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends.base import Capability, QueueBackend, ResultBackend, SchedulerBackend
 from .backends.interface import check_interface
-from .config import Settings, get_settings, reset_settings
+from .config import get_settings, reset_settings
 from .errors import ConfigError
 from .message import JobMessage
 from .plugins.manager import BackendKind, backend_factories, backend_origin, reset_plugin_manager
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 _lock = threading.RLock()
 _queue: QueueBackend | None = None

@@ -19,10 +19,10 @@ from typing import Any
 
 from .backends.base import CreatingResults, Envelope, QueueBackend, ResultBackend
 from .config import get_settings
-from .events import job_enqueued
 from .lifecycle import queued_record
 from .message import JobMessage
 from .options import CallOptions, TaskOptions
+from .plugins.events import job_enqueued
 from .record import JobRecord
 from .registry import is_sensitive
 from .runtime import get_queue, get_results, inline_dispatcher
@@ -133,6 +133,7 @@ def build_message(
         eta=_eta_of(options, now),
         retries=options.retries,
         timeout_secs=options.timeout_secs,
+        rate_limit=options.rate_limit,
     )
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from .flow import LimitKey, check_limit_key
 from .job import Job
 from .options import CallOptions, TaskOptions, TimeoutPolicy
 from .registry import registry
@@ -139,6 +140,7 @@ class Task(Generic[P, R]):
         retries: int | None = None,
         timeout_secs: float | None = None,
         unique_for: float | None = None,
+        rate_limit: str | None = None,
     ) -> TaskCall[P, R]:
         """Bind per-call options; then ``.delay(...)`` or ``.map(...)``.
 
@@ -154,13 +156,16 @@ class Task(Generic[P, R]):
             unique_for: seconds during which the same call (task name and arguments) is enqueued
                 once: the job id is derived from them, and sending it again within the window
                 returns the first job.
+            rate_limit: instead of the task's ``rate_limit`` (``"10/s"``), for these jobs.
 
         Raises:
             ValueError: naming the option with a bad value.
         """
         if isinstance(countdown, timedelta):
             countdown = countdown.total_seconds()
-        options = CallOptions(countdown, eta, queue, priority, job_id, retries, timeout_secs, unique_for)
+        options = CallOptions(
+            countdown, eta, queue, priority, job_id, retries, timeout_secs, unique_for, rate_limit
+        )
         return TaskCall(self, options)
 
     def delay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
@@ -245,6 +250,9 @@ def task(
     description: str = "",
     category: str = "default",
     sensitive: bool = False,
+    rate_limit: str | None = None,
+    concurrency_limit: int | None = None,
+    limit_key: LimitKey | None = None,
     before_job: Callable[[], object] | None = None,
     after_job: Callable[[Any], object] | None = None,
     on_error: Callable[[BaseException], object] | None = None,
@@ -281,6 +289,7 @@ def task(
     def decorate(fn: Callable[P, R]) -> Task[P, R]:
         tag_tuple = (tags,) if isinstance(tags, str) else tuple(tags or ())
         opts = TaskOptions(name=name or fn.__name__, tags=tag_tuple, **options)
+        check_limit_key(opts.limit_key, fn, opts.name)
         new = Task(fn, opts)
         registry.register(new, force=force, silent=silent)
         return new

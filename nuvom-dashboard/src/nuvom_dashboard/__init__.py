@@ -2,7 +2,8 @@
 
 from .app import create_app as create_app
 from .security import DashboardConfig as DashboardConfig
+from .settings import DashboardSettings as DashboardSettings
 
 __version__ = "0.1.0"
 
-__all__ = ["DashboardConfig", "__version__", "create_app"]
+__all__ = ["DashboardConfig", "DashboardSettings", "__version__", "create_app"]

@@ -274,8 +274,8 @@ def _cancel_schedule(request: Request, form: dict[str, str]) -> tuple[str, str]:
 
 
 def create_app(config: DashboardConfig | None = None) -> Starlette:
-    """The dashboard application; ``config`` defaults to :meth:`DashboardConfig.from_env`."""
-    board = Dashboard(config or DashboardConfig.from_env())
+    """The dashboard application; ``config`` defaults to :meth:`DashboardConfig.load`."""
+    board = Dashboard(config or DashboardConfig.load())
     routes = [
         Route("/", board.overview),
         Route("/fragments/overview", board.overview_fragment),

@@ -36,7 +36,7 @@ def dashboard(
     from .security import DashboardConfig
 
     import_modules(imports or [])
-    config = DashboardConfig.from_env(read_only=read_only)
+    config = DashboardConfig.load(read_only=read_only)
     if config.why_no_actions:
         console.print(config.why_no_actions, highlight=False, soft_wrap=True)
     console.print(f"dashboard at http://{host}:{port}/", highlight=False, soft_wrap=True)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from nuvom.config import PluginSettings
 from nuvom.plugins import hookimpl
+
+from .settings import DashboardSettings
+
+
+@hookimpl
+def nuvom_plugin_settings() -> type[PluginSettings]:
+    """``NUVOM_DASHBOARD_TOKEN``, shown masked by ``nuvom config``."""
+    return DashboardSettings
 
 
 @hookimpl

@@ -8,16 +8,16 @@ request (``Sec-Fetch-Site`` or an ``Origin`` other than the dashboard's own).
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 import time
 import urllib.parse
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 from starlette.requests import Request
+
+from .settings import DashboardSettings
 
 #: The environment variable holding the token that unlocks actions.
 TOKEN_VARIABLE: Final = "NUVOM_DASHBOARD_TOKEN"  # noqa: S105 (a variable name, not a secret)
@@ -41,9 +41,13 @@ class DashboardConfig:
     session_secs: float = SESSION_SECS
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ, *, read_only: bool = False) -> DashboardConfig:
-        """The token from ``NUVOM_DASHBOARD_TOKEN`` (an empty value counts as unset)."""
-        return cls(token=environ.get(TOKEN_VARIABLE) or None, read_only=read_only)
+    def load(cls, *, read_only: bool = False) -> DashboardConfig:
+        """The token from ``NUVOM_DASHBOARD_TOKEN`` (environment or ``.env``; empty counts as unset).
+
+        Raises:
+            ConfigError: the settings cannot be read, naming the variable.
+        """
+        return cls(token=DashboardSettings.load().token, read_only=read_only)
 
     @property
     def actions_enabled(self) -> bool:

@@ -11,10 +11,9 @@ import typer
 from prometheus_client import CollectorRegistry
 
 from nuvom.cli.common import console, handles_errors
-from nuvom.config import get_settings
 from nuvom.runtime import get_queue, get_scheduler_store
 
-from .exporter import start_exporter
+from .exporter import PrometheusSettings, start_exporter
 from .fleet import FleetCollector, require_depths
 from .metrics import runtime_collectors
 
@@ -43,7 +42,7 @@ def serve(
     ] = FLEET_PORT,
 ) -> None:
     """Serve the whole fleet's queue metrics from the backends, whether or not workers run."""
-    settings = get_settings()
+    settings = PrometheusSettings.load()
     settings = settings.model_copy(
         update={"prometheus_host": host or settings.prometheus_host, "prometheus_port": port}
     )

@@ -9,8 +9,9 @@ from typing import final
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
+from pydantic import Field
 
-from nuvom.config import PluginSettings, Settings
+from nuvom.config import PluginSettings
 from nuvom.errors import NuvomError
 
 from .metrics import get_metrics
@@ -19,10 +20,14 @@ logger = logging.getLogger(__name__)
 
 
 class PrometheusSettings(PluginSettings):
-    """The plugin's own settings (host and port are core settings: ``NUVOM_PROMETHEUS_HOST/PORT``)."""
+    """``NUVOM_PROMETHEUS_ENABLED``, ``NUVOM_PROMETHEUS_HOST`` and ``NUVOM_PROMETHEUS_PORT``."""
 
-    #: ``NUVOM_PROMETHEUS_ENABLED``: whether worker processes serve ``/metrics``.
+    #: Whether worker and scheduler processes serve ``/metrics``.
     prometheus_enabled: bool = True
+    #: Interface the exporter binds.
+    prometheus_host: str = "127.0.0.1"
+    #: Port the exporter binds; 0 lets the system pick a free one (the exporter logs it).
+    prometheus_port: int = Field(9150, ge=0, le=65535)
 
 
 class ExporterError(NuvomError):
@@ -67,7 +72,7 @@ class Exporter:
         self._thread.join(timeout=5)
 
 
-def start_exporter(settings: Settings, registry: CollectorRegistry | None = None) -> Exporter:
+def start_exporter(settings: PrometheusSettings, registry: CollectorRegistry | None = None) -> Exporter:
     """Serve ``registry`` (Nuvom's metrics by default) on ``NUVOM_PROMETHEUS_HOST:PORT``.
 
     Serving happens on a daemon thread, so it never keeps the process alive. Call it from a
@@ -75,7 +80,7 @@ def start_exporter(settings: Settings, registry: CollectorRegistry | None = None
     plugins too.
 
     Args:
-        settings: the core settings; ``prometheus_host`` and ``prometheus_port`` (0 picks a free port).
+        settings: the plugin's settings: ``prometheus_host`` and ``prometheus_port`` (0 picks a free port).
         registry: what to serve.
 
     Returns:

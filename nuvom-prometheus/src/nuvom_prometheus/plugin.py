@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Final
 
+from nuvom.config import PluginSettings
 from nuvom.plugins import hookimpl
 from nuvom.record import ErrorInfo, JobRecord, JobStatus
 
@@ -47,13 +48,16 @@ def _heartbeat(stop: threading.Event) -> None:
         metrics.beat()
 
 
-def _serve(owner: Any, what: str) -> None:
+def _serve(what: str) -> None:
     """Start the process's exporter for its first worker or scheduler; a bind failure is logged."""
     global _exporter
-    if _exporter is not None or not PrometheusSettings.load().prometheus_enabled:
+    if _exporter is not None:
+        return
+    settings = PrometheusSettings.load()
+    if not settings.prometheus_enabled:
         return
     try:
-        _exporter = start_exporter(owner.settings)
+        _exporter = start_exporter(settings)
     except ExporterError as exc:
         logger.error("%s. The %s runs on without serving metrics.", exc, what)
         return
@@ -74,6 +78,12 @@ def _unserve(owner_key: int) -> None:
 
 
 @hookimpl
+def nuvom_plugin_settings() -> type[PluginSettings]:
+    """``NUVOM_PROMETHEUS_*``, shown by ``nuvom config``."""
+    return PrometheusSettings
+
+
+@hookimpl
 def nuvom_worker_started(worker: Any) -> None:
     """Register the worker's slots and queues, start its heartbeat, and serve ``/metrics``."""
     pool = str(getattr(worker, "pool", "threads"))
@@ -86,7 +96,7 @@ def nuvom_worker_started(worker: Any) -> None:
         _watches[id(worker)] = _Watch(pool, worker.concurrency, stop, beat)
         _owners.add(id(worker))
         beat.start()
-        _serve(worker, f"worker {worker.id}")
+        _serve(f"worker {worker.id}")
 
 
 @hookimpl
@@ -105,7 +115,7 @@ def nuvom_scheduler_started(scheduler: Any) -> None:
     """Serve ``/metrics`` from a scheduler process too (enqueue counts of the jobs it sends)."""
     with _lock:
         _owners.add(id(scheduler))
-        _serve(scheduler, "scheduler")
+        _serve("scheduler")
 
 
 @hookimpl

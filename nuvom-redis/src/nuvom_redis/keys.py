@@ -30,11 +30,17 @@ Schedules (hash tag ``{schedules}``; the names differ from a queue's, so a queue
     P:{schedules}:next               sorted set of ids, score = next_run
     P:{schedules}:claims             sorted set of claimed ids, score = claimed_until
     P:{schedules}:rejected           hash id -> a record that could not be decoded
+
+Flow control, per limit key ``K`` (hash tag: a digest ``D`` of ``K``; each expires on its own)::
+
+    P:limit:{D}:starts               sorted set of granted starts, score = epoch seconds
+    P:limit:{D}:slots                sorted set of holder job ids, score = lease expiry
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 
 from nuvom.record import JobStatus
@@ -160,3 +166,29 @@ class ScheduleKeys:
     @property
     def rejected(self) -> str:
         return self.base + "rejected"
+
+
+@dataclass(frozen=True)
+class LimitKeys:
+    """Keys of one flow-control key (``limit_key`` value, task name...), named by a digest of it.
+
+    Each has its own hash tag, so a limiter script touches one slot of a Redis Cluster.
+    """
+
+    prefix: str
+    key: str
+
+    @property
+    def base(self) -> str:
+        digest = hashlib.sha256(self.key.encode()).hexdigest()[:32]
+        return f"{self.prefix}:limit:{{{digest}}}:"
+
+    @property
+    def starts(self) -> str:
+        """Granted starts: sorted set of unique members, score = start time (epoch seconds)."""
+        return self.base + "starts"
+
+    @property
+    def slots(self) -> str:
+        """Concurrency slots: sorted set of holder job ids, score = lease expiry (epoch seconds)."""
+        return self.base + "slots"

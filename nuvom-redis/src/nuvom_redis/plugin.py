@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from nuvom.config import PluginSettings
 from nuvom.plugins.hookspecs import BackendFactory, hookimpl
 
 from .persistence import warn_if_volatile
 from .queue import RedisQueue
 from .results import RedisResults
 from .scheduler import RedisScheduler
+from .settings import RedisSettings
+
+
+@hookimpl
+def nuvom_plugin_settings() -> type[PluginSettings]:
+    return RedisSettings
 
 
 @hookimpl

@@ -38,10 +38,10 @@ from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.record import JobRecord
 
-from . import handoff
 from .client import Connection, Outage, drop_keys, text
 from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key, workers_key
-from .results import RedisResults
+from .limits import RedisLimiter
+from .results import RedisResults, claimed_record
 from .scripts import Scripts
 from .settings import RedisSettings
 
@@ -66,8 +66,8 @@ class RedisQueue(BaseQueue):
     ) -> None:
         """A queue on ``connection`` under ``prefix``.
 
-        ``records_prefix`` names the result store whose records each claim also reads (see
-        ``handoff.py``); ``None`` reads none.
+        ``records_prefix`` names the result store whose records each claim also reads into
+        :attr:`Lease.record`, sparing the worker a round trip; ``None`` reads none.
         """
         self.connection = connection
         self.prefix = prefix
@@ -75,7 +75,17 @@ class RedisQueue(BaseQueue):
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
-            self._redis, "enqueue", "send", "claim", "ack", "nack", "extend", "complete", "save", "purge"
+            self._redis,
+            "enqueue",
+            "send",
+            "claim",
+            "ack",
+            "nack",
+            "extend",
+            "complete",
+            "save",
+            "purge",
+            "defer",
         )
         self._outage = Outage(connection.url)
         self._key_lists: dict[str, list[str]] = {}
@@ -90,7 +100,9 @@ class RedisQueue(BaseQueue):
     def from_settings(cls, settings: Settings) -> RedisQueue:
         """The queue at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
-        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix, records_prefix=own.key_prefix)
+        # Records are read with claims only for the worker's result store: the Redis one, here.
+        records = own.key_prefix if settings.result_backend == RedisResults.name else None
+        return cls(Connection(own.redis_url, own), prefix=own.key_prefix, records_prefix=records)
 
     def keys(self, queue: str) -> QueueKeys:
         """The keys of ``queue``."""
@@ -204,7 +216,6 @@ class RedisQueue(BaseQueue):
         first = 4 + int(reply[3])
         self._report_broken(frozenset(text(why) for why in reply[4:first]))
         leases = []
-        handed: list[tuple[str, Any]] = []
         for i in range(first, len(reply), _CLAIM_FIELDS):
             fields = reply[i : i + _CLAIM_FIELDS]
             position, job_id, payload, priority, attempts, deliveries, token, eta, record = fields
@@ -216,10 +227,8 @@ class RedisQueue(BaseQueue):
                 float(eta) if eta else None,
                 int(attempts),
             )
-            leases.append(Lease(envelope, int(deliveries), expires_at, token.decode()))
-            handed.append((envelope.id, record))
-        if handed and self._records is not None:
-            handoff.leave((self.connection.server, self._records.prefix), handed)
+            claimed = claimed_record(envelope.id, record) if record else None
+            leases.append(Lease(envelope, int(deliveries), expires_at, token.decode(), claimed))
         return leases, (wait_us / 1e6 if wait_us >= 0 else None)
 
     def _report_broken(self, broken: frozenset[str]) -> None:
@@ -244,6 +253,16 @@ class RedisQueue(BaseQueue):
         retry = "" if retry_at is None else repr(float(retry_at))
         with self.connection.errors(f"returning job {lease.id}"):
             self._scripts.run("nack", self._script_keys(lease.envelope.queue), [lease.id, lease.token, retry])
+
+    def defer(self, lease: Lease, until: float) -> None:
+        """Return the held job, due at ``until``, with its attempts unchanged."""
+        with self.connection.errors(f"deferring job {lease.id}"):
+            args = [lease.id, lease.token, repr(float(until))]
+            self._scripts.run("defer", self._script_keys(lease.envelope.queue), args)
+
+    def limiter(self) -> RedisLimiter:
+        """Counters on this queue's server, under its key prefix."""
+        return RedisLimiter(self.connection, self.prefix)
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         with self.connection.errors(f"extending the lease of job {lease.id}"):

@@ -21,7 +21,6 @@ from nuvom.config import Settings
 from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus
 
-from . import handoff
 from .client import Connection, drop_keys, text
 from .keys import STATUSES, ResultKeys
 from .scripts import Scripts
@@ -31,6 +30,31 @@ from .settings import DEFAULT_RESULT_TTL_SECS, RedisSettings
 _SAVE_CHUNK = 1_000
 #: Index entries checked per round trip by ``purge_expired``.
 _SWEEP_CHUNK = 1_000
+
+
+def decode_record(job_id: str, blob: Any) -> JobRecord:
+    """The record stored as ``blob``.
+
+    Raises:
+        CorruptEntry: it cannot be decoded, naming the job.
+    """
+    try:
+        return JobRecord.from_dict(serialization.loads(blob))
+    except (SerializationError, CorruptEntry, AttributeError) as exc:
+        raise CorruptEntry(f"result record {job_id!r} cannot be decoded: {exc}") from None
+
+
+def claimed_record(job_id: str, blob: Any) -> JobRecord | None:
+    """The record a claim read, for :attr:`Lease.record`; ``None`` when expired or undecodable.
+
+    ``None`` makes the worker read the record again, through :meth:`RedisResults.get_full`,
+    which reports a corrupt record as such.
+    """
+    try:
+        record = decode_record(job_id, blob)
+    except CorruptEntry:
+        return None
+    return None if is_expired(record) else record
 
 
 class RedisResults(BaseResults):
@@ -61,7 +85,7 @@ class RedisResults(BaseResults):
         """The store at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
         return cls(
-            Connection(settings.redis_url, own),
+            Connection(own.redis_url, own),
             prefix=own.key_prefix,
             ttl_secs=own.redis_result_ttl_secs,
             index_size=own.redis_index_size,
@@ -100,20 +124,12 @@ class RedisResults(BaseResults):
             keys = self.keys.indexes + [self.keys.record(r.id) for r in chunk]
             self._scripts.add(pipe, "save", keys, [arg for r in chunk for arg in self.record_args(r)])
 
-    def _decode(self, job_id: str, blob: Any) -> JobRecord:
-        try:
-            return JobRecord.from_dict(serialization.loads(blob))
-        except (SerializationError, CorruptEntry, AttributeError) as exc:
-            raise CorruptEntry(f"result record {job_id!r} cannot be decoded: {exc}") from None
-
     def get_full(self, job_id: str) -> JobRecord | None:
-        found, blob = handoff.take((self.connection.server, self.keys.prefix), job_id)
-        if not found:
-            with self.connection.errors(f"reading job {job_id}"):
-                blob = self._redis.get(self.keys.record(job_id))
+        with self.connection.errors(f"reading job {job_id}"):
+            blob = self._redis.get(self.keys.record(job_id))
         if blob is None:
             return None
-        record = self._decode(job_id, blob)
+        record = decode_record(job_id, blob)
         return None if is_expired(record) else record
 
     def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
@@ -132,7 +148,7 @@ class RedisResults(BaseResults):
                 gone: list[str] = []
                 stale: list[str] = []
                 for job_id, blob in zip(ids, blobs, strict=True):
-                    record = None if blob is None else self._decode(job_id, blob)
+                    record = None if blob is None else decode_record(job_id, blob)
                     if record is None or is_expired(record, now):
                         gone.append(job_id)
                     elif status is not None and record.status is not status:

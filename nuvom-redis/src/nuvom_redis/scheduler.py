@@ -78,7 +78,7 @@ class RedisScheduler:
     def from_settings(cls, settings: Settings) -> RedisScheduler:
         """The store at ``NUVOM_REDIS_URL``, with the plugin's ``NUVOM_REDIS_*`` settings."""
         own = RedisSettings.load()
-        return cls(Connection(settings.redis_url, own), prefix=own.key_prefix)
+        return cls(Connection(own.redis_url, own), prefix=own.key_prefix)
 
     def add(self, schedule: ScheduleRecord) -> None:
         k = self.keys

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from nuvom.config import PluginSettings
 from nuvom.plugins import hookimpl
 from nuvom.plugins.hookspecs import BackendFactory
 
 from .queue import SqliteQueue
 from .results import SqliteResults
 from .scheduler import SqliteScheduler
+from .settings import SqliteSettings
+
+
+@hookimpl
+def nuvom_plugin_settings() -> type[PluginSettings]:
+    return SqliteSettings
 
 
 @hookimpl

@@ -39,6 +39,7 @@ from nuvom.errors import CorruptEntry
 from nuvom.message import stored_id
 
 from .connection import Database
+from .limits import SqliteLimiter
 from .results import SqliteResults, upsert_records
 from .schema import CLAIM_INDEX, QUARANTINE, QUEUE, WAITING_INDEX, WORKERS
 from .settings import SqliteSettings, database_path
@@ -108,7 +109,7 @@ class SqliteQueue(BaseQueue):
         """The queue in ``NUVOM_SQLITE_PATH`` with the ``NUVOM_SQLITE_*`` settings."""
         own = SqliteSettings.load()
         return cls(
-            database_path(settings),
+            database_path(settings, own),
             busy_timeout_secs=own.sqlite_busy_timeout_secs,
             synchronous=own.sqlite_synchronous,
         )
@@ -212,6 +213,16 @@ class SqliteQueue(BaseQueue):
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
         self.database.write(lambda conn: _nack(conn, lease, retry_at), "nacking a job")
         self._wrote()
+
+    def defer(self, lease: Lease, until: float) -> None:
+        """Return the held job, due at ``until``, with its attempts unchanged."""
+        params = (0, until, int(until <= time.time()), lease.id, lease.token)
+        self.database.write(lambda conn: conn.execute(_NACK, params), "deferring a job")
+        self._wrote()
+
+    def limiter(self) -> SqliteLimiter:
+        """Counters in this queue's database, shared by every process that opens it."""
+        return SqliteLimiter(self.database)
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         expires_at = time.time() + lease_secs

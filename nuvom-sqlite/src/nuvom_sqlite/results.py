@@ -84,7 +84,7 @@ class SqliteResults(BaseResults):
         """The store in ``NUVOM_SQLITE_PATH`` with the ``NUVOM_SQLITE_*`` settings."""
         own = SqliteSettings.load()
         return cls(
-            database_path(settings),
+            database_path(settings, own),
             busy_timeout_secs=own.sqlite_busy_timeout_secs,
             synchronous=own.sqlite_synchronous,
             purge_interval_secs=own.sqlite_purge_interval_secs,

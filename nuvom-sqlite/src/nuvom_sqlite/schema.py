@@ -23,6 +23,9 @@ SCHEDULES: Final = "nuvom_schedules"
 SCHEDULES_QUARANTINE: Final = "nuvom_schedules_quarantine"
 #: The worker registry: one row per worker, its description as JSON.
 WORKERS: Final = "nuvom_workers"
+#: Flow control: granted starts per limit key (the rate window), and concurrency slot leases.
+LIMIT_STARTS: Final = "nuvom_limit_starts"
+LIMIT_SLOTS: Final = "nuvom_limit_slots"
 #: Ready jobs by queue, priority, due time and sequence: the claim reads it in order.
 CLAIM_INDEX: Final = "nuvom_queue_claim"
 #: Jobs not ready yet (scheduled or leased) by due time: what the next claim must promote.
@@ -81,6 +84,19 @@ CREATE INDEX IF NOT EXISTS nuvom_schedules_next_run ON {SCHEDULES} (next_run, id
 CREATE TABLE IF NOT EXISTS {WORKERS} (
     id TEXT PRIMARY KEY,
     info TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS {LIMIT_STARTS} (
+    key TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nuvom_limit_starts_key ON {LIMIT_STARTS} (key, at);
+
+CREATE TABLE IF NOT EXISTS {LIMIT_SLOTS} (
+    key TEXT NOT NULL,
+    holder TEXT NOT NULL,
+    expires REAL NOT NULL,
+    PRIMARY KEY (key, holder)
 );
 
 CREATE TABLE IF NOT EXISTS {SCHEDULES_QUARANTINE} (

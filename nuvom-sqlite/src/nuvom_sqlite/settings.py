@@ -14,10 +14,10 @@ Synchronous = Literal["NORMAL", "FULL"]
 
 
 class SqliteSettings(PluginSettings):
-    """``NUVOM_SQLITE_BUSY_TIMEOUT_SECS``, ``NUVOM_SQLITE_SYNCHRONOUS``, ``NUVOM_SQLITE_PURGE_INTERVAL_SECS``.
+    """``NUVOM_SQLITE_PATH``, ``NUVOM_SQLITE_BUSY_TIMEOUT_SECS``, ``NUVOM_SQLITE_SYNCHRONOUS``, and more."""
 
-    The database path is the core setting ``NUVOM_SQLITE_PATH`` (default ``<DATA_DIR>/nuvom.db``).
-    """
+    #: The database file; unset: ``<NUVOM_DATA_DIR>/nuvom.db``.
+    sqlite_path: Path | None = None
 
     #: How long a write waits for another process's write before it fails.
     sqlite_busy_timeout_secs: float = Field(10.0, gt=0)
@@ -27,6 +27,6 @@ class SqliteSettings(PluginSettings):
     sqlite_purge_interval_secs: float = Field(60.0, ge=0)
 
 
-def database_path(settings: Settings) -> Path:
+def database_path(settings: Settings, own: SqliteSettings) -> Path:
     """``NUVOM_SQLITE_PATH``, or ``<NUVOM_DATA_DIR>/nuvom.db`` when it is unset."""
-    return settings.sqlite_path if settings.sqlite_path is not None else settings.data_dir / "nuvom.db"
+    return own.sqlite_path if own.sqlite_path is not None else settings.data_dir / "nuvom.db"

@@ -57,6 +57,11 @@ class Lease:
     expires_at: float
     #: Backend-specific handle of the claim.
     token: str = ""
+    #: The job's record as the backend read it with the claim, if it did (``None``: not read).
+    #: The worker uses it instead of reading the record again while the lease holds. A backend
+    #: that fills it must read it in the same atomic step as the claim, from the store the
+    #: worker's result backend reads, and leave it ``None`` for a missing or expired record.
+    record: JobRecord | None = None
 
     @property
     def id(self) -> str:

@@ -26,14 +26,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .. import serialization
-from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
 from .base import BaseQueue, Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
+from .file_limits import FileLimiter
 from .file_workers import FileWorkerRegistry
 from .fsutil import (
     FILE_MODE,
@@ -45,6 +45,9 @@ from .fsutil import (
     storage_errors,
     write_new,
 )
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -324,11 +327,22 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                 pass  # already acked, or the lease was lost and the job belongs to someone else
 
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
+        due_ns = time.time_ns() if retry_at is None else int(retry_at * _NS)
+        self._give_back(lease, due_ns, count_attempt=retry_at is not None)
+
+    def defer(self, lease: Lease, until: float) -> None:
+        """Return the held job, due at ``until``, with its attempts unchanged."""
+        self._give_back(lease, int(until * _NS), count_attempt=False)
+
+    def limiter(self) -> FileLimiter:
+        """Counters under ``<queue>/limits``, shared by the processes of this host."""
+        return FileLimiter(self.root / "limits")
+
+    def _give_back(self, lease: Lease, due_ns: int, *, count_attempt: bool) -> None:
         with self._lease_lock:
             _, _, queue, entry = lease.token.split("~", 3)
             name = _Name.parse(entry)
-            due_ns = time.time_ns() if retry_at is None else int(retry_at * _NS)
-            attempts = name.attempts + (retry_at is not None)
+            attempts = name.attempts + count_attempt
             back = _Name(name.priority, due_ns, name.job_id, attempts, 0)
             if due_ns > time.time_ns():
                 target = self._delayed / queue / back.delayed

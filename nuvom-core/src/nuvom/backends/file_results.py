@@ -12,10 +12,9 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from .. import serialization
-from ..config import Settings
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..names import MAX_ID_LENGTH, check_name
 from ..record import JobRecord, JobStatus
@@ -28,6 +27,9 @@ from .fsutil import (
     storage_errors,
     write_temp,
 )
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,8 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from ..config import Settings
 from ..errors import CorruptEntry
 from ..scheduling.record import ScheduleRecord
 from . import locking
@@ -31,6 +30,9 @@ from .fsutil import (
     remove_stale_temp_files,
     storage_errors,
 )
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 

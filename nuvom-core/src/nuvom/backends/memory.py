@@ -28,6 +28,7 @@ from .base import (
     is_expired,
     newest_first,
 )
+from .memory_limits import MemoryLimiter
 
 
 @dataclasses.dataclass
@@ -54,6 +55,7 @@ class MemoryQueue(BaseQueue):
         self._delayed: list[tuple[float, int, str]] = []
         self._leased: dict[str, _Entry] = {}
         self._workers: dict[str, WorkerInfo] = {}
+        self._limiter = MemoryLimiter()
 
     def _push(self, entry: _Entry, due: float) -> None:
         env = entry.envelope
@@ -153,17 +155,28 @@ class MemoryQueue(BaseQueue):
         return applied
 
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
+        self._give_back(lease, retry_at if retry_at is not None else time.time(), retry_at is not None)
+
+    def defer(self, lease: Lease, until: float) -> None:
+        """Return the held job, due at ``until``, with its attempts unchanged."""
+        self._give_back(lease, until, False)
+
+    def limiter(self) -> MemoryLimiter:
+        """The limiter of this process (the memory queue serves no other)."""
+        return self._limiter
+
+    def _give_back(self, lease: Lease, due: float, count_attempt: bool) -> None:
         with self._cond:
             entry = self._held(lease)
             if entry is None:
                 return
-            if retry_at is not None:
+            if count_attempt:
                 attempts = entry.envelope.attempts + 1
                 entry.envelope = dataclasses.replace(entry.envelope, attempts=attempts)
             entry.lease = None
             del self._leased[lease.id]
             entry.deliveries = 0
-            self._push(entry, retry_at if retry_at is not None else time.time())
+            self._push(entry, due)
             self._cond.notify_all()
 
     def extend(self, lease: Lease, lease_secs: float) -> bool:

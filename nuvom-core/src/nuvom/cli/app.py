@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from ..config import get_settings, setting_sources
 from ..errors import NuvomError
 from ..plugins.manager import register_commands
 from ..version import __version__
 from .admin import health, workers
-from .common import JSON_OPTION, console, err_console, exit_code_for, fail, handles_errors, print_json
+from .common import console, err_console, exit_code_for, fail, handles_errors
 from .control import cancel_app, retry_app
 from .demo import demo
 from .jobs import history_app, inspect_app, status
@@ -19,6 +17,7 @@ from .name_clash import old_nuvom_installed
 from .plugin import plugin_app
 from .queue import queue_app
 from .scheduler import runscheduler, schedule_app
+from .settings import config
 from .tasks import discover_app, list_app
 from .worker import runworker
 
@@ -55,23 +54,7 @@ def version() -> None:
     console.print(f"nuvom {__version__}", highlight=False)
 
 
-@app.command()
-@handles_errors
-def config(as_json: bool = JSON_OPTION) -> None:
-    """Print each setting's effective value and where it came from."""
-    rows = setting_sources(get_settings())
-    if as_json:
-        print_json([{"variable": v, "value": value, "source": source} for v, value, source in rows])
-        return
-    table = Table(title="Nuvom settings")
-    for column in ("variable", "value", "source"):
-        table.add_column(column, overflow="fold")
-    for variable, value, source in rows:
-        style = {"environment": "cyan", ".env": "yellow"}.get(source, "dim")
-        table.add_row(variable, str(value), f"[{style}]{source}[/]")
-    console.print(table)
-
-
+app.command()(handles_errors(config))
 app.command()(handles_errors(demo))
 app.command()(handles_errors(runworker))
 app.command()(handles_errors(runscheduler))

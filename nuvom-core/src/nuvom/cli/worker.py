@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..config import Settings, get_settings
+from ..config import get_settings
 from ..discovery.registration import import_discovered, refresh_manifest
 from ..log import configure_logging, set_worker_id
 from ..names import check_name
@@ -19,6 +20,9 @@ from ..worker import Worker
 from ..worker.reloader import run_with_reload
 from ..worker.worker import POOLS
 from .common import err_console, fail, import_modules
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +48,10 @@ def runworker(
     batch_size: int | None = typer.Option(
         None, "--batch-size", "-b", min=1, help="Jobs claimed per round trip (default NUVOM_BATCH_SIZE)."
     ),
-    with_scheduler: bool = typer.Option(
-        False, "--with-scheduler", help="Also dispatch due schedules in this process (one-box setups)."
+    with_scheduler: bool | None = typer.Option(
+        None,
+        "--with-scheduler/--no-scheduler",
+        help="Also send due schedules from this process (default: NUVOM_WORKER_SCHEDULER, true).",
     ),
     dev: bool = typer.Option(
         False, "--dev", help="Restart the worker when a .py file of the project changes."
@@ -82,7 +88,7 @@ def runworker(
         args = [f"--import={module}" for module in imports] + [f"--queues={','.join(names)}"]
         args += [f"--concurrency={concurrency}"] if concurrency else []
         args += [f"--batch-size={batch_size}"] if batch_size else []
-        args += ["--with-scheduler"] if with_scheduler else []
+        args += [] if with_scheduler is None else ["--with-scheduler" if with_scheduler else "--no-scheduler"]
         args += [f"--pool={pool}"]
         args += [f"--max-jobs-per-child={max_jobs_per_child}"] if max_jobs_per_child else []
         args += [f"--max-memory-per-child={max_memory_per_child}"] if max_memory_per_child else []
@@ -114,9 +120,10 @@ def runworker(
         max_jobs_per_child=max_jobs_per_child,
         max_memory_per_child=max_memory_per_child,
         burst=burst,
+        runs_schedules=settings.worker_scheduler if with_scheduler is None else with_scheduler,
     )
     set_worker_id(worker.id)  # on every record from here on, "started" included
-    if not with_scheduler:
+    if not worker.runs_schedules:
         worker.run()
         return
     scheduler = Scheduler(get_scheduler_store(), settings=settings)

@@ -5,7 +5,8 @@ Implement a hook with ``@hookimpl`` from ``nuvom.plugins`` on a module or object
 through the entry-point group ``nuvom`` or ``.nuvom_plugins.toml``. Hook names that are plural
 nouns return things that are merged; past-tense names are notifications whose return value is
 ignored. A notification hook that raises is logged with the plugin's name and never fails a job
-or stops a worker.
+or stops a worker. Each plugin's implementation is called on its own (that is what isolates
+them), so a wrapper (``wrapper=True`` or ``hookwrapper=True``) is rejected when it registers.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
-    from ..config import Settings
+    from ..config import PluginSettings, Settings
     from ..record import ErrorInfo, JobRecord, JobStatus
 
 PROJECT_NAME = "nuvom"
@@ -50,6 +51,17 @@ def nuvom_result_backends() -> dict[str, BackendFactory]:  # type: ignore[empty-
 @hookspec
 def nuvom_scheduler_backends() -> dict[str, BackendFactory]:  # type: ignore[empty-body]
     """Scheduler stores this plugin provides, by name (see :func:`nuvom_queue_backends`)."""
+
+
+@hookspec
+def nuvom_plugin_settings() -> type[PluginSettings]:  # type: ignore[empty-body]
+    """This plugin's settings class, a :class:`~nuvom.config.PluginSettings` subclass.
+
+    Called by ``nuvom config``, which shows the class's fields (values, sources, secrets masked)
+    in a group named after the plugin. Read the settings with ``YourSettings.load()`` where they
+    are used (in a backend factory, say); the core's :class:`~nuvom.config.Settings` never holds
+    a plugin's fields.
+    """
 
 
 @hookspec

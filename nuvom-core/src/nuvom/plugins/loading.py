@@ -20,7 +20,6 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +53,8 @@ def from_entry_points() -> Iterator[Discovered]:
     Raises:
         PluginLoadError: naming the entry point, its distribution and the import error.
     """
+    from importlib.metadata import entry_points  # ~10 ms: paid when plugins load, not on import
+
     for point in entry_points(group="nuvom"):
         dist = point.dist
         label = f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"

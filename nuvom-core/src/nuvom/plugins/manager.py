@@ -2,7 +2,12 @@
 
 Plugins are registered in this order: the built-ins (memory and file backends), the entry-point
 group ``nuvom``, then ``.nuvom_plugins.toml`` in the working directory. Core code calls hooks only
-through the functions here, never through ``manager.hook`` directly.
+through the functions here and in :mod:`.events`, never through ``manager.hook`` directly.
+
+Every call goes through pluggy, one plugin at a time (a subset hook caller per plugin): that is
+what lets one plugin's failure be logged and the next plugin still be called, and what tells
+which plugin offered which backend. Wrapper hook implementations are therefore refused at
+registration (:func:`_refuse_wrappers`).
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
@@ -19,6 +24,9 @@ from ..version import __version__
 from . import builtin, hookspecs
 from .hookspecs import PROJECT_NAME, BackendFactory
 from .loading import Discovered, from_entry_points, from_toml, toml_path
+
+if TYPE_CHECKING:
+    from ..config import PluginSettings
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +48,8 @@ class PluginInfo:
 _lock = threading.RLock()
 _manager: pluggy.PluginManager | None = None
 _sources: dict[str, Discovered] = {}
+#: Per hook, one caller per implementing plugin (see :func:`plugin_callers`).
+_hook_cache: dict[str, list[tuple[str, pluggy.HookCaller]]] = {}
 
 
 def _register(manager: pluggy.PluginManager, found: Discovered) -> None:
@@ -48,10 +58,29 @@ def _register(manager: pluggy.PluginManager, found: Discovered) -> None:
         where = previous.source if previous else "an earlier registration"
         raise PluginError(f"two plugins are named {found.name!r}: from {where} and from {found.source}")
     try:
+        hash(found.plugin)
+    except TypeError:
+        raise PluginValidationError(found.name, "a plugin object must be hashable") from None
+    try:
         manager.register(found.plugin, name=found.name)
     except pluggy.PluginValidationError as exc:
         raise PluginValidationError(found.name, str(exc)) from None
+    _refuse_wrappers(manager, found)
     _sources[found.name] = found
+
+
+def _refuse_wrappers(manager: pluggy.PluginManager, found: Discovered) -> None:
+    """Unregister and refuse a plugin with a wrapper implementation: it would wrap nothing here."""
+    for caller in manager.get_hookcallers(found.plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is found.plugin and (impl.wrapper or impl.hookwrapper):
+                manager.unregister(found.plugin)
+                raise PluginValidationError(
+                    found.name,
+                    f"its {caller.name} is a wrapper (wrapper=True or hookwrapper=True); Nuvom calls "
+                    "each plugin's implementation on its own, so a wrapper has nothing to wrap: "
+                    "use a plain @hookimpl",
+                )
 
 
 def _build() -> pluggy.PluginManager:
@@ -95,18 +124,47 @@ def reset_plugin_manager() -> None:
         _hook_cache.clear()
 
 
+def plugin_callers(hook: str) -> list[tuple[str, pluggy.HookCaller]]:
+    """``(plugin name, caller)`` for each plugin implementing ``hook``, in pluggy's call order.
+
+    Each caller is a pluggy subset hook caller that calls that one plugin's implementation.
+    """
+    cached = _hook_cache.get(hook)
+    if cached is not None:
+        return cached
+    with _lock:
+        cached = _hook_cache.get(hook)
+        if cached is None:
+            manager = get_plugin_manager()
+            impls = list(reversed(getattr(manager.hook, hook).get_hookimpls()))
+            cached = [
+                (
+                    impl.plugin_name,
+                    manager.subset_hook_caller(hook, [i.plugin for i in impls if i is not impl]),
+                )
+                for impl in impls
+            ]
+            _hook_cache[hook] = cached
+        return cached
+
+
+def _per_plugin(hook: str) -> list[tuple[str, Any]]:
+    """What each plugin's implementation of ``hook`` returns, by plugin name (``None`` is skipped)."""
+    answers = []
+    for plugin, caller in plugin_callers(hook):
+        for answer in caller():
+            answers.append((plugin, answer))
+    return answers
+
+
 def _offers(kind: BackendKind) -> dict[str, tuple[BackendFactory, str]]:
-    manager = get_plugin_manager()
-    caller = getattr(manager.hook, f"nuvom_{kind}_backends")
     offered: dict[str, tuple[BackendFactory, str]] = {}
-    for impl in reversed(caller.get_hookimpls()):  # registration order
-        for name, factory in (impl.function() or {}).items():
+    for plugin, factories in reversed(_per_plugin(f"nuvom_{kind}_backends")):  # registration order
+        for name, factory in factories.items():
             if name in offered:
                 first = offered[name][1]
-                raise PluginError(
-                    f"{kind} backend {name!r} is offered by both {first!r} and {impl.plugin_name!r}"
-                )
-            offered[name] = (factory, impl.plugin_name)
+                raise PluginError(f"{kind} backend {name!r} is offered by both {first!r} and {plugin!r}")
+            offered[name] = (factory, plugin)
     return offered
 
 
@@ -119,6 +177,15 @@ def backend_factories(kind: BackendKind) -> dict[str, BackendFactory]:
     return {name: factory for name, (factory, _) in _offers(kind).items()}
 
 
+def plugin_backends(kind: BackendKind, plugin: str) -> dict[str, BackendFactory]:
+    """The ``kind`` backends the registered plugin named ``plugin`` offers, by name."""
+    offered: dict[str, BackendFactory] = {}
+    for by, factories in _per_plugin(f"nuvom_{kind}_backends"):
+        if by == plugin:
+            offered.update(factories)
+    return offered
+
+
 def backend_origin(kind: BackendKind, name: str) -> str:
     """Which plugin offers the ``kind`` backend ``name``, and where that plugin came from."""
     offer = _offers(kind).get(name)
@@ -128,29 +195,22 @@ def backend_origin(kind: BackendKind, name: str) -> str:
     return f"plugin {offer[1]!r}, {found.source}" if found is not None else f"plugin {offer[1]!r}"
 
 
-_hook_cache: dict[str, list[pluggy.HookImpl]] = {}
+def plugin_settings() -> list[tuple[str, type[PluginSettings]]]:
+    """Each registered plugin's settings class (hook ``nuvom_plugin_settings``), in registration order.
 
+    Raises:
+        PluginValidationError: a plugin answers with something other than a ``PluginSettings`` subclass.
+    """
+    from ..config import PluginSettings
 
-def _impls(hook: str) -> list[pluggy.HookImpl]:
-    cached = _hook_cache.get(hook)
-    if cached is None:
-        cached = list(reversed(getattr(get_plugin_manager().hook, hook).get_hookimpls()))
-        _hook_cache[hook] = cached
-    return cached
-
-
-def notify(hook: str, **kwargs: Any) -> None:
-    """Call a notification hook on every plugin; one that raises is logged with its name, never raised."""
-    for impl in _impls(hook):
-        try:
-            impl.function(*[kwargs[name] for name in impl.argnames])
-        except Exception:
-            logger.exception("plugin %r raised in %s; carrying on", impl.plugin_name, hook)
-
-
-def has_listeners(hook: str) -> bool:
-    """True when some plugin implements ``hook``: callers skip building arguments otherwise."""
-    return bool(_impls(hook))
+    answers = list(reversed(_per_plugin(hookspecs.nuvom_plugin_settings.__name__)))
+    for plugin, answer in answers:
+        if not (isinstance(answer, type) and issubclass(answer, PluginSettings)):
+            raise PluginValidationError(
+                plugin,
+                f"nuvom_plugin_settings returned {answer!r}, not a nuvom.config.PluginSettings subclass",
+            )
+    return answers
 
 
 def register_commands(app: Any) -> None:
@@ -170,9 +230,7 @@ def plugin_infos() -> list[PluginInfo]:
             hook = impl_caller.name
             if hook.endswith("_backends"):
                 kind = hook.removeprefix("nuvom_").removesuffix("_backends")
-                impl = next(i for i in impl_caller.get_hookimpls() if i.plugin is plugin)
-                offered: dict[str, BackendFactory] = impl.function() or {}  # type: ignore[assignment]
-                backends[kind] = sorted(offered)
+                backends[kind] = sorted(plugin_backends(kind, name))  # type: ignore[arg-type]
             else:
                 hooks.append(hook)
         infos.append(PluginInfo(name, found.source, found.version, backends, sorted(hooks)))

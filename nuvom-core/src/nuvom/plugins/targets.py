@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from typing import Any, Literal
+from typing import Literal
 
 from ..errors import PluginError
 from .hookspecs import BackendFactory
 from .loading import backend_class_factory, import_target
-from .manager import backend_factories
+from .manager import backend_factories, plugin_backends
 
 TargetKind = Literal["queue", "result", "scheduler"]
 
@@ -34,10 +34,8 @@ def _from_entry_point(target: str, kind: TargetKind, name: str | None) -> tuple[
         dist = point.dist.name if point.dist is not None else None
         if target not in (point.name, dist):
             continue
-        plugin: Any = point.load()
-        hook = getattr(plugin, f"nuvom_{kind}_backends", None)
-        offered = hook() if callable(hook) else {}
-        factory, chosen = _pick(offered or {}, name, f"entry point {point.name!r}", kind)
+        offered = plugin_backends(kind, point.name)  # every entry point is a registered plugin
+        factory, chosen = _pick(offered, name, f"entry point {point.name!r}", kind)
         return factory, f"{chosen} (entry point {point.name} of {dist})"
     return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -163,4 +164,11 @@ def create_schedule(
     existing = store.get(record.id) if schedule_id is not None else None
     if existing is None or not existing.same_definition(record):
         store.add(record)
+        if at is not None and record.next_run < now:
+            warnings.warn(
+                f"schedule {record.id} of task {task.name}: at={at.isoformat()} is in the past; "
+                "it fires now (as soon as a worker or `nuvom runscheduler` runs)",
+                UserWarning,
+                stacklevel=3,
+            )
     return Schedule(record.id, task.name)

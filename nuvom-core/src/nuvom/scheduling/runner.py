@@ -13,18 +13,22 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from ..backends.base import SchedulerBackend
-from ..config import Settings, get_settings
+from ..config import get_settings
 from ..lifecycle import queued_record
 from ..message import JobMessage
-from ..plugins.manager import notify
+from ..plugins.events import Event, notify
 from ..record import JobStatus
 from ..registry import registry
 from ..runtime import get_results
 from ..sending import save_new, send
 from .record import ScheduleRecord
 from .timing import next_run_after
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +110,7 @@ class Scheduler:
         """Dispatch until :meth:`stop`; a failing round is logged and retried after a poll."""
         logger.info("scheduler started: polling every %g s", self.poll_secs)
         self.warn_unknown_tasks()
-        notify("nuvom_scheduler_started", scheduler=self)
+        notify(Event.SCHEDULER_STARTED, scheduler=self)
         try:
             while not self._stopping.is_set():
                 try:
@@ -117,7 +121,7 @@ class Scheduler:
                 if claimed < _CLAIM_LIMIT:
                     self._stopping.wait(self.poll_secs)
         finally:
-            notify("nuvom_scheduler_stopping", scheduler=self)
+            notify(Event.SCHEDULER_STOPPING, scheduler=self)
         logger.info("scheduler stopped after sending %d jobs", self.sent)
 
     def run_once(self, now: float | None = None) -> int:

@@ -1,131 +1,164 @@
-"""Whether a claimed job runs: read its message and its stored record, then run it or settle it.
+"""Admission of a claimed job under its task's limits: a start now, or a deferral with a reason.
 
-A claimed job is settled without running when its payload cannot be read, its record cannot be
-read, it was cancelled, its outcome is already stored (a worker stopped before acknowledging
-it), it is poison (see ``docs/worker.md``, "Poison jobs"), or its task is unknown here.
+A job over a limit is neither failed nor charged an attempt: it goes back to the queue
+(``defer``), due when the limit may have room, and its record stays ``queued`` with
+``waiting`` saying which limit it waits for. Its slot in the worker is freed at once, so jobs of
+other tasks never wait behind it. A concurrency slot is a lease on the limiter held by the job
+id, renewed with the job's own lease and released when the attempt stops running; the slot of a
+worker killed with ``kill -9`` comes back when its lease lapses.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..backends.base import Lease, QueueBackend, ResultBackend
-from ..config import Settings
-from ..errors import CorruptEntry, TaskNotFound
-from ..events import job_finished
-from ..lifecycle import queued_record, unreadable_record
-from ..log import name_job_task
+from ..backends.limits import Limiter, LimitingQueue
+from ..errors import BackendFeatureMissing
+from ..flow import RateLimit, limit_key_of
+from ..lifecycle import queued_record
 from ..message import JobMessage
 from ..record import ErrorInfo, JobRecord, JobStatus
-from ..registry import RegisteredTask, TaskRegistry, is_sensitive
-from ..workflows.continuation import continue_workflow
-from .attempt import Attempt
-from .outcomes import Outcomes
+from ..registry import RegisteredTask
 
 logger = logging.getLogger(__name__)
 
+#: A job waiting for a concurrency slot is checked again after a random pause in this range
+#: (sooner if the soonest slot lease lapses sooner): slots are freed without notice.
+SLOT_RECHECK_SECS = (0.05, 0.25)
+
 
 @dataclass(frozen=True)
-class Admitted:
-    """A claimed job that is to run."""
-
-    task: RegisteredTask
-    message: JobMessage
-    #: Its record as stored at the claim (``None``: none is stored).
-    existing: JobRecord | None
-    #: It must run alone: it was running each time its last holders stopped.
-    alone: bool
-
-
 class Admission:
-    """Decides, for each claimed job of one worker, whether it runs."""
+    """What became of a claimed job at the limits."""
+
+    #: It may start now; otherwise it was deferred (or must fail, see ``error``).
+    granted: bool
+    #: When a limit granted its start (epoch seconds); ``None`` when no limit applies.
+    started_at: float | None = None
+    #: It cannot be admitted at all (a bad limit key, no limiter): fail it with this.
+    error: ErrorInfo | None = None
+
+
+def limited(task: RegisteredTask) -> bool:
+    """True when the task has a rate or concurrency limit."""
+    return task.opts.rate_limit is not None or task.opts.concurrency_limit is not None
+
+
+class FlowControl:
+    """The limits of one worker's jobs, on the limiter of its queue backend."""
 
     def __init__(
-        self,
-        settings: Settings,
-        queue: QueueBackend,
-        results: ResultBackend,
-        tasks: TaskRegistry,
-        outcomes: Outcomes,
+        self, queue: QueueBackend, results: ResultBackend, lease_secs: float, tasks: Iterable[RegisteredTask]
     ) -> None:
-        self._max_deliveries = settings.max_deliveries
-        self._queue = queue
-        self._results = results
-        self._tasks = tasks
-        self._outcomes = outcomes
+        """Raises ``BackendFeatureMissing`` when a task has limits and the queue offers no limiter."""
+        self.queue = queue
+        self.results = results
+        self.lease_secs = lease_secs
+        self._limiter: Limiter | None = queue.limiter() if isinstance(queue, LimitingQueue) else None
+        self._lock = threading.Lock()
+        #: Job id -> the limit keys whose slot it holds.
+        self._slots: dict[str, list[str]] = {}
+        names = sorted(t.name for t in tasks if limited(t))
+        if names and self._limiter is None:
+            raise BackendFeatureMissing(self._missing(", ".join(names)))
 
-    def admit(self, attempt: Attempt) -> Admitted | None:
-        """Decode the claimed job and read its record; ``None`` when it was settled without running."""
-        lease = attempt.lease
+    def _missing(self, names: str) -> str:
+        return (
+            f"the queue backend {self.queue.name!r} offers no limiter (nuvom.backends.limits."
+            f"LimitingQueue), so it cannot enforce rate_limit or concurrency_limit of task(s) {names}; "
+            "use a backend that does (memory, file, sqlite, redis) or remove the limits"
+        )
+
+    def admit(
+        self, task: RegisteredTask, message: JobMessage, lease: Lease, existing: JobRecord | None
+    ) -> Admission:
+        """Take what the job's limits ask for, or defer it; see the module docstring."""
+        opts = task.opts
+        rate_text = message.rate_limit or opts.rate_limit
+        if rate_text is None and opts.concurrency_limit is None:
+            return Admission(granted=True)
         try:
-            message = JobMessage.decode(lease.envelope.payload)
-        except CorruptEntry as exc:
-            error = ErrorInfo("CorruptEntry", exc.reason)
-            self._outcomes.fail_unrun(attempt, unreadable_record(lease), error)
-            return None
-        name_job_task(message.task_name)
-        try:
-            existing = self.stored_record(message)
-        except CorruptEntry as exc:  # settled now: read again, it would fail at every delivery
-            error = ErrorInfo("CorruptEntry", f"the job's stored record cannot be read: {exc.reason}")
-            unread = queued_record(message, 0, sensitive=is_sensitive(message.task_name))
-            self._outcomes.fail_unrun(attempt, unread, error)
-            return None
-        return self.decide(attempt, message, existing)
-
-    def stored_record(self, message: JobMessage) -> JobRecord | None:
-        """The claimed job's record as stored now; ``None`` when none is stored.
-
-        Raises:
-            CorruptEntry: the stored record cannot be read.
-        """
-        return self._results.get_full(message.id)
-
-    def decide(self, attempt: Attempt, message: JobMessage, existing: JobRecord | None) -> Admitted | None:
-        """Run the claimed job, or settle it here and return ``None``."""
-        lease = attempt.lease
-        if existing is not None and existing.status is JobStatus.CANCELLED:
-            if existing.finished_at is None:  # cancelled while a worker that has died ran it
-                self._results.save(existing.replace(finished_at=time.time()))
-            self._queue.ack(lease)
-            job_finished(existing)  # monitoring counts the cancel, though the job never ran here
-            logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
-            return None
-        if existing is not None and existing.status.is_terminal:
-            # Its outcome was stored by a worker that stopped before acknowledging it: finish
-            # what that worker left (follow-ups are sent once), without running it again.
-            continue_workflow(existing, self._queue, self._results)
-            self._queue.ack(lease)
-            logger.info(
-                "job %s (%s) was already %s; not run again",
-                message.id,
-                message.task_name,
-                existing.status.value,
+            rate = RateLimit.parse(rate_text) if rate_text is not None else None
+            args, kwargs = message.decode_call()
+            value = limit_key_of(opts.limit_key, task.func, args, kwargs)
+        except Exception as exc:
+            why = f"the limit of task {task.name!r} cannot be applied: {type(exc).__name__}: {exc}"
+            return Admission(granted=False, error=ErrorInfo("LimitKeyError", why))
+        if self._limiter is None:
+            return Admission(
+                granted=False, error=ErrorInfo("BackendFeatureMissing", self._missing(task.name))
             )
-            return None
-        alone = self._suspected(lease, existing)
-        if alone and existing is not None and existing.isolated:
-            reason = (
-                f"its worker stopped while it ran alone, after {lease.deliveries} deliveries to "
-                f"workers that stopped while it ran (NUVOM_MAX_DELIVERIES="
-                f"{self._max_deliveries}); failed as a poison job"
+        key = task.name if value is None else f"{task.name}[{value}]"
+        of_key = "" if value is None else f" for limit_key {value!r}"
+        now = time.time()
+        if opts.concurrency_limit is not None:
+            wait = self._limiter.acquire_slot(key, opts.concurrency_limit, lease.id, self.lease_secs, now)
+            if wait > 0:
+                why = f"concurrency_limit {opts.concurrency_limit} of task {task.name}{of_key}"
+                self._defer(
+                    lease, message, existing, now + min(wait, random.uniform(*SLOT_RECHECK_SECS)), why
+                )
+                return Admission(granted=False)
+        if rate is not None:
+            wait = self._limiter.take_start(key, rate.count, rate.period_secs, now)
+            if wait > 0:
+                if opts.concurrency_limit is not None:
+                    self._limiter.release_slot(key, lease.id)
+                jitter = random.uniform(0, rate.period_secs / rate.count)
+                self._defer(
+                    lease,
+                    message,
+                    existing,
+                    now + wait + jitter,
+                    f"rate_limit {rate.text} of task {task.name}{of_key}",
+                )
+                return Admission(granted=False)
+        if opts.concurrency_limit is not None:
+            with self._lock:
+                self._slots[lease.id] = [key]
+        return Admission(granted=True, started_at=now)
+
+    def _defer(
+        self, lease: Lease, message: JobMessage, existing: JobRecord | None, until: float, why: str
+    ) -> None:
+        """Put the job back, due at ``until``; its record says why it waits (written once per reason)."""
+        record = existing or queued_record(message, 0)
+        if record.waiting != why or record.status is not JobStatus.QUEUED:
+            self.results.save(
+                record.replace(status=JobStatus.QUEUED, waiting=why, worker_id=None), durable=False
             )
-            self._outcomes.fail_unrun(attempt, existing, ErrorInfo("PoisonJob", reason))
-            return None
-        task = self._tasks.get(message.task_name)
-        if task is None:
-            error = ErrorInfo("TaskNotFound", str(TaskNotFound(message.task_name)))
-            self._outcomes.fail_unrun(attempt, existing or queued_record(message, 0), error)
-            return None
-        return Admitted(task, message, existing, alone)
+        assert isinstance(self.queue, LimitingQueue)
+        self.queue.defer(lease, until)
+        logger.debug("job %s waits for the %s; due again in %.3f s", lease.id, why, until - time.time())
 
-    def _suspected(self, lease: Lease, existing: JobRecord | None) -> bool:
-        """Past ``NUVOM_MAX_DELIVERIES``, was the job running when its last holder stopped?
+    def renew(self) -> None:
+        """Push the lease of every slot this worker holds (called with the job leases' extension)."""
+        with self._lock:
+            held = [(job_id, key) for job_id, keys in self._slots.items() for key in keys]
+        if self._limiter is None:
+            return
+        now = time.time()
+        for job_id, key in held:
+            if not self._limiter.renew_slot(key, job_id, self.lease_secs, now):
+                logger.warning(
+                    "job %s: its concurrency slot of %s lapsed; another job may take it", job_id, key
+                )
 
-        A job that was only held (waiting for a slot) when its worker died is not suspected: it
-        runs as usual. A suspected job runs alone; if its worker stops then too, it is poison.
-        """
-        over = lease.deliveries > self._max_deliveries
-        return over and existing is not None and existing.status is JobStatus.RUNNING
+    def release(self, job_id: str) -> None:
+        """Free the slots of a job that no longer runs (idempotent)."""
+        with self._lock:
+            keys = self._slots.pop(job_id, [])
+        for key in keys:
+            assert self._limiter is not None
+            try:
+                self._limiter.release_slot(key, job_id)
+            except Exception:
+                logger.exception(
+                    "job %s: freeing its slot of %s failed; it lapses with its lease", job_id, key
+                )

@@ -13,11 +13,13 @@ import os
 import socket
 import threading
 import time
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..backends.base import QueueBackend, WorkerInfo, WorkerRegistry
-from ..config import Settings
 from ..log import set_worker_id
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 

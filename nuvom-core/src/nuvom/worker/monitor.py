@@ -3,7 +3,8 @@
 Every tick (50 ms) it looks at each running attempt: it stores the "running" record of one that
 has run past 50 ms, reads the record of a running job for a cancel, and times out an attempt
 past its deadline. Less often it extends the leases of every held job (three times per lease),
-fails the records of quarantined jobs, and purges expired results.
+with the leases of the limit slots its jobs hold, fails the records of quarantined jobs, and
+purges expired results.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..backends.base import QueueBackend, ResultBackend
-from ..config import Settings
 from ..record import JobStatus
+from .admission import FlowControl
 from .attempt import Attempt, AttemptState
 from .holdings import Holdings
 from .quarantine import settle_quarantined
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +52,14 @@ class Monitor:
         queue: QueueBackend,
         results: ResultBackend,
         holdings: Holdings,
+        flow: FlowControl,
         time_out: Callable[[Attempt], None],
     ) -> None:
         self._lease_secs = settings.lease_secs
         self._queue = queue
         self._results = results
         self._holdings = holdings
+        self._flow = flow
         self._time_out = time_out
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="nuvom-monitor", daemon=True)
@@ -89,6 +96,7 @@ class Monitor:
                 logger.exception("worker monitor failed; retrying on the next tick")
 
     def _extend_leases(self) -> None:
+        self._flow.renew()
         for attempt in self._holdings.snapshot():
             if not self._queue.extend(attempt.lease, self._lease_secs):
                 logger.warning("lease of job %s was lost; another worker may run it too", attempt.lease.id)

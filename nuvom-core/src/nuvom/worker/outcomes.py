@@ -16,9 +16,9 @@ import traceback
 
 from ..backends.base import Completion, QueueBackend, ResultBackend
 from ..errors import JobTimeout
-from ..events import job_finished
 from ..execution import run_hook
 from ..lifecycle import Outcome, failed_record, settle
+from ..plugins.events import job_finished
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..workflows.continuation import continue_workflow
 from .attempt import Attempt

@@ -1,6 +1,6 @@
 """The path of one claimed job inside a worker: admitted, started, run, finished, committed.
 
-A job thread takes each claimed job: :class:`~.admission.Admission` decides whether it runs;
+A job thread takes each claimed job: :class:`~.intake.Intake` decides whether it runs now;
 it is started (its "running" record made, the isolation gate passed); its attempt runs on the
 job thread, in a child process (``pool="processes"``), or on the event loop (``async def``
 tasks, whose job thread goes on with its next job); and its outcome goes to
@@ -17,20 +17,19 @@ import time
 
 from ..backends.base import QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
-from ..config import Settings
-from ..events import job_started
 from ..execution import run_attempt, run_attempt_async
 from ..lifecycle import Outcome, running_record, settle
 from ..log import job_context
 from ..message import JobMessage
-from ..options import Effective
+from ..plugins.events import job_started
 from ..registry import RegisteredTask
-from .admission import Admission, Admitted
+from .admission import FlowControl
 from .attempt import Attempt, AttemptState
 from .child import Request
 from .event_loop import EventLoopThread
 from .faults import fault
 from .holdings import Holdings
+from .intake import Accepted, Intake
 from .isolation import Isolation
 from .outcomes import Outcomes
 from .pool import JobThreads
@@ -44,26 +43,26 @@ class Processor:
 
     def __init__(
         self,
-        settings: Settings,
         queue: QueueBackend,
         results: ResultBackend,
         worker_id: str,
         holdings: Holdings,
-        admission: Admission,
+        intake: Intake,
         outcomes: Outcomes,
+        flow: FlowControl,
         *,
         concurrency: int,
         loop: EventLoopThread,
         children: ChildPool | None,
         stopping: threading.Event,
     ) -> None:
-        self._settings = settings
         self._queue = queue
         self._results = results
         self._worker_id = worker_id
         self._holdings = holdings
-        self._admission = admission
+        self._intake = intake
         self._outcomes = outcomes
+        self._flow = flow
         self._loop = loop
         self._children = children
         self._stopping = stopping
@@ -83,7 +82,7 @@ class Processor:
         self._outcomes.store_timeout(attempt)
         if attempt.thread_id is not None:
             self.threads.retire(attempt.thread_id)
-        attempt.leave_gate(self._gate)
+        self._stop_running(attempt)
         self._holdings.release(attempt, slot=True, held=attempt.retry_at is None)
 
     def _process(self, attempt: Attempt) -> None:
@@ -92,44 +91,44 @@ class Processor:
             fault("claimed")
             if self._stopping.is_set():
                 self._queue.nack(lease)  # claimed but not started: back to the queue
-                admitted = None
+                accepted = None
             else:
-                admitted = self._admission.admit(attempt)
-            if admitted is not None:
-                self._start(attempt, admitted)
+                accepted = self._intake.receive(attempt)
+            if accepted is not None:
+                self._start(attempt, accepted)
                 if attempt.in_loop:
-                    future = self._loop.submit(self._run_in_loop(attempt, admitted.task, admitted.message))
+                    future = self._loop.submit(self._run_in_loop(attempt, accepted.task, accepted.message))
                     if self.draining:
                         future.result()
                     return
-                outcome = self._execute(attempt, admitted.task, admitted.message)
+                outcome = self._execute(attempt, accepted.task, accepted.message)
         except Exception:
             # Our own failure (e.g. the result backend is down): stop extending the lease so the
             # job is delivered again when it lapses; its delivery count grows each time.
             logger.exception("job %s could not be processed; it will be delivered again", lease.id)
-            admitted = None
-        if admitted is None:
-            attempt.leave_gate(self._gate)
+            accepted = None
+        if accepted is None:
+            self._stop_running(attempt)
             if not attempt.handed_over:
                 self._holdings.release(attempt, slot=not attempt.timed_out, held=True, processed=1)
             return
         self._finish(attempt, outcome)
 
-    def _start(self, attempt: Attempt, admitted: Admitted) -> None:
-        """Mark an admitted job running: its record, the isolation gate, its clock."""
-        lease, task, message = attempt.lease, admitted.task, admitted.message
-        eff = Effective.of(task.opts, message, self._settings)
+    def _start(self, attempt: Attempt, accepted: Accepted) -> None:
+        """Mark an accepted job running: its record, the isolation gate, its clock."""
+        lease, task, message, eff = attempt.lease, accepted.task, accepted.message, accepted.eff
         record = running_record(
-            admitted.existing,
+            accepted.existing,
             message,
             lease.envelope.attempts + 1,
             eff.max_retries,
             self._worker_id,
-            isolated=admitted.alone,
+            isolated=accepted.alone,
             sensitive=task.opts.sensitive,
+            started_at=accepted.started_at,
         )
         in_loop = task.is_async and self._children is None
-        attempt.enter_gate(self._gate, alone=admitted.alone)
+        attempt.enter_gate(self._gate, alone=accepted.alone)
         if lease.deliveries > 1:  # so that a redelivered job that stops its worker is seen running
             self._results.save(record, durable=False)
         with attempt.lock:
@@ -181,7 +180,7 @@ class Processor:
         """Commit an attempt's outcome, unless its timeout already settled it."""
         lease = attempt.lease
         slot_released = False
-        attempt.leave_gate(self._gate)
+        self._stop_running(attempt)
         try:
             if attempt.job is not None and attempt.job.cancelled:
                 outcome = Outcome(cancelled=True)  # cancelled while it ran: its outcome is discarded
@@ -200,3 +199,8 @@ class Processor:
         finally:
             if not attempt.handed_over:
                 self._holdings.release(attempt, slot=not slot_released, held=True, processed=1)
+
+    def _stop_running(self, attempt: Attempt) -> None:
+        """The attempt no longer runs: free its limit slots and leave the isolation gate (idempotent)."""
+        self._flow.release(attempt.lease.id)
+        attempt.leave_gate(self._gate)

@@ -4,9 +4,10 @@ Threads of one worker process, each the job of one module:
 
 - the dispatcher (the caller of :meth:`Worker.run`, :mod:`.dispatcher`): claims as many jobs
   as the worker has room for (:mod:`.holdings`);
-- job threads (:mod:`.processing`): each takes a claimed job, lets :mod:`.admission` decide
-  whether it runs, and runs one attempt (:mod:`.attempt`); with ``pool="processes"`` the
-  attempt itself runs in a child process (:mod:`.processes`);
+- job threads (:mod:`.processing`): each takes a claimed job, lets :mod:`.intake` decide
+  whether it runs now (:mod:`.admission` holds it to its task's limits), and runs one attempt
+  (:mod:`.attempt`); with ``pool="processes"`` the attempt itself runs in a child process
+  (:mod:`.processes`);
 - the event loop thread (:mod:`.event_loop`): runs the attempts of ``async def`` tasks, whose
   job threads hand them over and go on with their next job;
 - the committer (:mod:`.outcomes`, :mod:`.committer`): stores outcomes, then acks or nacks;
@@ -23,22 +24,26 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..backends.base import QueueBackend, ResultBackend
-from ..config import Settings
-from ..plugins.manager import notify
+from ..plugins.events import Event, notify
 from ..registry import TaskRegistry, registry
-from .admission import Admission
+from .admission import FlowControl
 from .dispatcher import Dispatcher
 from .draining import drain_queues
 from .event_loop import EventLoopThread
 from .heartbeat import Heartbeat
 from .holdings import Holdings
+from .intake import Intake
 from .monitor import Monitor
 from .outcomes import Outcomes
 from .processes import ChildPool, task_modules
 from .processing import Processor
 from .shutdown import install_signal_handlers
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,7 @@ class Worker:
         max_jobs_per_child: int | None = None,
         max_memory_per_child: float | None = None,
         burst: bool = False,
+        runs_schedules: bool = False,
     ) -> None:
         if pool not in POOLS:
             raise ValueError(f"pool must be one of {', '.join(POOLS)}, not {pool!r}")
@@ -81,6 +87,8 @@ class Worker:
         self.pool = pool
         #: Stop once nothing is due and nothing runs (``nuvom runworker --burst``).
         self.burst = burst
+        #: This process also sends due schedules (only said in the start-up line).
+        self.runs_schedules = runs_schedules
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         #: Jobs held at most, in all (busy and committing): what a ``kill -9`` makes run again.
         self.capacity = self.concurrency + min(self.batch_size, self.concurrency)
@@ -95,15 +103,17 @@ class Worker:
         self._loop = EventLoopThread()
         self._stopping = threading.Event()
         self._holdings = Holdings(self.capacity)
+        #: Rate and concurrency limits of the tasks (raises if they need a limiter the queue lacks).
+        self._flow = FlowControl(queue, results, settings.lease_secs, tasks.all().values())
         self._outcomes = Outcomes(queue, results, self._holdings)
         self._processor = Processor(
-            settings,
             queue,
             results,
             self.id,
             self._holdings,
-            Admission(settings, queue, results, tasks, self._outcomes),
+            Intake(settings, queue, results, tasks, self._outcomes, self._flow),
             self._outcomes,
+            self._flow,
             concurrency=self.concurrency,
             loop=self._loop,
             children=self._children,
@@ -131,26 +141,29 @@ class Worker:
         if install_signals and threading.current_thread() is threading.main_thread():
             install_signal_handlers(self.stop, self._stopping, grace)
         threads = self._processor.threads
-        monitor = Monitor(self.settings, self.queue, self.results, self._holdings, self._processor.time_out)
+        monitor = Monitor(
+            self.settings, self.queue, self.results, self._holdings, self._flow, self._processor.time_out
+        )
         monitor.start()
         logger.info(
-            "worker %s started: queues %s, %d slots (%s), batch %d",
+            "worker %s started: queues %s, %d slots (%s), batch %d, %s",
             self.id,
             ",".join(self.queues),
             self.concurrency,
             self.pool,
             self.batch_size,
+            "sends due schedules" if self.runs_schedules else "does not send schedules",
         )
         if self._children is not None:
             self._children.prestart(self.concurrency)
         threads.start()
         self._outcomes.start()
-        notify("nuvom_worker_started", worker=self)
+        notify(Event.WORKER_STARTED, worker=self)
         heartbeat = Heartbeat.start(self)
         try:
             self._dispatcher().run()
         finally:
-            notify("nuvom_worker_stopping", worker=self)
+            notify(Event.WORKER_STOPPING, worker=self)
             for attempt in threads.take_unstarted():
                 self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
                 self._holdings.release(attempt, slot=True, held=True)

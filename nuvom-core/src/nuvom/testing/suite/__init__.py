@@ -28,7 +28,18 @@ from __future__ import annotations
 
 import pytest
 
-_MODULES = ("completion", "depths", "model", "operations", "queue", "results", "scheduler", "support")
+_MODULES = (
+    "claimed_record",
+    "completion",
+    "depths",
+    "limits",
+    "model",
+    "operations",
+    "queue",
+    "results",
+    "scheduler",
+    "support",
+)
 pytest.register_assert_rewrite(*(f"{__name__}.{m}" for m in _MODULES))
 
 from .queue import QueueBackendSuite  # noqa: E402

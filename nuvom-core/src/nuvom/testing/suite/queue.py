@@ -14,8 +14,10 @@ from typing import Any, ClassVar
 import pytest
 
 from ...backends.base import Capability, Envelope, QuarantineListing, QueueBackend
+from .claimed_record import ClaimedRecordSuite
 from .completion import CompletingQueueSuite
 from .depths import DepthQueueSuite
+from .limits import LimitingQueueSuite
 from .model import run_queue_model
 from .operations import QueueOperationsSuite
 from .support import (
@@ -41,7 +43,9 @@ _CLAIM_BATCH = 5
 _CONTENTION_TIMEOUT_SECS = 30.0
 
 
-class QueueBackendSuite(CompletingQueueSuite, QueueOperationsSuite, DepthQueueSuite):
+class QueueBackendSuite(
+    CompletingQueueSuite, ClaimedRecordSuite, QueueOperationsSuite, DepthQueueSuite, LimitingQueueSuite
+):
     """Every sentence of the queue contract, one check each.
 
     Adopt it with ``from nuvom.testing.suite import *`` (which brings ``TestQueueBackend``) or

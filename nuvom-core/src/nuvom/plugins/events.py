@@ -1,0 +1,83 @@
+"""Notification hooks by typed name (``notify(Event.JOB_STARTED, job=record)``), and the job events.
+
+A misspelt event is a type error, not a hook that silently never fires. Each plugin's
+implementation is called through pluggy on its own: one that raises is logged with the plugin's
+name and the next plugin is still called; the caller (a job, a worker) never sees the error.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from ..record import JobRecord, JobStatus
+from .manager import plugin_callers
+
+logger = logging.getLogger(__name__)
+
+
+class Event(str, enum.Enum):
+    """The notification hooks (``nuvom.plugins.hookspecs``), by the name of their hookspec."""
+
+    #: A worker process is ready to claim jobs (``worker=``).
+    WORKER_STARTED = "nuvom_worker_started"
+    #: A worker process stops claiming (``worker=``).
+    WORKER_STOPPING = "nuvom_worker_stopping"
+    #: A scheduler loop runs (``scheduler=``).
+    SCHEDULER_STARTED = "nuvom_scheduler_started"
+    #: A scheduler loop stops (``scheduler=``).
+    SCHEDULER_STOPPING = "nuvom_scheduler_stopping"
+    #: A job was stored in the queue (``job=``).
+    JOB_ENQUEUED = "nuvom_job_enqueued"
+    #: An attempt is about to run (``job=``).
+    JOB_STARTED = "nuvom_job_started"
+    #: An attempt's outcome is stored (``job=, status=, duration_secs=, error=``).
+    JOB_FINISHED = "nuvom_job_finished"
+
+
+def notify(event: Event, **kwargs: Any) -> None:
+    """Call ``event``'s hook on every plugin, each on its own; one that raises is logged, never raised."""
+    for plugin, caller in plugin_callers(event.value):
+        try:
+            caller(**kwargs)
+        except Exception:
+            logger.exception("plugin %r raised in %s; carrying on", plugin, event.value)
+
+
+def has_listeners(event: Event) -> bool:
+    """True when some plugin implements ``event``: callers skip building its arguments otherwise."""
+    return bool(plugin_callers(event.value))
+
+
+# -- the job events, each built and sent from one place -----------------------------------------
+# Every sender, the worker and eager mode call these, so a plugin hears the same events whichever
+# path a job takes; an event with no listener costs one lookup.
+
+
+def job_enqueued(records: Sequence[JobRecord]) -> None:
+    """The queued ``records`` are stored and their jobs are in the queue."""
+    if has_listeners(Event.JOB_ENQUEUED):
+        for record in records:
+            notify(Event.JOB_ENQUEUED, job=record)
+
+
+def job_started(record: JobRecord) -> None:
+    """An attempt of the job of ``record`` (its running record) has started."""
+    if has_listeners(Event.JOB_STARTED):
+        notify(Event.JOB_STARTED, job=record)
+
+
+def job_finished(record: JobRecord) -> None:
+    """An attempt's outcome, ``record``, is stored."""
+    if not has_listeners(Event.JOB_FINISHED):
+        return
+    ran = (record.finished_at or 0.0) - record.started_at if record.started_at is not None else 0.0
+    notify(
+        Event.JOB_FINISHED,
+        job=record,
+        status=record.status,
+        duration_secs=max(0.0, ran),
+        error=record.error if record.status is not JobStatus.SUCCESS else None,
+    )
