@@ -1,5 +1,6 @@
 """Development sessions: tests, lint, typecheck, docs, bench; build and release_check for a release."""
 
+import os
 import shutil
 from pathlib import Path
 
@@ -20,10 +21,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff lint and format check."""
-    session.install("ruff")
+    """ruff lint and format check, and the import contracts (pyproject.toml [tool.importlinter])."""
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    # import-linter reads the source, it imports nothing: the packages need only be findable.
+    sources = [str(Path(package, "src").resolve()) for package in PACKAGES]
+    session.run("lint-imports", "--no-cache", env={"PYTHONPATH": os.pathsep.join(sources)})
 
 
 @nox.session

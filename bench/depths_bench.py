@@ -20,7 +20,7 @@ from pathlib import Path
 
 from redis_server import RedisServer
 
-from nuvom.backends.base import DepthQueue, Envelope, QueueBackend
+from nuvom.backends import DepthQueue, Envelope, QueueBackend
 from nuvom.backends.file_queue import FileQueue
 from nuvom_redis.client import Connection
 from nuvom_redis.queue import RedisQueue

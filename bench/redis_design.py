@@ -44,7 +44,7 @@ def streams(client: redis.Redis, jobs: int, batch: int) -> tuple[float, float]:
 
 
 def zsets_lua(url: str, jobs: int, batch: int) -> tuple[float, float]:
-    from nuvom.backends.base import Envelope
+    from nuvom.backends import Envelope
     from nuvom_redis.client import Connection
     from nuvom_redis.queue import RedisQueue
     from nuvom_redis.settings import RedisSettings

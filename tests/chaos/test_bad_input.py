@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nuvom import serialization
-from nuvom.backends.base import Envelope
+from nuvom.backends import Envelope
 from nuvom.backends.file_queue import FileQueue
 from nuvom.backends.file_results import FileResults
 from nuvom.config import Settings, load_settings

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from nuvom import runtime, serialization, task
-from nuvom.backends.base import Envelope
+from nuvom.backends import Envelope
 from nuvom.errors import BackendError
 from nuvom.message import JobMessage
 from nuvom.record import JobStatus

@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from nuvom import serialization
-from nuvom.backends.base import Envelope
+from nuvom.backends import Envelope
 from nuvom.errors import CorruptEntry, JobFailed, SerializationError
 from nuvom.job import get_job
 from nuvom.record import JobRecord, JobStatus

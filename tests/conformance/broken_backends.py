@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Sequence
 
-from nuvom.backends.base import Completion, Lease, ResultBackend
+from nuvom.backends import Completion, Lease, ResultBackend
 from nuvom.backends.file_queue import FileQueue
 from nuvom.backends.memory import MemoryQueue
 from nuvom.config import Settings

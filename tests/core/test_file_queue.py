@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from nuvom import serialization
-from nuvom.backends import file_queue
-from nuvom.backends.base import Envelope, Lease
+from nuvom.backends import Envelope, Lease, file_queue
 from nuvom.backends.file_queue import FileQueue
 
 from .helpers import wait_for

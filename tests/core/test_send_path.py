@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from nuvom import Job, JobStatus, chain, group, serialization, task
-from nuvom.backends.base import Envelope, QueueBackend
+from nuvom.backends import Envelope, QueueBackend
 from nuvom.errors import BackendError
 from nuvom.record import JobRecord
 from nuvom.runtime import get_queue, get_results

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from nuvom import runtime
-from nuvom.backends.base import BaseQueue, QueueDepths, WorkerInfo
+from nuvom.backends import BaseQueue, QueueDepths, WorkerInfo
 from nuvom.backends.memory import MemoryQueue
 from nuvom.errors import ConfigError
 from nuvom.scheduling.record import ScheduleRecord

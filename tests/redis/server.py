@@ -73,3 +73,166 @@ class RedisServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+
+class SentinelServer:
+    """One ``redis-server --sentinel`` process watching ``master`` as ``service``, from a generated config."""
+
+    def __init__(
+        self,
+        directory: Path,
+        service: str,
+        master_port: int,
+        *,
+        quorum: int,
+        password: str | None = None,
+        master_password: str | None = None,
+    ) -> None:
+        assert REDIS_SERVER is not None
+        self.directory = directory
+        self.port = free_port()
+        self.password = password
+        self.proc: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        # Sentinel rewrites its config file (discovered replicas and peers, epochs): one per process.
+        (directory / "sentinel.conf").write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {directory}\nlogfile {directory / 'sentinel.log'}\n"
+            f"sentinel monitor {service} 127.0.0.1 {master_port} {quorum}\n"
+            f"sentinel down-after-milliseconds {service} 1000\n"
+            f"sentinel failover-timeout {service} 2000\n"
+            f"sentinel parallel-syncs {service} 1\n"
+            + (f"requirepass {password}\n" if password else "")
+            + (f"sentinel auth-pass {service} {master_password}\n" if master_password else "")
+        )
+
+    def start(self, timeout: float = 10.0) -> SentinelServer:
+        assert REDIS_SERVER is not None
+        args = [REDIS_SERVER, str(self.directory / "sentinel.conf"), "--sentinel"]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis sentinel on port {self.port} did not start") from None
+                time.sleep(0.02)
+        client.close()
+        return self
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=1, decode_responses=True)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+
+class SentinelGroup:
+    """A master, its replicas and the Sentinels watching them, on loopback ports; stopped by pid."""
+
+    SERVICE = "nuvom-master"
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        replicas: int,
+        sentinels: int,
+        password: str | None = None,
+        sentinel_password: str | None = None,
+    ) -> None:
+        self.password = password
+        self.sentinel_password = sentinel_password
+        # Diskless syncs start at once (by default they wait 5 s for more replicas to join).
+        extra = ["--repl-diskless-sync-delay", "0"] + (["--masterauth", password] if password else [])
+        self.master = RedisServer(directory / "master", *extra, password=password).start()
+        self.replicas = [
+            RedisServer(
+                directory / f"replica{i}",
+                *extra,
+                "--replicaof",
+                "127.0.0.1",
+                str(self.master.port),
+                password=password,
+            ).start()
+            for i in range(replicas)
+        ]
+        deadline = time.monotonic() + 30
+        while not self._replicas_in_sync():  # Sentinels then find the replicas at their first look
+            assert time.monotonic() < deadline, "the replicas did not sync with the master"
+            time.sleep(0.02)
+        quorum = sentinels // 2 + 1
+        self.sentinels = [
+            SentinelServer(
+                directory / f"sentinel{i}",
+                self.SERVICE,
+                self.master.port,
+                quorum=quorum,
+                password=sentinel_password,
+                master_password=password,
+            ).start()
+            for i in range(sentinels)
+        ]
+
+    def url(self, scheme: str = "redis+sentinel") -> str:
+        """The URL of the master through the Sentinels, with both passwords where set."""
+        auth = f":{self.password}@" if self.password else ""
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
+        query = f"?sentinel_password={self.sentinel_password}" if self.sentinel_password else ""
+        return f"{scheme}://{auth}{hosts}/{self.SERVICE}/0{query}"
+
+    def master_port(self) -> int | None:
+        """The master's port as the first Sentinel that answers tells clients (``SENTINEL MASTERS``).
+
+        During a failover, that is the old master's until the Sentinel switches to the new one.
+        """
+        for sentinel in self.sentinels:
+            client = sentinel.client()
+            try:
+                return int(client.sentinel_master(self.SERVICE)["port"])
+            except redis.ConnectionError:
+                continue
+            finally:
+                client.close()
+        return None
+
+    def _replicas_in_sync(self) -> bool:
+        return self.replicas_online(self.master.port) >= len(self.replicas)
+
+    def replicas_online(self, port: int) -> int:
+        """How many replicas the server at ``port`` streams to."""
+        server = redis.Redis(port=port, password=self.password, socket_timeout=1)
+        try:
+            info = server.info("replication")
+        finally:
+            server.close()
+        return sum(1 for k, v in info.items() if k.startswith("slave") and v.get("state") == "online")
+
+    def ready(self) -> bool:
+        """Every replica is in sync and every Sentinel sees the replicas and the other Sentinels."""
+        if not self._replicas_in_sync():
+            return False
+        for sentinel in self.sentinels:
+            client = sentinel.client()
+            try:
+                state = client.sentinel_master(self.SERVICE)
+                replicas = client.sentinel_slaves(self.SERVICE)
+            finally:
+                client.close()
+            if state["num-other-sentinels"] < len(self.sentinels) - 1:
+                return False
+            # a replica Sentinel may promote: it has answered INFO, is up and linked to the master
+            good = [r for r in replicas if r["flags"] == "slave" and r["master-link-status"] == "ok"]
+            if len(good) < len(self.replicas):
+                return False
+        return True
+
+    def stop(self) -> None:
+        for sentinel in self.sentinels:
+            sentinel.stop()
+        for server in [self.master, *self.replicas]:
+            server.stop(signal.SIGKILL)

@@ -8,7 +8,7 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from nuvom.backends.base import Envelope
+from nuvom.backends import Envelope
 from nuvom.cli.plugin import plugin_app
 from nuvom.errors import BackendError, ConfigError
 from nuvom_redis.queue import RedisQueue

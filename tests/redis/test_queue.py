@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from nuvom import runtime, task
-from nuvom.backends.base import Envelope, Lease
+from nuvom.backends import Envelope, Lease
 from nuvom.config import load_settings
 from nuvom.record import JobStatus
 from nuvom.testing.suite.results import record

@@ -14,7 +14,7 @@ from types import ModuleType
 import pytest
 import redis
 
-from nuvom.backends.base import Envelope
+from nuvom.backends import Envelope
 from nuvom.errors import BackendError
 from nuvom.record import JobStatus
 from nuvom.runtime import get_results

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from nuvom.backends.base import Completion, Envelope
+from nuvom.backends import Completion, Envelope
 from nuvom.backends.memory import MemoryResults
 from nuvom.record import JobStatus
 from nuvom.testing.suite.results import record

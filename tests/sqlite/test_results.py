@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nuvom.backends.base import Envelope
+from nuvom.backends import Envelope
 from nuvom.errors import BackendError
 from nuvom.record import JobStatus
 from nuvom.testing.suite.results import record

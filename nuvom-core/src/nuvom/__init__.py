@@ -1,6 +1,6 @@
 """Nuvom: a plugin-first background task queue. ``@task``, ``.delay()``, a worker, no server needed."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .cancellation import CurrentJob as CurrentJob
 from .cancellation import current_job as current_job
@@ -14,6 +14,7 @@ from .errors import SerializationError as SerializationError
 from .inline import Inline as _Inline
 from .job import Job as Job
 from .job import get_job as get_job
+from .lazy import lazy_exports as _lazy_exports
 from .record import JobStatus as JobStatus
 from .runtime import set_inline_dispatcher as _set_inline_dispatcher
 from .scheduling.api import Schedule as Schedule
@@ -59,10 +60,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``Settings``, imported on first use: pydantic-settings is not loaded by ``import nuvom``."""
-    if name == "Settings":
-        from .settings import Settings
-
-        return Settings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: ``Settings``, imported on first use: pydantic-settings is not loaded by ``import nuvom``.
+__getattr__ = _lazy_exports(__name__, {"Settings": ".settings"})

@@ -1,7 +1,7 @@
 """Operator actions behind ``nuvom workers``, ``queue purge``, ``retry failed`` and ``health``.
 
 Each works on any backend through the interfaces: the optional ones
-(:class:`~nuvom.backends.base.WorkerRegistry`, :class:`~nuvom.backends.base.PurgingQueue`) are
+(:class:`~nuvom.backends.WorkerRegistry`, :class:`~nuvom.backends.PurgingQueue`) are
 checked for, never a backend's name.
 """
 
@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .backends.base import PurgingQueue, WorkerInfo, WorkerRegistry
+from .backends import PurgingQueue, WorkerInfo, WorkerRegistry
 from .config import get_settings
 from .errors import BackendFeatureMissing
 from .job import Job

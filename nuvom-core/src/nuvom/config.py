@@ -7,11 +7,12 @@ here), so that ``import nuvom`` never pays for pydantic.
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
+
+from .lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .settings import LogLevel as LogLevel
@@ -26,11 +27,8 @@ _lock = threading.Lock()
 _settings: Settings | None = None
 
 
-def __getattr__(name: str) -> Any:
-    """The settings models, imported from :mod:`nuvom.settings` on first use."""
-    if name in _FROM_SETTINGS:
-        return getattr(importlib.import_module(".settings", __package__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+#: The settings models, imported from :mod:`nuvom.settings` on first use.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(_FROM_SETTINGS, ".settings"))
 
 
 def load_settings() -> Settings:

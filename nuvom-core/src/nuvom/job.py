@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -76,6 +75,8 @@ class Job:
 
     async def aget(self, timeout: float | None = None) -> Any:
         """:meth:`get` for asyncio code: reads run on a thread, waits are ``asyncio.sleep``."""
+        import asyncio  # loaded already in async code; ``import nuvom`` does not pay for it
+
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = _FIRST_POLL_SECS
         while True:
@@ -87,6 +88,8 @@ class Job:
 
     async def astatus(self) -> JobStatus:
         """:meth:`status` for asyncio code (the read runs on a thread)."""
+        import asyncio
+
         return await asyncio.to_thread(self.status)
 
     def _outcome(self, record: JobRecord) -> Any:

@@ -16,7 +16,7 @@ from .record import ErrorInfo, JobRecord, JobStatus
 from .retry import backoff_delay
 
 if TYPE_CHECKING:
-    from .backends.base import Lease
+    from .backends import Lease
     from .options import Effective
 
 

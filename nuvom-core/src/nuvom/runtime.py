@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .backends.base import Capability, QueueBackend, ResultBackend, SchedulerBackend
+from .backends import Capability, QueueBackend, ResultBackend, SchedulerBackend
 from .backends.interface import check_interface
 from .config import get_settings, reset_settings
 from .errors import ConfigError

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .backends.base import CreatingResults, Envelope, QueueBackend, ResultBackend
+from .backends import CreatingResults, Envelope, QueueBackend, ResultBackend
 from .config import get_settings
 from .lifecycle import queued_record
 from .message import JobMessage

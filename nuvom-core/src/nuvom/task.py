@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
 from collections.abc import Callable, Iterable
@@ -43,6 +42,8 @@ class TaskCall(Generic[P, R]):
 
     async def adelay(self, *args: P.args, **kwargs: P.kwargs) -> Job:
         """``delay`` for asyncio code: the enqueue runs on a thread, never blocking the loop."""
+        import asyncio  # loaded already in async code; ``import nuvom`` does not pay for it
+
         return await asyncio.to_thread(self.delay, *args, **kwargs)
 
     def map(self, items: Iterable[object]) -> list[Job]:

@@ -1,6 +1,6 @@
 """The overview's numbers: queues by state with throughput, and workers, through public interfaces.
 
-Waiting, scheduled and running come from the queue's :class:`~nuvom.backends.base.DepthQueue`
+Waiting, scheduled and running come from the queue's :class:`~nuvom.backends.DepthQueue`
 counts (or its ``stats()`` when it keeps none). Retrying, failed, the throughput and each worker's
 running jobs come from the result store's ``list_jobs``, read newest first in pages and bounded
 by :data:`SCAN_CAP`.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from nuvom.admin import WorkerStatus, list_workers
-from nuvom.backends.base import DepthQueue, QueueBackend, ResultBackend
+from nuvom.backends import DepthQueue, QueueBackend, ResultBackend
 from nuvom.errors import BackendFeatureMissing
 from nuvom.record import JobRecord, JobStatus
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nuvom.config import PluginSettings
 from nuvom.plugins import hookimpl
 
-from .settings import DashboardSettings
+if TYPE_CHECKING:
+    from nuvom.config import PluginSettings
 
 
 @hookimpl
 def nuvom_plugin_settings() -> type[PluginSettings]:
     """``NUVOM_DASHBOARD_TOKEN``, shown masked by ``nuvom config``."""
+    from .settings import DashboardSettings  # pydantic: loaded when settings are shown, not on load
+
     return DashboardSettings
 
 

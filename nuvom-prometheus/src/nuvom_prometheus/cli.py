@@ -8,14 +8,9 @@ from importlib import resources
 from typing import Annotated, Final
 
 import typer
-from prometheus_client import CollectorRegistry
 
 from nuvom.cli.common import console, handles_errors
 from nuvom.runtime import get_queue, get_scheduler_store
-
-from .exporter import PrometheusSettings, start_exporter
-from .fleet import FleetCollector, require_depths
-from .metrics import runtime_collectors
 
 #: The fleet exporter's port unless ``--port`` says otherwise (workers default to 9150 and up).
 FLEET_PORT: Final = 9149
@@ -42,6 +37,13 @@ def serve(
     ] = FLEET_PORT,
 ) -> None:
     """Serve the whole fleet's queue metrics from the backends, whether or not workers run."""
+    # prometheus_client and the settings load when the exporter runs, not when `nuvom --help` lists it.
+    from prometheus_client import CollectorRegistry
+
+    from .exporter import PrometheusSettings, start_exporter
+    from .fleet import FleetCollector, require_depths
+    from .metrics import runtime_collectors
+
     settings = PrometheusSettings.load()
     settings = settings.model_copy(
         update={"prometheus_host": host or settings.prometheus_host, "prometheus_port": port}

@@ -2,7 +2,7 @@
 
 One process (``nuvom prometheus serve``) reads the shared backends through their interfaces, so
 the backlog is reported even while no worker runs. Counts come from
-:meth:`~nuvom.backends.base.DepthQueue.depths`, which each backend answers from its own indexes.
+:meth:`~nuvom.backends.DepthQueue.depths`, which each backend answers from its own indexes.
 A backend that fails to answer sets ``nuvom_fleet_backend_up`` to 0 for that scrape; the scrape
 itself never fails.
 """
@@ -17,7 +17,7 @@ from typing import Final, final
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from nuvom.backends.base import DepthQueue, QueueBackend, SchedulerBackend, WorkerRegistry
+from nuvom.backends import DepthQueue, QueueBackend, SchedulerBackend, WorkerRegistry
 from nuvom.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def require_depths(queue: QueueBackend) -> DepthQueue:
         raise ConfigError(
             "NUVOM_QUEUE_BACKEND",
             queue.name,
-            "the fleet exporter needs a queue that implements depths() (nuvom.backends.base.DepthQueue)",
+            "the fleet exporter needs a queue that implements depths() (nuvom.backends.DepthQueue)",
         )
     return queue
 
@@ -40,7 +40,7 @@ def require_depths(queue: QueueBackend) -> DepthQueue:
 def worker_families(queue: object) -> list[Metric]:
     """Per-worker series from the queue's worker registry, when the backend keeps one.
 
-    Reads :meth:`~nuvom.backends.base.WorkerRegistry.workers`. A worker that stopped cleanly
+    Reads :meth:`~nuvom.backends.WorkerRegistry.workers`. A worker that stopped cleanly
     leaves the registry; a dead one stays, with a heartbeat that no longer advances. Without a
     registry, nothing.
     """

@@ -10,16 +10,26 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from nuvom.config import PluginSettings
 from nuvom.plugins import hookimpl
 from nuvom.record import ErrorInfo, JobRecord, JobStatus
 
-from .exporter import Exporter, ExporterError, PrometheusSettings, start_exporter
-from .metrics import get_metrics
+if TYPE_CHECKING:
+    from nuvom.config import PluginSettings
+
+    from .exporter import Exporter
+    from .metrics import Metrics
 
 logger = logging.getLogger(__name__)
+
+
+def get_metrics() -> Metrics:
+    """The process's metrics; prometheus_client loads with the first event, not with the plugin."""
+    from .metrics import get_metrics as metrics
+
+    return metrics()
+
 
 #: Seconds between two heartbeats of a running worker.
 HEARTBEAT_SECS: Final = 5.0
@@ -53,6 +63,8 @@ def _serve(what: str) -> None:
     global _exporter
     if _exporter is not None:
         return
+    from .exporter import ExporterError, PrometheusSettings, start_exporter
+
     settings = PrometheusSettings.load()
     if not settings.prometheus_enabled:
         return
@@ -80,6 +92,8 @@ def _unserve(owner_key: int) -> None:
 @hookimpl
 def nuvom_plugin_settings() -> type[PluginSettings]:
     """``NUVOM_PROMETHEUS_*``, shown by ``nuvom config``."""
+    from .exporter import PrometheusSettings
+
     return PrometheusSettings
 
 

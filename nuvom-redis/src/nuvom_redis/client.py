@@ -6,7 +6,6 @@ import contextlib
 import logging
 import os
 import re
-import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,59 +16,79 @@ from redis.retry import Retry
 from nuvom.errors import BackendError
 from nuvom.redaction import redact_url
 
-from .settings import SUITE_NAMESPACE_VARIABLE, RedisSettings
+from .sentinel import SentinelAddress
+from .settings import SUITE_NAMESPACE_VARIABLE, RedisSettings, is_sentinel_url
+from .tls import TlsConnection
 
 logger = logging.getLogger(__name__)
 
 
-class TlsHandshakeError(redis.RedisError):
-    """The server took the TCP connection but completed no TLS handshake.
+class _DemotionIsOutage:
+    """Drops the connection and reports an outage when the server answers READONLY.
 
-    Not a :class:`redis.ConnectionError`, so the client does not retry it: a plain Redis port
-    given a ``rediss://`` URL (or a certificate that does not verify) fails the same way every time.
+    A master demoted to a replica (a failover behind one DNS name, as managed services do) refuses
+    writes; the next connection resolves the name again. redis-py's Sentinel connections do the
+    same for a Sentinel URL.
     """
 
-
-class _TlsConnection(redis.SSLConnection):
-    """An SSL connection whose handshake failures are :class:`TlsHandshakeError`."""
-
-    def _wrap_socket_with_ssl(self, sock: Any) -> Any:
+    def read_response(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super()._wrap_socket_with_ssl(sock)  # type: ignore[no-untyped-call]
-        except TimeoutError:
-            raise TlsHandshakeError(
-                f"no TLS handshake answer from {self.host}:{self.port} within"
-                f" {self.socket_connect_timeout} s; is it a plain (non-TLS) Redis port? Use redis:// for one"
-            ) from None
-        except ssl.SSLError as exc:
-            raise TlsHandshakeError(f"the TLS handshake with {self.host}:{self.port} failed: {exc}") from None
+            return super().read_response(*args, **kwargs)  # type: ignore[misc]
+        except redis.ReadOnlyError as exc:
+            self.disconnect()  # type: ignore[attr-defined]
+            raise redis.ConnectionError(f"the server is a read-only replica: {exc}") from None
+
+
+class _ServerConnection(_DemotionIsOutage, redis.Connection):
+    """A TCP connection to one server, for ``redis://``."""
+
+
+class _TlsServerConnection(_DemotionIsOutage, TlsConnection):
+    """A TLS connection to one server, for ``rediss://``."""
 
 
 class Connection:
-    """A Redis client on a blocking pool, and the redacted URL for messages."""
+    """A Redis client on a blocking pool, and the redacted URL for messages.
+
+    A ``redis+sentinel://`` URL gives a pool of connections to the master the Sentinels name
+    (see ``sentinel.py``); any other URL is redis-py's.
+    """
 
     def __init__(self, url: str, settings: RedisSettings) -> None:
         self.url = redact_url(url)
         self.socket_timeout = settings.redis_socket_timeout_secs
+        #: Replicas an acknowledged write waits for (``NUVOM_REDIS_WAIT_REPLICAS``), and how long.
+        self.wait_replicas = settings.redis_wait_replicas
+        self.wait_timeout_secs = settings.redis_wait_timeout_secs
         # A short retry rides out a dropped connection; an outage is reported within a second.
         # Scripts are safe to run twice: enqueue is idempotent per id, and a claim whose reply
         # was lost only leaves a lease to expire.
-        pool = redis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=settings.redis_pool_size,
-            timeout=settings.redis_socket_timeout_secs,
-            socket_timeout=settings.redis_socket_timeout_secs,
-            socket_connect_timeout=settings.redis_connect_timeout_secs,
-            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
-            **({"connection_class": _TlsConnection} if url.lower().startswith("rediss://") else {}),
-        )
+        options: dict[str, Any] = {
+            "max_connections": settings.redis_pool_size,
+            "timeout": settings.redis_socket_timeout_secs,
+            "socket_timeout": settings.redis_socket_timeout_secs,
+            "socket_connect_timeout": settings.redis_connect_timeout_secs,
+            "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        }
+        pool: redis.ConnectionPool
+        if is_sentinel_url(url):
+            address = SentinelAddress.parse(url)  # RedisSettings checked it
+            pool = address.pool(**options)
+            self._server: tuple[Any, ...] = address.identity
+        else:
+            classes = {"redis": _ServerConnection, "rediss": _TlsServerConnection}
+            scheme = url.partition("://")[0].lower()
+            if scheme in classes:
+                options["connection_class"] = classes[scheme]
+            pool = redis.BlockingConnectionPool.from_url(url, **options)
+            kwargs = pool.connection_kwargs
+            self._server = tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
         self.client: redis.Redis = redis.Redis(connection_pool=pool)
 
     @property
     def server(self) -> tuple[Any, ...]:
-        """What identifies the server and database this connection talks to."""
-        kwargs = self.client.connection_pool.connection_kwargs
-        return tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
+        """What identifies the server (or Sentinel-managed master) and database of this connection."""
+        return self._server
 
     @contextlib.contextmanager
     def errors(self, doing: str) -> Iterator[None]:

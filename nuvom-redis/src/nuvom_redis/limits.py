@@ -21,7 +21,7 @@ class RedisLimiter:
     def __init__(self, connection: Connection, prefix: str) -> None:
         self.connection = connection
         self.prefix = prefix
-        self._scripts = Scripts(connection.client, "limit_rate", "limit_slot")
+        self._scripts = Scripts(connection, "limit_rate", "limit_slot")
 
     def take_start(self, key: str, limit: int, period_secs: float, now: float) -> float:
         args = [

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import redis
 from redis.client import Pipeline
 
-from nuvom.backends.base import (
+from nuvom.backends import (
     BaseQueue,
     Capability,
     Completion,
@@ -75,7 +75,7 @@ class RedisQueue(BaseQueue):
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
-            self._redis,
+            connection,
             "enqueue",
             "send",
             "claim",

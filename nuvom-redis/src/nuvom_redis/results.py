@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from redis.client import Pipeline
 
 from nuvom import serialization
-from nuvom.backends.base import BaseResults, Capability, is_expired
+from nuvom.backends import BaseResults, Capability
+from nuvom.backends.base import is_expired
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus
@@ -78,7 +79,7 @@ class RedisResults(BaseResults):
         self.ttl_secs = ttl_secs
         self.index_size = index_size
         self._redis = connection.client
-        self._scripts = Scripts(self._redis, "save", "save_new")
+        self._scripts = Scripts(connection, "save", "save_new")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisResults:
@@ -104,12 +105,16 @@ class RedisResults(BaseResults):
         self.save_many([record], durable=durable)
 
     def save_many(self, records: Sequence[JobRecord], *, durable: bool = True) -> None:
-        """Store records in one pipelined round trip (durability is Redis's persistence setting)."""
+        """Store records in one pipelined round trip.
+
+        Durability is Redis's persistence setting; with ``NUVOM_REDIS_WAIT_REPLICAS``, a
+        ``durable`` save also waits for the replicas.
+        """
         if not records:
             return
 
         with self.connection.errors(f"storing {len(records)} job record(s)"):
-            self._scripts.pipeline(lambda pipe: self.add_saves(pipe, records))
+            self._scripts.pipeline(lambda pipe: self.add_saves(pipe, records), durable=durable)
 
     def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
         """Store ``record`` only if no record holds its id, in one script; ``True`` if stored."""

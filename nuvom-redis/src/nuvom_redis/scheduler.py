@@ -13,7 +13,7 @@ import builtins
 import logging
 from typing import Any, ClassVar
 
-from nuvom.backends.base import Capability
+from nuvom.backends import Capability
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.scheduling.record import ScheduleRecord
@@ -72,7 +72,7 @@ class RedisScheduler:
         self.connection = connection
         self.keys = ScheduleKeys(prefix)
         self._redis = connection.client
-        self._scripts = Scripts(self._redis, "schedule_claim", "schedule_fired", "schedule_reject")
+        self._scripts = Scripts(connection, "schedule_claim", "schedule_fired", "schedule_reject")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RedisScheduler:

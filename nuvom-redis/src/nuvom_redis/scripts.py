@@ -4,6 +4,11 @@ Scripts run by EVALSHA, also inside pipelines, without the extra round trip redi
 ``Script`` objects spend on ``SCRIPT EXISTS`` before each pipeline; a server that does not know
 a script (first use, or after a restart) answers NOSCRIPT, and the call is made again after
 ``SCRIPT LOAD``.
+
+With ``NUVOM_REDIS_WAIT_REPLICAS=N``, a call of a script whose success a caller is told of
+(:data:`ACKNOWLEDGED`: a producer's enqueue, a worker's completion) is followed by ``WAIT N``
+on the same connection, in the same round trip, and fails unless N replicas have it. Replication
+is in order, so that also covers every write made before it, on any connection.
 """
 
 from __future__ import annotations
@@ -18,6 +23,18 @@ import redis
 from redis.client import Pipeline
 from redis.exceptions import NoScriptError
 
+from .client import Connection
+
+#: Scripts whose success is reported to a caller: what an enqueue or a completion runs.
+ACKNOWLEDGED = frozenset({"enqueue", "send", "complete", "ack", "nack"})
+
+
+class ReplicasBehind(redis.RedisError):
+    """Fewer replicas than ``NUVOM_REDIS_WAIT_REPLICAS`` acknowledged a write in time.
+
+    The write is on the master but not acknowledged: a failover may lose it.
+    """
+
 
 @functools.cache
 def source(name: str) -> str:
@@ -31,18 +48,27 @@ def _sha1(text: str) -> str:
 
 
 class Scripts:
-    """Named scripts run on one client."""
+    """Named scripts run on one connection."""
 
-    def __init__(self, client: redis.Redis, *names: str) -> None:
-        self._client = client
+    def __init__(self, connection: Connection, *names: str) -> None:
+        self._client = connection.client
         self._sha = {name: _sha1(source(name)) for name in names}
+        self._replicas = connection.wait_replicas
+        self._wait_ms = max(1, round(connection.wait_timeout_secs * 1000))
+        self._acknowledged = {self._sha[name] for name in names if name in ACKNOWLEDGED}
 
     def _load(self) -> None:
         for name in self._sha:
             self._client.script_load(source(name))
 
     def run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run one script and return its reply."""
+        """Run one script and return its reply.
+
+        Raises:
+            ReplicasBehind: an acknowledged script's write did not reach its replicas in time.
+        """
+        if self._replicas and self._sha[name] in self._acknowledged:
+            return self.pipeline(lambda pipe: self.add(pipe, name, keys, args))[0]
         try:
             return self._client.evalsha(self._sha[name], len(keys), *keys, *args)
         except NoScriptError:
@@ -53,20 +79,42 @@ class Scripts:
         """Queue one script call on ``pipe``."""
         pipe.evalsha(self._sha[name], len(keys), *keys, *args)
 
-    def pipeline(self, fill: Callable[[Pipeline], None]) -> list[Any]:
+    def pipeline(self, fill: Callable[[Pipeline], None], *, durable: bool = False) -> list[Any]:
         """Run the commands ``fill`` queues on a fresh pipeline, in one round trip.
 
         On NOSCRIPT no script of the pipeline ran (they are loaded together), so the pipeline
         is filled and sent again once the scripts are loaded; its other commands must be
-        idempotent.
+        idempotent. A pipeline with an acknowledged script, or ``durable`` with
+        ``NUVOM_REDIS_WAIT_REPLICAS`` set, ends in ``WAIT`` (its reply is not returned).
+
+        Raises:
+            ReplicasBehind: fewer replicas than asked for have the pipeline's writes.
         """
         for attempt in (1, 2):
             pipe = self._client.pipeline(transaction=False)
             fill(pipe)
+            wait = self._replicas > 0 and (durable or self._acknowledges(pipe))
+            if wait:
+                pipe.wait(self._replicas, self._wait_ms)
             try:
-                return pipe.execute()
+                replies = pipe.execute()
             except NoScriptError:
                 if attempt == 2:
                     raise
                 self._load()
+                continue
+            if wait:
+                self._check_replicas(replies.pop())
+            return replies
         raise AssertionError("unreachable")
+
+    def _acknowledges(self, pipe: Pipeline) -> bool:
+        return any(args[0] == "EVALSHA" and args[1] in self._acknowledged for args, _ in pipe.command_stack)
+
+    def _check_replicas(self, reached: int) -> None:
+        if reached < self._replicas:
+            raise ReplicasBehind(
+                f"the write reached {reached} of the {self._replicas} replica(s) NUVOM_REDIS_WAIT_REPLICAS"
+                f" asks for within {self._wait_ms / 1000:g} s (NUVOM_REDIS_WAIT_TIMEOUT_SECS); it is on the"
+                " master but not acknowledged, and a failover may lose it"
+            )

@@ -4,21 +4,31 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from nuvom.config import PluginSettings, SecretUrl
 
+#: Schemes of a URL that names a master through Sentinels.
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+#: Schemes ``NUVOM_REDIS_URL`` may have: redis-py's, and Sentinel's.
+URL_SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES)
 #: Set by the conformance suite (``nuvom plugin test``) to a name unique to the running check.
 SUITE_NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
 #: Finished records are kept this long unless the task sets ``result_ttl_secs``.
 DEFAULT_RESULT_TTL_SECS = 7 * 24 * 3600.0
 
 
+def is_sentinel_url(url: str) -> bool:
+    """Whether ``url`` names a master through Sentinels."""
+    return url.partition("://")[0].lower() in SENTINEL_SCHEMES
+
+
 class RedisSettings(PluginSettings):
     """``NUVOM_REDIS_URL`` and friends.
 
     The URL may be ``redis://`` or ``rediss://`` (TLS), with ``user:password@`` (ACL) and a
-    database index (``/0``).
+    database index (``/0``), or ``redis+sentinel://`` / ``rediss+sentinel://`` naming a master
+    through its Sentinels (see ``sentinel.py``).
     """
 
     #: Where Redis is.
@@ -35,6 +45,33 @@ class RedisSettings(PluginSettings):
     redis_result_ttl_secs: float = Field(DEFAULT_RESULT_TTL_SECS, gt=0)
     #: Most ids kept in each ``list_jobs`` index (the records themselves live until their TTL).
     redis_index_size: int = Field(100_000, ge=100)
+    #: Replicas every enqueue and completion waits for (``WAIT``) before it counts as done; 0: none.
+    redis_wait_replicas: int = Field(0, ge=0, le=100)
+    #: Seconds such a write waits for its replicas before it fails.
+    redis_wait_timeout_secs: float = Field(1.0, gt=0)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _url_reads(cls, url: str) -> str:
+        scheme, sep, _ = url.partition("://")
+        if not sep or scheme.lower() not in URL_SCHEMES:
+            raise ValueError(f"the URL must start with {', '.join(s + '://' for s in URL_SCHEMES)}")
+        if is_sentinel_url(url):
+            from .sentinel import SentinelAddress  # imports redis-py: only for a Sentinel URL
+
+            SentinelAddress.parse(url)
+        return url
+
+    @field_validator("redis_wait_timeout_secs")
+    @classmethod
+    def _wait_ends_before_the_socket_timeout(cls, secs: float, info: ValidationInfo) -> float:
+        socket_timeout = info.data.get("redis_socket_timeout_secs")
+        if socket_timeout is not None and secs >= socket_timeout:
+            raise ValueError(
+                f"must be shorter than NUVOM_REDIS_SOCKET_TIMEOUT_SECS ({socket_timeout} s),"
+                " or the connection times out while WAIT still waits"
+            )
+        return secs
 
     @property
     def key_prefix(self) -> str:

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from nuvom.backends.base import (
+from nuvom.backends import (
     BaseQueue,
     Capability,
     Completion,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from nuvom import serialization
-from nuvom.backends.base import BaseResults, Capability
+from nuvom.backends import BaseResults, Capability
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-from nuvom.backends.base import Capability, fired
+from nuvom.backends import Capability
+from nuvom.backends.base import fired
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.scheduling.record import ScheduleRecord

@@ -10,10 +10,8 @@ import os
 from pathlib import Path
 
 from ..errors import CorruptEntry
-from .base import QueueDepth, QueueDepths
-from .file_queue import _Name
-
-_NS = 1_000_000_000
+from .data import QueueDepth, QueueDepths
+from .file_names import NS, EntryName
 
 
 def _listdir(folder: Path) -> list[str]:
@@ -25,14 +23,14 @@ def _listdir(folder: Path) -> list[str]:
 
 def _due_ns(name: str, *, delayed: bool) -> int | None:
     try:
-        return _Name.parse(name, delayed=delayed).due_ns
+        return EntryName.parse(name, delayed=delayed).due_ns
     except CorruptEntry:
         return None  # a stray file: the queue quarantines it on its next pass
 
 
 def count_depths(root: Path, now: float) -> QueueDepths:
     """The :class:`QueueDepths` of the file queue under ``root`` as of ``now``."""
-    now_ns = int(now * _NS)
+    now_ns = int(now * NS)
     counts: dict[str, list[int]] = {}
     oldest: dict[str, int] = {}
 
@@ -59,7 +57,7 @@ def count_depths(root: Path, now: float) -> QueueDepths:
             counts.setdefault(parts[2], [0, 0, 0])[2] += 1
     return QueueDepths(
         by_queue={
-            queue: QueueDepth(ready, scheduled, leased, oldest[queue] / _NS if queue in oldest else None)
+            queue: QueueDepth(ready, scheduled, leased, oldest[queue] / NS if queue in oldest else None)
             for queue, (ready, scheduled, leased) in counts.items()
         },
         quarantined=sum(1 for name in _listdir(root / "quarantine") if not name.endswith(".reason")),

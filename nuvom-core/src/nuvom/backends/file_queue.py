@@ -24,16 +24,19 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from .. import serialization
-from ..errors import BackendError, CorruptEntry, SerializationError
+from ..errors import CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
-from .base import BaseQueue, Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
+from .base import BaseQueue
+from .data import Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
+from .file_depths import count_depths
 from .file_limits import FileLimiter
+from .file_names import NS, PRIORITIES, EntryName
+from .file_quarantine import FileQuarantine
 from .file_workers import FileWorkerRegistry
 from .fsutil import (
     FILE_MODE,
@@ -43,7 +46,6 @@ from .fsutil import (
     publish,
     remove_stale_temp_files,
     storage_errors,
-    write_new,
 )
 
 if TYPE_CHECKING:
@@ -51,43 +53,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-_NS = 1_000_000_000
 #: How long a listing of ready jobs is reused before the folder is read again.
 _LISTING_TTL_SECS = 0.5
 #: Between sweeps of expired leases and due delayed jobs.
 _SWEEP_SECS = 0.25
 #: Sleep between polls of an empty queue: short enough for latency, long enough to stay idle.
 _POLL_SECS = 0.01
-_PRIORITIES = tuple(str(p) for p in range(10))
 #: How old a folder's mtime must be before a listing taken at that mtime is trusted.
 _SETTLED_NS = 50_000_000
-
-
-@dataclass(frozen=True)
-class _Name:
-    priority: int
-    due_ns: int
-    job_id: str
-    attempts: int
-    deliveries: int
-
-    @property
-    def ready(self) -> str:
-        return f"{self.priority}-{self.due_ns:019d}~{self.job_id}~{self.attempts}~{self.deliveries}"
-
-    @property
-    def delayed(self) -> str:
-        return f"{self.due_ns:019d}-{self.priority}~{self.job_id}~{self.attempts}~{self.deliveries}"
-
-    @classmethod
-    def parse(cls, name: str, *, delayed: bool = False) -> _Name:
-        try:
-            key, job_id, attempts, deliveries = name.split("~")
-            first, second = key.split("-")
-            priority, due = (second, first) if delayed else (first, second)
-            return cls(int(priority), int(due), job_id, int(attempts), int(deliveries))
-        except ValueError:
-            raise CorruptEntry(f"file name {name!r} is not a queue entry") from None
 
 
 class FileQueue(FileWorkerRegistry, BaseQueue):
@@ -107,9 +80,9 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         self._delayed = self.root / "delayed"
         self._leased = self.root / "leased"
         self._owners = self.root / "owners"
-        self._quarantine = self.root / "quarantine"
+        self._quarantine = FileQuarantine(self.root / "quarantine", root=self.root, fsync=fsync)
         self.workers_dir, self.tmp_dir = self.root / "workers", self._tmp  # see FileWorkerRegistry
-        folders = (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine)
+        folders = (self._tmp, self._ready, self._delayed, self._leased, self._owners, self._quarantine.folder)
         with storage_errors(self.root, "creating its folders"):
             for folder in (*folders, self.workers_dir):
                 make_private_dir(folder)
@@ -148,9 +121,9 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                 }
             )
             # + index keeps a batch in input order: its jobs share one clock reading
-            due_ns = (int(env.eta * _NS) if env.eta is not None else now_ns) + index
-            name = _Name(env.priority, due_ns, env.id, env.attempts, 0)
-            future = env.eta is not None and env.eta * _NS > now_ns
+            due_ns = (int(env.eta * NS) if env.eta is not None else now_ns) + index
+            name = EntryName(env.priority, due_ns, env.id, env.attempts, 0)
+            future = env.eta is not None and env.eta * NS > now_ns
             target = self._delayed / env.queue / name.delayed if future else self._ready_path(env.queue, name)
             staged.append((data, target))
         with storage_errors(self.root, f"queueing {len(staged)} job(s)"):
@@ -183,7 +156,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                     leases.append(lease)
             return leases
 
-    def _ready_path(self, queue: str, name: _Name) -> Path:
+    def _ready_path(self, queue: str, name: EntryName) -> Path:
         return self._ready / queue / str(name.priority) / name.ready
 
     def _priority_folders(self, queue: str) -> list[str]:
@@ -197,7 +170,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         # A fresh mtime may be shared with a change made just after our read (coarse clocks).
         if cached is not None and cached[0] == mtime and time.time_ns() - mtime > _SETTLED_NS:
             return cached[1]
-        names = sorted(name for name in os.listdir(path) if name in _PRIORITIES)
+        names = sorted(name for name in os.listdir(path) if name in PRIORITIES)
         self._folders[queue] = (mtime, names)
         return names
 
@@ -257,12 +230,12 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     def _claim_one(self, folder: Path, queue: str, entry: str, lease_secs: float) -> Lease | None:
         source = folder / entry
         try:
-            name = _Name.parse(entry)
+            name = EntryName.parse(entry)
         except CorruptEntry as exc:
-            self._quarantine_file(source, exc.reason)
+            self._quarantine.move_aside(source, exc.reason)
             return None
-        claimed = _Name(name.priority, name.due_ns, name.job_id, name.attempts, name.deliveries + 1)
-        expiry_ns = time.time_ns() + int(lease_secs * _NS)
+        claimed = EntryName(name.priority, name.due_ns, name.job_id, name.attempts, name.deliveries + 1)
+        expiry_ns = time.time_ns() + int(lease_secs * NS)
         token = f"{expiry_ns:019d}~{self._owner}~{queue}~{claimed.ready}"
         try:
             os.rename(source, self._leased / token)
@@ -271,11 +244,11 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         try:
             envelope = self._read_envelope(self._leased / token, claimed)
         except CorruptEntry as exc:
-            self._quarantine_file(self._leased / token, exc.reason)
+            self._quarantine.move_aside(self._leased / token, exc.reason)
             return None
-        return Lease(envelope, claimed.deliveries, expiry_ns / _NS, token)
+        return Lease(envelope, claimed.deliveries, expiry_ns / NS, token)
 
-    def _read_envelope(self, path: Path, name: _Name) -> Envelope:
+    def _read_envelope(self, path: Path, name: EntryName) -> Envelope:
         try:
             data = serialization.loads(path.read_bytes())
             envelope = Envelope(
@@ -292,30 +265,9 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             raise CorruptEntry(f"{path.name}: holds job id {envelope.id!r}, not the one in its name")
         return envelope
 
-    def _quarantine_file(self, path: Path, reason: str) -> None:
-        target = self._quarantine / f"{int(time.time())}-{uuid.uuid4().hex[:8]}-{path.name}"
-        try:
-            os.rename(path, target)
-        except FileNotFoundError:
-            return
-        logger.warning("quarantined %s: %s", path.name, reason)
-        try:
-            with storage_errors(self.root, f"writing why {target.name} was quarantined"):
-                write_new(f"{target}.reason", f"{reason}\n".encode(), fsync=self.fsync)
-        except BackendError as exc:  # the entry is set aside all the same: never fail a claim for it
-            logger.warning("%s", exc)
-
     def quarantined(self, limit: int = 1000) -> list[Quarantined]:
         """The entries of the quarantine folder, oldest first (see ``QuarantineListing``)."""
-        names = sorted(n for n in os.listdir(self._quarantine) if not n.endswith(".reason"))
-        listed = []
-        for name in names[:limit]:
-            try:
-                reason = (self._quarantine / f"{name}.reason").read_text().strip()
-            except FileNotFoundError:  # moved aside just now; its reason is being written
-                reason = "quarantined (no reason recorded)"
-            listed.append(_quarantined_entry(name, reason))
-        return listed
+        return self._quarantine.entries(limit)
 
     # -- lease lifecycle -------------------------------------------------------------------
 
@@ -327,12 +279,12 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                 pass  # already acked, or the lease was lost and the job belongs to someone else
 
     def nack(self, lease: Lease, *, retry_at: float | None = None) -> None:
-        due_ns = time.time_ns() if retry_at is None else int(retry_at * _NS)
+        due_ns = time.time_ns() if retry_at is None else int(retry_at * NS)
         self._give_back(lease, due_ns, count_attempt=retry_at is not None)
 
     def defer(self, lease: Lease, until: float) -> None:
         """Return the held job, due at ``until``, with its attempts unchanged."""
-        self._give_back(lease, int(until * _NS), count_attempt=False)
+        self._give_back(lease, int(until * NS), count_attempt=False)
 
     def limiter(self) -> FileLimiter:
         """Counters under ``<queue>/limits``, shared by the processes of this host."""
@@ -341,9 +293,9 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     def _give_back(self, lease: Lease, due_ns: int, *, count_attempt: bool) -> None:
         with self._lease_lock:
             _, _, queue, entry = lease.token.split("~", 3)
-            name = _Name.parse(entry)
+            name = EntryName.parse(entry)
             attempts = name.attempts + count_attempt
-            back = _Name(name.priority, due_ns, name.job_id, attempts, 0)
+            back = EntryName(name.priority, due_ns, name.job_id, attempts, 0)
             if due_ns > time.time_ns():
                 target = self._delayed / queue / back.delayed
             else:
@@ -358,14 +310,14 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     def extend(self, lease: Lease, lease_secs: float) -> bool:
         with self._lease_lock:
             _, owner, rest = lease.token.split("~", 2)
-            expiry_ns = time.time_ns() + int(lease_secs * _NS)
+            expiry_ns = time.time_ns() + int(lease_secs * NS)
             token = f"{expiry_ns:019d}~{owner}~{rest}"
             try:
                 os.rename(self._leased / lease.token, self._leased / token)
             except FileNotFoundError:
                 return False
             lease.token = token
-            lease.expires_at = expiry_ns / _NS
+            lease.expires_at = expiry_ns / NS
             return True
 
     # -- sweeping --------------------------------------------------------------------------
@@ -406,10 +358,10 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         for token in os.listdir(self._leased):
             try:
                 expiry, owner, queue, entry = token.split("~", 3)
-                expired = int(expiry) / _NS <= now
-                name = _Name.parse(entry)
+                expired = int(expiry) / NS <= now
+                name = EntryName.parse(entry)
             except (ValueError, CorruptEntry):
-                self._quarantine_file(self._leased / token, f"lease name {token!r} is malformed")
+                self._quarantine.move_aside(self._leased / token, f"lease name {token!r} is malformed")
                 continue
             if owner not in verdicts:
                 verdicts[owner] = self._owner_is_dead(owner)
@@ -433,12 +385,12 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
 
     def _promote_due(self, queue: str, now: float) -> None:
         folder = self._delayed / queue
-        now_ns = int(now * _NS)
+        now_ns = int(now * NS)
         for entry in reversed(self._list(folder)):
             try:
-                name = _Name.parse(entry, delayed=True)
+                name = EntryName.parse(entry, delayed=True)
             except CorruptEntry as exc:
-                self._quarantine_file(folder / entry, exc.reason)
+                self._quarantine.move_aside(folder / entry, exc.reason)
                 continue
             if name.due_ns > now_ns:
                 break
@@ -452,8 +404,8 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         except (FileNotFoundError, NotADirectoryError):
             return
         for entry in entries:
-            if not (entry.name in _PRIORITIES and entry.is_dir()):
-                self._quarantine_file(Path(entry.path), "not inside a priority folder of the queue")
+            if not (entry.name in PRIORITIES and entry.is_dir()):
+                self._quarantine.move_aside(Path(entry.path), "not inside a priority folder of the queue")
 
     # -- inspection ------------------------------------------------------------------------
 
@@ -486,14 +438,12 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             ready=sum(ready.values()),
             scheduled=sum(delayed.values()),
             leased=len(os.listdir(self._leased)),
-            quarantined=sum(1 for n in os.listdir(self._quarantine) if not n.endswith(".reason")),
+            quarantined=self._quarantine.count(),
             by_queue=by_queue,
         )
 
     def depths(self, now: float) -> QueueDepths:
         """Jobs per queue and state (``DepthQueue``), from file names alone."""
-        from .file_depths import count_depths  # it reads names with this module's _Name
-
         return count_depths(self.root, now)
 
     def clear(self) -> int:
@@ -518,7 +468,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             for folder in (self._ready, self._delayed):
                 for path in self._job_files(folder, queue).get(queue, []):
                     try:
-                        name = _Name.parse(path.name, delayed=folder is self._delayed)
+                        name = EntryName.parse(path.name, delayed=folder is self._delayed)
                         os.unlink(path)
                     except (CorruptEntry, FileNotFoundError, IsADirectoryError):
                         continue
@@ -542,12 +492,3 @@ def _subfolders(folder: Path) -> list[str]:
         return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
     except (FileNotFoundError, NotADirectoryError):
         return []
-
-
-def _quarantined_entry(name: str, reason: str) -> Quarantined:
-    """Read ``<time>-<hex>-<entry or lease name>`` back: the job id, and the queue of a lease."""
-    stamp, _, original = name.partition("-")
-    original = original.partition("-")[2]
-    parts = original.split("~")
-    queue, job_id = (parts[2], parts[4]) if len(parts) == 7 else (None, parts[1] if len(parts) == 4 else None)
-    return Quarantined(job_id or None, reason, queue, float(stamp) if stamp.isdigit() else None)

@@ -18,7 +18,8 @@ from .. import serialization
 from ..errors import BackendError, CorruptEntry, SerializationError
 from ..names import MAX_ID_LENGTH, check_name
 from ..record import JobRecord, JobStatus
-from .base import BaseResults, Capability, is_expired, newest_first
+from .base import BaseResults, is_expired, newest_first
+from .data import Capability
 from .fsutil import (
     fsync_path,
     make_private_dir,

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, ClassVar
 from ..errors import CorruptEntry
 from ..scheduling.record import ScheduleRecord
 from . import locking
-from .base import Capability, due_order, fired
+from .base import due_order, fired
+from .data import Capability
 from .fsutil import (
     FILE_MODE,
     fsync_path,

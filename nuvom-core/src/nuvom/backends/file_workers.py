@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 from ..errors import CorruptEntry
-from .base import WorkerInfo
+from .data import WorkerInfo
 from .fsutil import publish
 
 
 class FileWorkerRegistry:
-    """Mixin: :class:`~nuvom.backends.base.WorkerRegistry` in ``workers_dir``, written by whole-file renames.
+    """Mixin: :class:`~nuvom.backends.WorkerRegistry` in ``workers_dir``, written by whole-file renames.
 
     The class mixing it in sets ``workers_dir`` (an existing folder) and ``tmp_dir`` (on the same
     filesystem) before use.

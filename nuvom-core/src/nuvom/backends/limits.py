@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from .base import Lease
+from .data import Lease
 
 #: Starts older than this many periods are pruned: a caller whose clock reads a little behind
 #: still sees every start that its window holds.

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from ..record import JobRecord, JobStatus
-from .base import (
-    BaseQueue,
-    BaseResults,
+from .base import BaseQueue, BaseResults, ResultBackend, is_expired, newest_first
+from .data import (
     Capability,
     Completion,
     Envelope,
@@ -23,10 +22,7 @@ from .base import (
     QueueDepth,
     QueueDepths,
     QueueStats,
-    ResultBackend,
     WorkerInfo,
-    is_expired,
-    newest_first,
 )
 from .memory_limits import MemoryLimiter
 
@@ -245,7 +241,7 @@ class MemoryQueue(BaseQueue):
             return count
 
     def purge(self, queue: str) -> list[str]:
-        """Delete the waiting jobs of ``queue`` (see :class:`~nuvom.backends.base.PurgingQueue`)."""
+        """Delete the waiting jobs of ``queue`` (see :class:`~nuvom.backends.PurgingQueue`)."""
         with self._cond:
             ids = [i for i, e in self._entries.items() if e.lease is None and e.envelope.queue == queue]
             for job_id in ids:

@@ -7,7 +7,8 @@ import threading
 from typing import ClassVar
 
 from ..scheduling.record import ScheduleRecord
-from .base import Capability, due_order, fired
+from .base import due_order, fired
+from .data import Capability
 
 
 class MemoryScheduler:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from ..backends.base import NamespacedStore
+from ..backends import NamespacedStore
 from ..backends.interface import check_interface
 from ..config import Settings
 from ..errors import BackendInterfaceError

@@ -130,7 +130,7 @@ def _instances(
             pytest.skip(f"--nuvom-kind is {chosen} and the target offers no {kind} backend")
         raise
 
-    from ..backends.base import Capability
+    from ..backends import Capability
     from ..config import Settings
 
     data_dir = tmp_path / "nuvom-data"
@@ -159,7 +159,7 @@ def _instances(
 
 def _drop_namespaces(config: pytest.Config, made: list[Any]) -> None:
     """Empty the check's namespace on stores kept outside its data directory, and verify it."""
-    from ..backends.base import NamespacedStore
+    from ..backends import NamespacedStore
 
     namespaced = [backend for backend in made if isinstance(backend, NamespacedStore)]
     if not namespaced:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..backends.base import Lease, QueueBackend, ResultBackend
+from ..backends import Lease, QueueBackend, ResultBackend
 from ..backends.limits import Limiter, LimitingQueue
 from ..errors import BackendFeatureMissing
 from ..flow import RateLimit, limit_key_of

@@ -20,7 +20,7 @@ import math
 import threading
 from dataclasses import dataclass, field
 
-from ..backends.base import Lease
+from ..backends import Lease
 from ..cancellation import CurrentJob
 from ..options import Effective
 from ..record import JobRecord

@@ -4,7 +4,7 @@ Job threads hand over an outcome and go on to their next job. The committer stor
 handed over since its last round with one ``save_many`` (one fsync of the folder for the file
 backend, one transaction or pipeline elsewhere) and only then acknowledges the jobs, so a job is
 still acknowledged only after its outcome is stored. A queue that implements
-:class:`~nuvom.backends.base.CompletingQueue` stores and settles each outcome in one fenced step
+:class:`~nuvom.backends.CompletingQueue` stores and settles each outcome in one fenced step
 instead, so a worker that lost its lease cannot overwrite the new holder's outcome.
 
 When storing fails (a full disk, a server down), the committer keeps the jobs, whose leases the
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..backends.base import CompletingQueue, Completion, Lease, QueueBackend, ResultBackend
+from ..backends import CompletingQueue, Completion, Lease, QueueBackend, ResultBackend
 from ..record import JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from ..backends.base import Lease, QueueBackend
+from ..backends import Lease, QueueBackend
 from .attempt import Attempt
 from .holdings import Holdings
 

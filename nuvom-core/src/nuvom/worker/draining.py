@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..backends.base import QueueBackend
+from ..backends import QueueBackend
 from .holdings import Holdings
 from .processing import Processor
 

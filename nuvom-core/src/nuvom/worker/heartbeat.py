@@ -3,7 +3,7 @@
 The description is written at start and every ``NUVOM_HEARTBEAT_SECS``, and deleted on a clean
 exit; a worker killed outright leaves its last one, which ``nuvom workers`` shows as dead once it
 is older than ``NUVOM_HEARTBEAT_LAPSE_SECS``. A queue that keeps no registry (see
-:class:`~nuvom.backends.base.WorkerRegistry`) gets no heartbeats.
+:class:`~nuvom.backends.WorkerRegistry`) gets no heartbeats.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from ..backends.base import QueueBackend, WorkerInfo, WorkerRegistry
+from ..backends import QueueBackend, WorkerInfo, WorkerRegistry
 from ..log import set_worker_id
 
 if TYPE_CHECKING:

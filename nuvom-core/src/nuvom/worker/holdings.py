@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 
-from ..backends.base import Lease
+from ..backends import Lease
 from .attempt import Attempt
 
 logger = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..backends.base import Lease, QueueBackend, ResultBackend
+from ..backends import Lease, QueueBackend, ResultBackend
 from ..errors import CorruptEntry, TaskNotFound
 from ..lifecycle import queued_record, unreadable_record
 from ..log import name_job_task

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..backends.base import QueueBackend, ResultBackend
+from ..backends import QueueBackend, ResultBackend
 from ..record import JobStatus
 from .admission import FlowControl
 from .attempt import Attempt, AttemptState

@@ -14,7 +14,7 @@ import logging
 import sys
 import traceback
 
-from ..backends.base import Completion, QueueBackend, ResultBackend
+from ..backends import Completion, QueueBackend, ResultBackend
 from ..errors import JobTimeout
 from ..execution import run_hook
 from ..lifecycle import Outcome, failed_record, settle

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 
-from ..backends.base import QueueBackend, ResultBackend
+from ..backends import QueueBackend, ResultBackend
 from ..cancellation import CurrentJob
 from ..execution import run_attempt, run_attempt_async
 from ..lifecycle import Outcome, running_record, settle

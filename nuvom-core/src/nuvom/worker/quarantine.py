@@ -2,7 +2,7 @@
 
 A queue moves an entry it cannot deliver aside; the job is then in no queue, and its record
 would say ``queued`` forever. Each worker lists the quarantine now and then (through the
-optional :class:`~nuvom.backends.base.QuarantineListing`) and fails those records with
+optional :class:`~nuvom.backends.QuarantineListing`) and fails those records with
 ``CorruptEntry`` and the queue's reason, so that ``job.get()`` raises instead of waiting.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from ..backends.base import QuarantineListing, QueueBackend, ResultBackend
+from ..backends import QuarantineListing, QueueBackend, ResultBackend
 from ..errors import CorruptEntry
 from ..lifecycle import failed_record
 from ..message import stored_id

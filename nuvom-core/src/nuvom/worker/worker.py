@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..backends.base import QueueBackend, ResultBackend
+from ..backends import QueueBackend, ResultBackend
 from ..plugins.events import Event, notify
 from ..registry import TaskRegistry, registry
 from .admission import FlowControl

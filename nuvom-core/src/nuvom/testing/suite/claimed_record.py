@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ...backends.base import Lease, QueueBackend, ResultBackend
+from ...backends import Lease, QueueBackend, ResultBackend
 from ...record import JobStatus
 from .results import record
 from .support import LONG_LEASE_SECS, closing_instances, env, pop, reclaim_after_expiry

@@ -1,4 +1,4 @@
-"""The optional fenced completion (``nuvom.backends.base.CompletingQueue``) as pytest checks.
+"""The optional fenced completion (``nuvom.backends.CompletingQueue``) as pytest checks.
 
 They run when the queue implements ``complete_many`` and the check also has a ``results_factory``
 fixture; otherwise they are skipped.
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ...backends.base import CompletingQueue, Completion, QueueBackend, ResultBackend
+from ...backends import CompletingQueue, Completion, QueueBackend, ResultBackend
 from ...record import ErrorInfo, JobStatus
 from .results import record
 from .support import closing_instances, env, pop, reclaim_after_expiry, wait_for

@@ -1,4 +1,4 @@
-"""The optional per-queue counts (``nuvom.backends.base.DepthQueue``) as pytest checks.
+"""The optional per-queue counts (``nuvom.backends.DepthQueue``) as pytest checks.
 
 They run when the queue implements ``depths``; otherwise they are skipped. The fleet exporter
 (``nuvom prometheus serve``) reads these counts on every scrape.
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ...backends.base import Capability, DepthQueue, QueueBackend, QueueDepth
+from ...backends import Capability, DepthQueue, QueueBackend, QueueDepth
 from .support import env, plant_corrupt_entry, pop, requires
 
 

@@ -27,7 +27,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ...backends.base import Envelope, Lease, QueueBackend
+from ...backends import Envelope, Lease, QueueBackend
 from .support import sleep_until
 
 #: A lease that never lapses within one example, unless the ``expire`` rule shortens it.

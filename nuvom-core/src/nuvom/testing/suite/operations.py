@@ -1,7 +1,7 @@
 """The optional operator interfaces of a queue as pytest checks: the worker registry and purge.
 
-Checks of :class:`~nuvom.backends.base.WorkerRegistry` run when the queue implements it, and those
-of :class:`~nuvom.backends.base.PurgingQueue` when it implements ``purge``; otherwise they are
+Checks of :class:`~nuvom.backends.WorkerRegistry` run when the queue implements it, and those
+of :class:`~nuvom.backends.PurgingQueue` when it implements ``purge``; otherwise they are
 skipped. Mixed into the queue suite.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ...backends.base import Capability, PurgingQueue, QueueBackend, WorkerInfo, WorkerRegistry
+from ...backends import Capability, PurgingQueue, QueueBackend, WorkerInfo, WorkerRegistry
 from .support import LONG_LEASE_SECS, env, pop, requires
 
 

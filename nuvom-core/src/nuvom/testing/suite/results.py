@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ... import serialization
-from ...backends.base import Capability, CreatingResults, ResultBackend
+from ...backends import Capability, CreatingResults, ResultBackend
 from ...record import ErrorInfo, JobRecord, JobStatus
 from .support import BackendFactory, closing_instances, requires, skip_unless_capable
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from ... import serialization
-from ...backends.base import Capability, SchedulerBackend
+from ...backends import Capability, SchedulerBackend
 from ...scheduling.record import ScheduleRecord
 from .support import BackendFactory, claims_of_processes, closing_instances, requires, skip_unless_capable
 

@@ -1,7 +1,7 @@
 """What the suite's checks share: capability gates, polling with a deadline, and test data.
 
 Planting a corrupt entry needs knowledge of a backend's storage, which only the backend has. A
-backend that declares :attr:`~nuvom.backends.base.Capability.QUARANTINE` either has a method
+backend that declares :attr:`~nuvom.backends.Capability.QUARANTINE` either has a method
 ``plant_corrupt_entry(queue: str) -> None`` or registers a function with
 :func:`plant_corrupt_entry` (a :func:`functools.singledispatch`, dispatched on the backend's
 class, so subclasses inherit it); the built-in file queue registers one here.
@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ...backends.base import Capability, Envelope, Lease, QueueBackend, ResultBackend
+from ...backends import Capability, Envelope, Lease, QueueBackend, ResultBackend
 from ...backends.file_queue import FileQueue
 
 T = TypeVar("T")
