@@ -69,7 +69,7 @@ def test_json_lines_have_the_documented_keys_also_from_process_pool_children(
         assert set(record) <= set(JSON_KEYS), record
         assert {"ts", "level", "logger", "message", "pid"} <= set(record)
     (failed,) = [r for r in records if r.get("job_id") == failed_id and r["level"] == "ERROR"]
-    assert failed["task"] == "add" and failed["worker_id"] and failed["logger"] == "nuvom.worker.worker"
+    assert failed["task"] == "add" and failed["worker_id"] and failed["logger"] == "nuvom.worker.committer"
     # The hook runs in a child process, which logs its exception as one field, with the job's context.
     hook = [r for r in records if r.get("job_id") == hooked_id and "exc" in r]
     assert hook and hook[0]["task"] == "hooked" and "RuntimeError" in hook[0]["exc"], records

@@ -8,7 +8,7 @@ command line installs, copies that context onto every record (``worker_id``, ``j
 On a terminal the command line logs through Rich. Anywhere else (a file, a pipe, a log
 collector) each record is one line: ``NUVOM_LOG_FORMAT=text`` (the default)::
 
-    2026-12-06T01:15:00.123+00:00 ERROR nuvom.worker.worker [worker=h:41:9f2c1a job=5d1… task=send] job …
+    2026-12-06T01:15:00.123+00:00 ERROR nuvom.worker.committer [worker=h:41:9f2c1a job=5d1… task=send] job …
 
 or ``NUVOM_LOG_FORMAT=json``, one JSON object per line with the keys of :data:`JSON_KEYS`.
 """

@@ -10,6 +10,9 @@ instead, so a worker that lost its lease cannot overwrite the new holder's outco
 When storing fails (a full disk, a server down), the committer keeps the jobs, whose leases the
 worker goes on extending, and tries again with backoff until it succeeds or the worker stops:
 an outage of the store never lets leases lapse and deliveries pile up towards ``PoisonJob``.
+
+:func:`acknowledge` then settles each job by what became of its outcome: acked, or nacked with
+its retry time, and logged.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..backends import CompletingQueue, Completion, Lease, QueueBackend, ResultBackend
-from ..record import JobRecord
+from ..record import JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +149,55 @@ class Committer:
                     time.monotonic() - failing_since,
                 )
             commits = failed
+
+
+def acknowledge(jobs: QueueBackend, lease: Lease, record: JobRecord, stored: Stored) -> bool:
+    """Ack or nack a job by what became of its outcome; ``True`` when that outcome stands.
+
+    Called only after :func:`store_outcomes` (or a save) reported ``stored``: a job is never
+    acknowledged before its outcome is stored.
+    """
+    if stored is Stored.STORED:
+        if record.status is JobStatus.RETRYING:
+            assert record.next_retry_at is not None
+            jobs.nack(lease, retry_at=record.next_retry_at)
+        else:
+            jobs.ack(lease)
+    elif stored is Stored.LEASE_LOST:
+        logger.warning(
+            "job %s: lease lost before its outcome was stored; the outcome of the worker "
+            "that holds it now stands",
+            lease.id,
+        )
+    if stored not in (Stored.STORED, Stored.SETTLED):
+        return False
+    log_outcome(lease, record)
+    return True
+
+
+def log_outcome(lease: Lease, record: JobRecord) -> None:
+    """Log a stored outcome: a warning for a retry, an error for a final failure."""
+    name = record.task_name
+    if record.status is JobStatus.RETRYING:
+        assert record.next_retry_at is not None and record.error is not None
+        logger.warning(
+            "job %s (%s) attempt %d failed (%s: %s); retrying in %.2f s",
+            lease.id,
+            name,
+            record.attempts,
+            record.error.type,
+            record.error.message,
+            record.next_retry_at - time.time(),
+        )
+    elif record.status is JobStatus.FAILED:
+        assert record.error is not None
+        logger.error(
+            "job %s (%s) failed after %d attempt(s): %s: %s",
+            lease.id,
+            name,
+            record.attempts,
+            record.error.type,
+            record.error.message,
+        )
+    else:
+        logger.debug("job %s (%s) succeeded", lease.id, name)

@@ -13,21 +13,40 @@ import os
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from ..backends import WorkerInfo, WorkerRegistry
+from ..backends import QueueBackend, WorkerInfo, WorkerRegistry
 from ..log import set_worker_id
 
 if TYPE_CHECKING:
-    from .worker import Worker
+    from ..config import Settings
 
 logger = logging.getLogger(__name__)
+
+
+class Beating(Protocol):
+    """What a heartbeat reads of its worker (:class:`~nuvom.worker.Worker` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def queue(self) -> QueueBackend: ...
+    @property
+    def queues(self) -> tuple[str, ...]: ...
+    @property
+    def pool(self) -> str: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def running(self) -> int: ...
 
 
 class Heartbeat:
     """The thread that keeps one worker's description fresh in its queue's registry."""
 
-    def __init__(self, worker: Worker, registry: WorkerRegistry | None) -> None:
+    def __init__(self, worker: Beating, registry: WorkerRegistry | None) -> None:
         self._worker = worker
         self._registry = registry
         self._started_at = time.time()
@@ -35,7 +54,7 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name="nuvom-heartbeat", daemon=True)
 
     @classmethod
-    def start(cls, worker: Worker) -> Heartbeat:
+    def start(cls, worker: Beating) -> Heartbeat:
         """Name the worker on log records, publish its first heartbeat and keep beating."""
         set_worker_id(worker.id)
         registry = worker.queue if isinstance(worker.queue, WorkerRegistry) else None
