@@ -21,6 +21,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def answer_ping(proc: subprocess.Popen[bytes], client: redis.Redis, timeout: float, what: str) -> None:
+    """Poll ``client`` until the server of ``proc`` answers PING; raise naming ``what`` if it exits or times out."""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                if client.ping():
+                    return
+            except redis.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{what} did not start") from None
+                time.sleep(0.02)  # a poll with a deadline
+    finally:
+        client.close()
+
+
 class RedisServer:
     """One redis-server process; ``restart`` keeps its port, directory and options."""
 
@@ -47,16 +63,7 @@ class RedisServer:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args + self.extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if client.ping():
-                    break
-            except redis.ConnectionError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server on port {self.port} did not start") from None
-                time.sleep(0.02)
-        client.close()
+        answer_ping(self.proc, client, timeout, f"redis-server on port {self.port}")
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -109,17 +116,7 @@ class SentinelServer:
         assert REDIS_SERVER is not None
         args = [REDIS_SERVER, str(self.directory / "sentinel.conf"), "--sentinel"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = self.client()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if client.ping():
-                    break
-            except redis.ConnectionError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis sentinel on port {self.port} did not start") from None
-                time.sleep(0.02)
-        client.close()
+        answer_ping(self.proc, self.client(), timeout, f"redis sentinel on port {self.port}")
         return self
 
     def client(self) -> redis.Redis:
