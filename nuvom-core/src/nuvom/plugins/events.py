@@ -1,8 +1,9 @@
 """Notification hooks by typed name (``notify(Event.JOB_STARTED, job=record)``), and the job events.
 
 A misspelt event is a type error, not a hook that silently never fires. Each plugin's
-implementation is called through pluggy on its own: one that raises is logged with the plugin's
-name and the next plugin is still called; the caller (a job, a worker) never sees the error.
+implementation is called on its own, in pluggy's order (``tryfirst``/``trylast``; wrappers are
+refused at registration): one that raises is logged with the plugin's name and the next plugin
+is still called; the caller (a job, a worker) never sees the error.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..record import JobRecord, JobStatus
-from .manager import plugin_callers
+from .manager import listeners
 
 logger = logging.getLogger(__name__)
 
@@ -39,16 +40,16 @@ class Event(str, enum.Enum):
 
 def notify(event: Event, **kwargs: Any) -> None:
     """Call ``event``'s hook on every plugin, each on its own; one that raises is logged, never raised."""
-    for plugin, caller in plugin_callers(event.value):
+    for listener in listeners(event.value):
         try:
-            caller(**kwargs)
+            listener.function(*[kwargs[name] for name in listener.argnames])
         except Exception:
-            logger.exception("plugin %r raised in %s; carrying on", plugin, event.value)
+            logger.exception("plugin %r raised in %s; carrying on", listener.plugin, event.value)
 
 
 def has_listeners(event: Event) -> bool:
     """True when some plugin implements ``event``: callers skip building its arguments otherwise."""
-    return bool(plugin_callers(event.value))
+    return bool(listeners(event.value))
 
 
 # -- the job events, each built and sent from one place -----------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,6 +51,16 @@ _manager: pluggy.PluginManager | None = None
 _sources: dict[str, Discovered] = {}
 #: Per hook, one caller per implementing plugin (see :func:`plugin_callers`).
 _hook_cache: dict[str, list[tuple[str, pluggy.HookCaller]]] = {}
+_listener_cache: dict[str, list[Listener]] = {}
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One plugin's implementation of a notification hook, called with its own arguments."""
+
+    plugin: str
+    function: Callable[..., object]
+    argnames: tuple[str, ...]
 
 
 def _register(manager: pluggy.PluginManager, found: Discovered) -> None:
@@ -122,6 +133,7 @@ def reset_plugin_manager() -> None:
         _manager = None
         _sources.clear()
         _hook_cache.clear()
+        _listener_cache.clear()
 
 
 def plugin_callers(hook: str) -> list[tuple[str, pluggy.HookCaller]]:
@@ -145,6 +157,25 @@ def plugin_callers(hook: str) -> list[tuple[str, pluggy.HookCaller]]:
                 for impl in impls
             ]
             _hook_cache[hook] = cached
+        return cached
+
+
+def listeners(hook: str) -> list[Listener]:
+    """The implementations of the notification ``hook``, in pluggy's call order (``tryfirst``...).
+
+    A notification is called once per job event, so each implementation is called directly
+    rather than through a subset hook caller per plugin, whose setup costs ~8 µs a call: the same
+    call pluggy's loop makes, since wrapper implementations are refused at registration.
+    """
+    cached = _listener_cache.get(hook)
+    if cached is not None:
+        return cached
+    with _lock:
+        cached = _listener_cache.get(hook)
+        if cached is None:
+            impls = reversed(getattr(get_plugin_manager().hook, hook).get_hookimpls())
+            cached = [Listener(i.plugin_name, i.function, tuple(i.argnames)) for i in impls]
+            _listener_cache[hook] = cached
         return cached
 
 
