@@ -160,13 +160,18 @@ def commands(client: redis.Redis, name: str) -> int:
     return int(client.info("commandstats").get(f"cmdstat_{name}", {}).get("calls", 0))
 
 
-def test_delay_stores_the_record_and_queues_the_job_in_one_call(
-    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def use_redis_backends(monkeypatch: pytest.MonkeyPatch, redis_url: str, prefix: str) -> None:
+    """This process's queue and result store on the test's Redis server, under ``prefix``."""
     for key, value in {"QUEUE_BACKEND": "redis", "RESULT_BACKEND": "redis", "REDIS_URL": redis_url}.items():
         monkeypatch.setenv(f"NUVOM_{key}", value)
     monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
     runtime.reset()
+
+
+def test_delay_stores_the_record_and_queues_the_job_in_one_call(
+    redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_redis_backends(monkeypatch, redis_url, prefix)
 
     @task(name="redis_one_call")
     def one_call(x: int) -> int:
@@ -226,10 +231,7 @@ def test_a_worker_never_trusts_the_record_of_a_claim_whose_lease_lapsed(
     redis_url: str, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given Redis backends, whose claims read each job's record
-    for key, value in {"QUEUE_BACKEND": "redis", "RESULT_BACKEND": "redis", "REDIS_URL": redis_url}.items():
-        monkeypatch.setenv(f"NUVOM_{key}", value)
-    monkeypatch.setenv("NUVOM_REDIS_PREFIX", prefix)
-    runtime.reset()
+    use_redis_backends(monkeypatch, redis_url, prefix)
     ran: list[int] = []
 
     @task(name="redis_fenced_once")
