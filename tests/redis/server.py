@@ -233,3 +233,73 @@ class SentinelGroup:
             sentinel.stop()
         for server in [self.master, *self.replicas]:
             server.stop(signal.SIGKILL)
+
+
+class RedisCluster:
+    """Masters of one Redis Cluster on loopback ports (no replicas), each stopped by pid."""
+
+    def __init__(self, directory: Path, *, masters: int = 3, password: str | None = None) -> None:
+        self.password = password
+        auth = ["--masterauth", password] if password else []
+        self.nodes = [
+            RedisServer(
+                directory / f"node{i}",
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                str(directory / f"node{i}" / "nodes.conf"),
+                "--cluster-node-timeout",
+                "2000",
+                *auth,
+                password=password,
+            ).start()
+            for i in range(masters)
+        ]
+        redis_cli = shutil.which("redis-cli")
+        assert redis_cli is not None
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        login = ["-a", password, "--no-auth-warning"] if password else []
+        subprocess.run(
+            [
+                redis_cli,
+                *login,
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        while not all(self._ok(node) for node in self.nodes):
+            assert time.monotonic() < deadline, "the cluster did not reach state ok"
+            time.sleep(0.05)
+
+    def _ok(self, node: RedisServer) -> bool:
+        client = redis.Redis(port=node.port, password=self.password, socket_timeout=1, decode_responses=True)
+        try:
+            return bool(client.cluster("info")["cluster_state"] == "ok")
+        finally:
+            client.close()
+
+    def url(self, scheme: str = "redis+cluster") -> str:
+        """The URL of the cluster, naming every node."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"{scheme}://{auth}" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def master_of(self, key: str) -> int:
+        """The port of the master serving ``key``'s slot."""
+        client = redis.RedisCluster(port=self.nodes[0].port, password=self.password)
+        try:
+            return int(client.get_node_from_key(key).port)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop(signal.SIGKILL)

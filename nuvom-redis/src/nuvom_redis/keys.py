@@ -15,12 +15,17 @@ Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
     P:queues                         set of queue names (for stats and clear only)
     P:workers                        hash worker id -> its description as JSON (heartbeats)
 
-Result records::
+``P:queues`` and ``P:workers`` are read and written by plain one-key commands, never by a script.
 
-    P:result:<id>                    msgpack of JobRecord.to_dict(), with a TTL
-    P:results:all                    sorted set of ids by created_at (bounded)
-    P:results:status:<status>        the same per status (bounded)
-    P:results:expiry                 sorted set of ids by expires_at (ms), for purge_expired
+Result records (hash tag ``{results}``: a record is saved with its indexes in one script, so on
+Redis Cluster every record lives on the shard of that one slot)::
+
+    P:{results}:result:<id>          msgpack of JobRecord.to_dict(), with a TTL
+    P:{results}:all                  sorted set of ids by created_at (bounded)
+    P:{results}:status:<status>      the same per status (bounded)
+    P:{results}:expiry               sorted set of ids by expires_at (ms), for purge_expired
+    P:{results}:fence:<id>           on Cluster: the Redis time (µs) of the job's newest claim, which
+                                     fences its completion (see cluster.py); the record's TTL
 
 Schedules (hash tag ``{schedules}``; the names differ from a queue's, so a queue named
 ``schedules`` keeps its own keys)::
@@ -113,19 +118,28 @@ class ResultKeys:
 
     prefix: str
 
+    @property
+    def base(self) -> str:
+        """``P:{results}``: what a record key starts with, before ``:result:<id>``."""
+        return f"{self.prefix}:{{results}}"
+
     def record(self, job_id: str) -> str:
-        return f"{self.prefix}:result:{job_id}"
+        return f"{self.base}:result:{job_id}"
+
+    def fence(self, job_id: str) -> str:
+        """The Redis time of the job's newest claim, on Cluster (see ``cluster.py``)."""
+        return f"{self.base}:fence:{job_id}"
 
     @property
     def everything(self) -> str:
-        return f"{self.prefix}:results:all"
+        return f"{self.base}:all"
 
     @property
     def expiry(self) -> str:
-        return f"{self.prefix}:results:expiry"
+        return f"{self.base}:expiry"
 
     def status(self, status: JobStatus) -> str:
-        return f"{self.prefix}:results:status:{status.value}"
+        return f"{self.base}:status:{status.value}"
 
     def index(self, status: JobStatus | None) -> str:
         """The index of ``status``, or of every record."""

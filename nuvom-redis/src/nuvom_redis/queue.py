@@ -44,6 +44,7 @@ from .limits import RedisLimiter
 from .results import RedisResults, claimed_record
 from .scripts import Scripts
 from .settings import RedisSettings
+from .slots import SlotPaths
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ class RedisQueue(BaseQueue):
         """
         self.connection = connection
         self.prefix = prefix
-        self._records = None if records_prefix is None else ResultKeys(records_prefix)
+        records = None if records_prefix is None else ResultKeys(records_prefix)
+        # On a Redis Cluster a claim cannot read a record (another slot): it records the claim there.
+        self._slots = SlotPaths(self, records) if connection.is_cluster else None
+        self._records = None if self._slots is not None else records
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
@@ -143,6 +147,8 @@ class RedisQueue(BaseQueue):
         """
         if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
             return False
+        if self._slots is not None:
+            return False  # records and jobs are in different slots: the sender stores, then enqueues
         self._send(envelopes, records, results)
         return True
 
@@ -223,6 +229,8 @@ class RedisQueue(BaseQueue):
         While Redis cannot be reached, this logs a warning, waits with exponential backoff
         (up to 2 s) and returns no jobs, so a worker keeps trying until Redis is back.
         """
+        if self._slots is not None:
+            return self._slots.pop_batch(n, queues=queues, timeout=timeout, lease_secs=lease_secs)
         deadline = time.monotonic() + timeout
         wake = [self.keys(q).wake for q in queues]
         while True:
@@ -247,7 +255,7 @@ class RedisQueue(BaseQueue):
         """One run of the claim script: the leases, and seconds until the next due job or expiry."""
         keys = [key for queue in queues for key in self._script_keys(queue)]
         nonce = uuid.uuid4().hex
-        records = "" if self._records is None else self._records.prefix
+        records = "" if self._records is None else self._records.base
         reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce, records])
         expires_at = int(reply[1]) / 1e6
         wait_us = int(reply[2])
@@ -315,7 +323,10 @@ class RedisQueue(BaseQueue):
         """Store each record and ack or nack its job, all in one script call.
 
         Only for a :class:`RedisResults` on the same server and database; ``None`` otherwise.
+        On a Redis Cluster, in two fenced steps (see ``slots.py``).
         """
+        if self._slots is not None:
+            return self._slots.complete_many(completions, results)
         if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
             return None
         if not completions:
@@ -458,7 +469,7 @@ class RedisQueue(BaseQueue):
         """For the conformance suite: a ready entry of priority 0 whose metadata is garbage."""
         keys = self.keys(queue)
         job_id = f"corrupt-{os.urandom(4).hex()}"
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)  # two slots on a Redis Cluster
         pipe.sadd(queues_key(self.prefix), queue)
         pipe.hset(keys.meta, job_id, b"\xc1\xc1 not queue metadata")
         pipe.zadd(keys.ready(0), {f"0{0:016x}{job_id}": 1})

@@ -168,12 +168,14 @@ class RedisResults(BaseResults):
                     self._redis.zrem(index, *stale)
 
     def _forget(self, ids: Sequence[str], *, delete: bool) -> None:
-        """Drop ``ids`` from every index (and delete their records when ``delete``)."""
+        """Drop ``ids`` from every index (and delete their records and fences when ``delete``)."""
         pipe = self._redis.pipeline(transaction=False)
         for index in (self.keys.everything, self.keys.expiry, *(self.keys.status(s) for s in STATUSES)):
             pipe.zrem(index, *ids)
         if delete:
-            pipe.delete(*(self.keys.record(i) for i in ids))
+            for job_id in ids:  # one key per DEL: a cluster pipeline splits no multi-key command
+                pipe.delete(self.keys.record(job_id))
+                pipe.delete(self.keys.fence(job_id))
         pipe.execute()
 
     def delete(self, job_id: str) -> bool:
