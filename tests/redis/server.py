@@ -235,6 +235,19 @@ class SentinelGroup:
             server.stop(signal.SIGKILL)
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (the port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10_000 < 65_536:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10_000))
+                except OSError:
+                    continue
+            return port
+
+
 class RedisCluster:
     """Masters of one Redis Cluster on loopback ports (no replicas), each stopped by pid."""
 
@@ -251,6 +264,7 @@ class RedisCluster:
                 "--cluster-node-timeout",
                 "2000",
                 *auth,
+                port=free_cluster_port(),
                 password=password,
             ).start()
             for i in range(masters)
@@ -294,7 +308,7 @@ class RedisCluster:
 
     def master_of(self, key: str) -> int:
         """The port of the master serving ``key``'s slot."""
-        client = redis.RedisCluster(port=self.nodes[0].port, password=self.password)
+        client = redis.RedisCluster(host="127.0.0.1", port=self.nodes[0].port, password=self.password)
         try:
             return int(client.get_node_from_key(key).port)
         finally:
