@@ -251,9 +251,12 @@ def free_cluster_port() -> int:
 class RedisCluster:
     """Masters of one Redis Cluster on loopback ports (no replicas), each stopped by pid."""
 
-    def __init__(self, directory: Path, *, masters: int = 3, password: str | None = None) -> None:
+    def __init__(
+        self, directory: Path, *, masters: int = 3, password: str | None = None, appendonly: bool = False
+    ) -> None:
         self.password = password
         auth = ["--masterauth", password] if password else []
+        durable = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else []
         self.nodes = [
             RedisServer(
                 directory / f"node{i}",
@@ -264,6 +267,7 @@ class RedisCluster:
                 "--cluster-node-timeout",
                 "2000",
                 *auth,
+                *durable,
                 port=free_cluster_port(),
                 password=password,
             ).start()
