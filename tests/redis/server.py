@@ -257,26 +257,34 @@ class RedisCluster:
         self.password = password
         auth = ["--masterauth", password] if password else []
         durable = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else []
-        self.nodes = [
-            RedisServer(
-                directory / f"node{i}",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                str(directory / f"node{i}" / "nodes.conf"),
-                "--cluster-node-timeout",
-                "2000",
-                *auth,
-                *durable,
-                port=free_cluster_port(),
-                password=password,
-            ).start()
-            for i in range(masters)
-        ]
+        self.nodes: list[RedisServer] = []
+        try:
+            for i in range(masters):
+                node = RedisServer(
+                    directory / f"node{i}",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(directory / f"node{i}" / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    "2000",
+                    *auth,
+                    *durable,
+                    port=free_cluster_port(),
+                    password=password,
+                )
+                self.nodes.append(node)
+                node.start()
+            self._create()
+        except BaseException:
+            self.stop()  # the nodes started so far
+            raise
+
+    def _create(self) -> None:
         redis_cli = shutil.which("redis-cli")
         assert redis_cli is not None
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
-        login = ["-a", password, "--no-auth-warning"] if password else []
+        login = ["-a", self.password, "--no-auth-warning"] if self.password else []
         subprocess.run(
             [
                 redis_cli,

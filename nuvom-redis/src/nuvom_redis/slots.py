@@ -11,7 +11,8 @@ the ``{results}`` slot, not its queue's. So, on a cluster:
   in ``BLPOP`` on one slot's wake-up lists at a time, for at most :data:`POLL_SLICE` seconds when
   there are several (a job sent to another slot waits for the end of that slice);
 - a claim is recorded in the records' slot: each job's fence key keeps the Redis time of its
-  newest claim (by the clock of the queue's shard);
+  newest claim (by the clock of the queue's shard), and the claimed jobs' records are read in
+  the same script (no older claim's completion can store a record after that);
 - a completion stores the record first, in the records' slot, unless a newer claim of the job is
   on record, then acks or nacks the job in its queue's slot, while its token still holds the lease.
 
@@ -37,7 +38,7 @@ from nuvom.backends import Completion, Lease, ResultBackend
 
 from .client import CLUSTER_OUTAGES
 from .keys import ResultKeys
-from .results import RedisResults
+from .results import RedisResults, claimed_record
 from .scripts import Scripts
 
 if TYPE_CHECKING:
@@ -137,8 +138,14 @@ class SlotPaths:
                 wait = until if wait is None else min(wait, until)
         leases.sort(key=lambda lease: lease.envelope.priority)  # stable: each slot's order stays
         if leases and self._records is not None:
-            keys = [self._records.fence(lease.id) for lease in leases]
-            self._scripts.run("fence", keys, [lease.fence for lease in leases])
+            keys = [
+                key
+                for lease in leases
+                for key in (self._records.fence(lease.id), self._records.record(lease.id))
+            ]
+            blobs = self._scripts.run("fence", keys, [lease.fence for lease in leases])
+            for lease, blob in zip(leases, blobs, strict=True):
+                lease.record = claimed_record(lease.id, blob) if blob else None
         return list[Lease](leases), wait
 
     def _plan(self, n: int, groups: list[list[str]]) -> tuple[list[int], float | None]:
