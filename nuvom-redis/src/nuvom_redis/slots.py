@@ -64,7 +64,7 @@ class SlotPaths:
         self._queue = queue
         self._records = records
         self._redis = queue.connection.client
-        self._scripts = Scripts(queue.connection, "claimable", "fence", "complete_record", "ack", "nack")
+        self._scripts = Scripts(queue.connection, "claimable", "fence", "complete_record", "settle")
         self._groups: dict[tuple[str, ...], list[list[str]]] = {}
         self._turn = 0
 
@@ -191,18 +191,25 @@ class SlotPaths:
         with connection.errors(f"storing {len(completions)} outcome(s)"):
             stored = [bool(flag) for flag in self._scripts.run("complete_record", keys, args)]
 
-        def settle(pipe: Pipeline) -> None:
-            for c, ok in zip(completions, stored, strict=True):
-                if ok:
-                    queue_keys = self._queue.keys(c.lease.envelope.queue).script_keys
-                    if c.retry_at is None:
-                        self._scripts.add(pipe, "ack", queue_keys, [c.lease.id, c.lease.token])
-                    else:
-                        retry = repr(float(c.retry_at))
-                        self._scripts.add(pipe, "nack", queue_keys, [c.lease.id, c.lease.token, retry])
+        by_queue: dict[str, list[int]] = {}
+        for i, (c, ok) in enumerate(zip(completions, stored, strict=True)):
+            if ok:
+                by_queue.setdefault(c.lease.envelope.queue, []).append(i)
 
-        if not any(stored):
+        def settle(pipe: Pipeline) -> None:
+            for queue, positions in by_queue.items():
+                settling: list[Any] = []
+                for i in positions:
+                    lease, retry_at = completions[i].lease, completions[i].retry_at
+                    settling += [lease.id, lease.token, "" if retry_at is None else repr(float(retry_at))]
+                self._scripts.add(pipe, "settle", self._queue.keys(queue).script_keys, settling)
+
+        if not by_queue:
             return stored
         with connection.errors(f"settling {sum(stored)} job(s)"):
-            settled = iter(self._scripts.pipeline(settle))
-        return [ok and bool(next(settled)) for ok in stored]
+            replies = self._scripts.pipeline(settle)
+        settled = [False] * len(completions)
+        for positions, flags in zip(by_queue.values(), replies, strict=True):
+            for i, flag in zip(positions, flags, strict=True):
+                settled[i] = bool(flag)
+        return settled
