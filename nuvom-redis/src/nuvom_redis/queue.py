@@ -81,10 +81,9 @@ class RedisQueue(BaseQueue):
         """
         self.connection = connection
         self.prefix = prefix
-        records = None if records_prefix is None else ResultKeys(records_prefix)
         # On a Redis Cluster a claim cannot read a record (another slot): it records the claim there.
-        self._slots = SlotPaths(self, records) if connection.is_cluster else None
-        self._records = None if self._slots is not None else records
+        self._slots = SlotPaths(self, records_prefix) if connection.is_cluster else None
+        self._records = ResultKeys(records_prefix) if self._slots is None and records_prefix else None
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(

@@ -37,7 +37,7 @@ from redis.crc import key_slot
 from nuvom.backends import Completion, Lease, ResultBackend
 
 from .client import CLUSTER_OUTAGES
-from .keys import ResultKeys
+from .keys import CLUSTER_RESULT_PARTITIONS, ResultKeys
 from .results import RedisResults, claimed_record
 from .scripts import Scripts
 
@@ -59,10 +59,12 @@ class FencedLease(Lease):
 class SlotPaths:
     """Claims across the slots of several queues, and fenced completions in two steps."""
 
-    def __init__(self, queue: RedisQueue, records: ResultKeys | None) -> None:
-        """Paths of ``queue``; ``records`` is the result store whose fence keys claims update."""
+    def __init__(self, queue: RedisQueue, records_prefix: str | None) -> None:
+        """Paths of ``queue``; ``records_prefix`` names the result store whose fences claims update."""
         self._queue = queue
-        self._records = records
+        self._records = (
+            None if records_prefix is None else ResultKeys(records_prefix, CLUSTER_RESULT_PARTITIONS)
+        )
         self._redis = queue.connection.client
         self._scripts = Scripts(queue.connection, "claimable", "fence", "complete_record", "settle")
         self._groups: dict[tuple[str, ...], list[list[str]]] = {}
@@ -138,15 +140,23 @@ class SlotPaths:
                 wait = until if wait is None else min(wait, until)
         leases.sort(key=lambda lease: lease.envelope.priority)  # stable: each slot's order stays
         if leases and self._records is not None:
-            keys = [
-                key
-                for lease in leases
-                for key in (self._records.fence(lease.id), self._records.record(lease.id))
-            ]
-            blobs = self._scripts.run("fence", keys, [lease.fence for lease in leases])
-            for lease, blob in zip(leases, blobs, strict=True):
-                lease.record = claimed_record(lease.id, blob) if blob else None
+            self._fence(leases, self._records)
         return list[Lease](leases), wait
+
+    def _fence(self, leases: list[FencedLease], records: ResultKeys) -> None:
+        """Record the claims in their records' partitions, and read the records into the leases."""
+        parts: dict[ResultKeys, list[FencedLease]] = {}
+        for lease in leases:
+            parts.setdefault(records.partition_of(lease.id), []).append(lease)
+
+        def fill(pipe: Pipeline) -> None:
+            for part in parts.values():
+                keys = [key for lease in part for key in (records.fence(lease.id), records.record(lease.id))]
+                self._scripts.add(pipe, "fence", keys, [lease.fence for lease in part])
+
+        for part, blobs in zip(parts.values(), self._scripts.pipeline(fill), strict=True):
+            for lease, blob in zip(part, blobs, strict=True):
+                lease.record = claimed_record(lease.id, blob) if blob else None
 
     def _plan(self, n: int, groups: list[list[str]]) -> tuple[list[int], float | None]:
         """How many jobs to claim from each group for the ``n`` best; seconds until the next due."""
@@ -183,13 +193,23 @@ class SlotPaths:
             return None
         if not completions:
             return []
-        keys: list[str] = list(results.keys.indexes)
-        args: list[Any] = []
-        for c in completions:
-            keys += [results.keys.record(c.record.id), results.keys.fence(c.record.id)]
-            args += [c.lease.fence if isinstance(c.lease, FencedLease) else 0, *results.record_args(c.record)]
+        parts = results.by_partition([c.record.id for c in completions])
+
+        def store(pipe: Pipeline) -> None:
+            for partition, positions in parts.items():
+                keys: list[str] = list(partition.indexes)
+                args: list[Any] = []
+                for c in (completions[i] for i in positions):
+                    keys += [results.keys.record(c.record.id), results.keys.fence(c.record.id)]
+                    fence = c.lease.fence if isinstance(c.lease, FencedLease) else 0
+                    args += [fence, *results.record_args(c.record)]
+                self._scripts.add(pipe, "complete_record", keys, args)
+
+        stored = [False] * len(completions)
         with connection.errors(f"storing {len(completions)} outcome(s)"):
-            stored = [bool(flag) for flag in self._scripts.run("complete_record", keys, args)]
+            for positions, flags in zip(parts.values(), self._scripts.pipeline(store), strict=True):
+                for i, flag in zip(positions, flags, strict=True):
+                    stored[i] = bool(flag)
 
         by_queue: dict[str, list[int]] = {}
         for i, (c, ok) in enumerate(zip(completions, stored, strict=True)):

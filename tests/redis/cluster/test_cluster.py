@@ -113,3 +113,24 @@ def test_nuvom_plugin_test_redis_passes_with_a_cluster_url(
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert re.findall(r"(\d+) failed", check.stdout) == ["0", "0", "0"], check.stdout[-3000:]
     assert "left nothing behind" in check.stdout
+
+
+def test_records_spread_over_the_shards_and_list_newest_first_across_them(
+    redis_cluster: RedisCluster, redis_url: str, prefix: str
+) -> None:
+    # Given 40 records created one after the other, every other one failed
+    results = RedisResults(connect(redis_url), prefix=prefix)
+    saved = [
+        record(f"r{i}", status=JobStatus.FAILED if i % 2 else JobStatus.SUCCESS, created_at=1_000.0 + i)
+        for i in range(40)
+    ]
+    results.save_many(saved)
+
+    # Then they are on more than one master, and listings merge the partitions newest first
+    assert len({redis_cluster.master_of(results.keys.record(r.id)) for r in saved}) >= 2
+    newest = [r.id for r in reversed(saved)]
+    assert [r.id for r in results.list_jobs(limit=10, offset=5)] == newest[5:15]
+    failed = [r.id for r in results.list_jobs(JobStatus.FAILED, limit=5)]
+    assert failed == [f"r{i}" for i in (39, 37, 35, 33, 31)]
+    assert results.delete("r39") and results.list_jobs(limit=1)[0].id == "r38"
+    results.close()
