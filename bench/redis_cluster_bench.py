@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -118,8 +119,8 @@ def one_round(url: str, signal_url: str, folder: Path, args: argparse.Namespace)
     sys.modules.pop("bench_cluster_tasks", None)
     import bench_cluster_tasks  # type: ignore[import-not-found]
 
-    signal = redis.Redis.from_url(signal_url)
-    signal.delete("done")
+    done = redis.Redis.from_url(signal_url)
+    done.delete("done")
     queues = [f"q{i}" for i in range(args.queues)]
     per_queue = args.jobs // len(queues)
     for q in queues:
@@ -134,17 +135,17 @@ def one_round(url: str, signal_url: str, folder: Path, args: argparse.Namespace)
         for _ in range(args.workers)
     ]
     try:
-        wait_for(lambda: signal.llen("done") > 0, "the first job", timeout=60)
+        wait_for(lambda: done.llen("done") > 0, "the first job", timeout=60)
         first = time.perf_counter()
-        wait_for(lambda: signal.llen("done") >= total, "the drain", timeout=600)
+        wait_for(lambda: done.llen("done") >= total, "the drain", timeout=600)
         rate = (total - 1) / (time.perf_counter() - first)
         latencies = []
         for trip in range(args.trips):
-            signal.delete("done")
+            done.delete("done")
             time.sleep(0.05)  # the workers are idle again, blocked in their wait
             sent = time.perf_counter()
             bench_cluster_tasks.noop.options(queue=queues[trip % len(queues)]).delay(trip)
-            assert signal.blpop(["done"], timeout=10) is not None, "a round trip timed out"
+            assert done.blpop(["done"], timeout=10) is not None, "a round trip timed out"
             latencies.append(time.perf_counter() - sent)
         return rate, latencies
     finally:
@@ -164,6 +165,7 @@ def main() -> int:
     parser.add_argument("--trips", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers and workers on the way out
     assert shutil.which("redis-cli"), "redis-cli is needed to create the cluster"
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nuvom-bench-cluster-")))
@@ -171,7 +173,7 @@ def main() -> int:
         (tmp / "signal").mkdir()
         (tmp / "server").mkdir()
         (tmp / "cluster").mkdir()
-        signal = stack.enter_context(RedisServer(tmp / "signal"))
+        signal_server = stack.enter_context(RedisServer(tmp / "signal"))
         server = stack.enter_context(RedisServer(tmp / "server"))
         urls = {
             "one server": server.url(),
@@ -181,7 +183,7 @@ def main() -> int:
         p50s: dict[str, list[float]] = {name: [] for name in urls}
         for _ in range(args.repeats):
             for name, url in urls.items():
-                rate, latencies = one_round(url, signal.url(), tmp, args)
+                rate, latencies = one_round(url, signal_server.url(), tmp, args)
                 rates[name].append(rate)
                 p50s[name].append(statistics.median(latencies) * 1000)
                 print(f"{name}: {rate:,.0f} jobs/s, idle p50 {p50s[name][-1]:.1f} ms", flush=True)

@@ -82,7 +82,11 @@ class SlotPaths:
         return found
 
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
-        """Claim up to ``n`` jobs from each slot in turn, waiting up to ``timeout`` for the first."""
+        """Claim up to ``n`` jobs across the queues' slots, waiting up to ``timeout`` for the first.
+
+        As on one server, an outage is logged and backed off, and returns no jobs. A claim whose
+        recording fails returns none either: those jobs are delivered again when their leases lapse.
+        """
         queue = self._queue
         deadline = time.monotonic() + timeout
         groups = self.groups(queues)
@@ -92,7 +96,6 @@ class SlotPaths:
                 left = deadline - time.monotonic()
                 if not leases and left > 0:
                     group = groups[self._turn % len(groups)]
-                    self._turn += 1
                     block = min(left, queue._max_block) if len(groups) == 1 else min(left, POLL_SLICE)
                     block = block if wait is None else min(block, wait + 0.001)
                     if block >= 0.001:
@@ -114,7 +117,8 @@ class SlotPaths:
         priority, and each slot is asked for its share of the ``n`` best.
         """
         start = self._turn % len(groups)
-        turn = groups[start:] + groups[:start]  # equal priorities: each slot first in turn
+        self._turn += 1
+        turn = groups[start:] + groups[:start]  # equal priorities: each slot first in turn, claim by claim
         if len(turn) == 1:
             quotas, wait = [n], None
         else:
