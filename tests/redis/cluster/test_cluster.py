@@ -134,3 +134,21 @@ def test_records_spread_over_the_shards_and_list_newest_first_across_them(
     assert failed == [f"r{i}" for i in (39, 37, 35, 33, 31)]
     assert results.delete("r39") and results.list_jobs(limit=1)[0].id == "r38"
     results.close()
+
+
+def test_a_busy_queue_does_not_starve_a_queue_of_equal_priority_on_another_slot(
+    redis_url: str, prefix: str
+) -> None:
+    # Given two queues on different slots, one with many jobs and one with a few, all of priority 0
+    queue = RedisQueue(connect(redis_url), prefix=prefix)
+    assert len(queue._slots.groups(["busy", "quiet"])) == 2  # type: ignore[union-attr]
+    queue.enqueue_many([env(f"b{i}", queue="busy") for i in range(50)])
+    queue.enqueue_many([env(f"q{i}", queue="quiet") for i in range(4)])
+
+    # When a worker serving both claims batches of 4
+    claimed = [lease.envelope.queue for _ in range(4) for lease in pop(queue, 4, queues=("busy", "quiet"))]
+
+    # Then the quiet queue's jobs are claimed while the busy queue still has jobs
+    assert claimed.count("quiet") == 4, claimed
+    assert queue.qsize("busy") > 0
+    queue.close()
