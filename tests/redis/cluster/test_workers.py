@@ -7,12 +7,15 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from starlette.testclient import TestClient
 
 from nuvom import runtime
 from nuvom.record import JobStatus
 from nuvom.runtime import get_queue, get_results
+from nuvom_dashboard import DashboardConfig, create_app
 from nuvom_redis.scheduler import RedisScheduler
 
+from ...dashboard.test_pages import _cell, _row
 from ...e2e.helpers import WorkerProcess, executions, wait_until
 from ..conftest import connect
 from ..server import RedisCluster
@@ -112,3 +115,25 @@ def test_a_schedule_fires_once_per_due_time_with_two_schedulers(
     store.close()
     assert fired is not None
     assert executions(exec_log, "nothing")["tick"] + get_queue().qsize() == fired.run_count
+
+
+@pytest.mark.timeout(60)
+def test_the_dashboard_reads_a_cluster(
+    project: ModuleType, start_worker: Callable[..., WorkerProcess], isolated_nuvom: Path
+) -> None:
+    # Given jobs run by a worker on the cluster, and one waiting an hour in another queue
+    jobs = project.add.map([(i, i) for i in range(3)])
+    project.add.options(queue="emails", countdown=3600).delay(7, 8)
+    worker = start_worker("--burst")
+    assert worker.wait(timeout=45) == 0, worker.output()
+
+    # When the dashboard's overview is read
+    with TestClient(create_app(DashboardConfig(token="cluster-token"))) as client:
+        page = client.get("/")
+        fragment = client.get("/fragments/overview").text
+
+    # Then it shows the waiting job of one queue and the finished jobs of the other
+    assert page.status_code == 200
+    assert _cell(_row(fragment, "emails"), "scheduled") == "1", fragment
+    assert _cell(_row(fragment, "default"), "throughput") == "0.6", fragment  # 3 jobs in 5 minutes
+    assert all(job.get(timeout=5) == 2 * i for i, job in enumerate(jobs))
