@@ -177,7 +177,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
         return render(args)
-    systems, skipped = available_systems(set(args.only.split(",")) if args.only else None)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = sorted((only or set()) - set(SYSTEMS))
+    if unknown:
+        print(f"--only: unknown system(s) {', '.join(unknown)}; known: {', '.join(SYSTEMS)}", file=sys.stderr)
+        return 2
+    systems, skipped = available_systems(only)
     steps = plan(args, systems)
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     errors: dict[str, str] = {}

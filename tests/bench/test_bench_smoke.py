@@ -61,3 +61,10 @@ def test_quick_run_reports_every_installed_system(tmp_path: Path) -> None:
     assert data["meta"]["versions"]["nuvom-core"] != "not installed"
     assert "| Nuvom (Redis) |" in (out / "latest.md").read_text()
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_only_names_an_unknown_system() -> None:
+    argv = [sys.executable, str(BENCH / "run.py"), "--only", "nuvom-redis,redis-huey", "--quick"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "redis-huey" in done.stderr and "redishuey" in done.stderr
