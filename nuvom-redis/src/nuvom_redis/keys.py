@@ -4,7 +4,7 @@ On Redis Cluster all of a queue's keys live in one slot, so each script touches 
 
 Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
 
-    P:{Q}:ready:0 .. P:{Q}:ready:9   due jobs per priority: sorted set, score = due time (µs)
+    P:{Q}:ready                      due jobs: sorted set, score = priority * 1e13 + due time (ms)
     P:{Q}:due                        future jobs (eta, retry_at): sorted set, score = due time (µs)
     P:{Q}:leased                     claimed jobs: sorted set of ids, score = lease expiry (µs)
     P:{Q}:meta                       hash id -> priority|attempts|deliveries|token|eta
@@ -55,6 +55,8 @@ from nuvom.record import JobStatus
 #: Status order of the per-status indexes, as the Lua ``save_record`` expects them.
 STATUSES: tuple[JobStatus, ...] = tuple(JobStatus)
 PRIORITIES = range(10)
+#: The ready set's score of priority p starts at p * PRIORITY_SPAN (then due time in ms; lib.lua).
+PRIORITY_SPAN = 10**13
 
 
 @dataclass(frozen=True)
@@ -79,13 +81,13 @@ class QueueKeys:
 
     @property
     def all(self) -> list[str]:
-        """Ready 0..9, due, leased, meta, payload, quarantine, seq, wake."""
-        names = [f"ready:{p}" for p in PRIORITIES]
-        names += ["due", "leased", "meta", "payload", "quarantine", "seq", "wake"]
+        """Ready, due, leased, meta, payload, quarantine, seq, wake."""
+        names = ["ready", "due", "leased", "meta", "payload", "quarantine", "seq", "wake"]
         return [self.base + name for name in names]
 
-    def ready(self, priority: int) -> str:
-        return f"{self.base}ready:{priority}"
+    @property
+    def ready(self) -> str:
+        return self.base + "ready"
 
     @property
     def due(self) -> str:

@@ -128,7 +128,7 @@ class SlotPaths:
         for group, quota in zip(turn, quotas, strict=True):
             if not quota:
                 continue
-            claimed, until = self._queue._claim(quota, group, lease_secs)
+            claimed, until = self._queue._claim(quota, group, lease_secs, [], 0.0)
             leases += [
                 FencedLease(
                     lease.envelope,

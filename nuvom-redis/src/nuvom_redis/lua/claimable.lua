@@ -10,7 +10,8 @@ for o = 0, #KEYS - 1, QUEUE_KEYS do
   local k = queue_keys(o)
   if not mistyped(queue_types(k, {{k.meta, 'hash'}})) then
     for p = 0, 9 do
-      counts[p + 1] = counts[p + 1] + redis.call('ZCARD', k.ready[p])
+      local upto = p < 9 and '(' .. string.format('%.0f', PRIORITY_SCORE[p + 1]) or '+inf'
+      counts[p + 1] = counts[p + 1] + redis.call('ZCOUNT', k.ready, PRIORITY_SCORE[p], upto)
     end
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', k.due, '-inf', now)) do
       local pr = tonumber(string.sub(m, 1, 1))

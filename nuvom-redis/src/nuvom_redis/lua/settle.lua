@@ -4,13 +4,15 @@
 local k = queue_keys(0)
 require_types(queue_types(k, {{k.meta, 'hash'}}))
 local now = now_us()
-local settled = {}
+local settled, acked, done = {}, {}, {}
 for i = 1, #ARGV, 3 do
   local id, token, retry_at = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local meta = held(k, id, token)
+  -- a job acked earlier in this call is not held any more (its ack is written below)
+  local meta = not done[id] and held(k, id, token)
   if meta then
     if retry_at == '' then
-      settle_ack(k, id)
+      acked[#acked + 1] = id
+      done[id] = true
     else
       settle_nack(k, id, meta, retry_at, now)
     end
@@ -18,5 +20,8 @@ for i = 1, #ARGV, 3 do
   else
     settled[#settled + 1] = 0
   end
+end
+if #acked > 0 then
+  settle_acks(k, acked)
 end
 return settled
