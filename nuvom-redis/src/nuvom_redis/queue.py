@@ -46,6 +46,7 @@ from .limits import RedisLimiter
 from .results import RedisResults, claimed_record
 from .scripts import Scripts
 from .settings import RedisSettings
+from .slots import SlotPaths
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ class RedisQueue(BaseQueue):
         """
         self.connection = connection
         self.prefix = prefix
-        self._records = None if records_prefix is None else ResultKeys(records_prefix)
+        # On a Redis Cluster a claim cannot read a record (another slot): it records the claim there.
+        self._slots = SlotPaths(self, records_prefix) if connection.is_cluster else None
+        self._records = ResultKeys(records_prefix) if self._slots is None and records_prefix else None
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
@@ -145,6 +148,8 @@ class RedisQueue(BaseQueue):
         """
         if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
             return False
+        if self._slots is not None:
+            return False  # records and jobs are in different slots: the sender stores, then enqueues
         self._send(envelopes, records, results)
         return True
 
@@ -225,6 +230,8 @@ class RedisQueue(BaseQueue):
         While Redis cannot be reached, this logs a warning, waits with exponential backoff
         (up to 2 s) and returns no jobs, so a worker keeps trying until Redis is back.
         """
+        if self._slots is not None:
+            return self._slots.pop_batch(n, queues=queues, timeout=timeout, lease_secs=lease_secs)
         deadline = time.monotonic() + timeout
         wake = [self.keys(q).wake for q in queues]
         block = 0.0
@@ -252,7 +259,7 @@ class RedisQueue(BaseQueue):
         the same round trip: Redis runs the claim once the BLPOP returns.
         """
         keys = [key for queue in queues for key in self._script_keys(queue)]
-        records = "" if self._records is None else self._records.prefix
+        records = "" if self._records is None else self._records.base
         args = [n, round(lease_secs * 1e6), uuid.uuid4().hex, records]
         if block < 0.001:
             reply = self._scripts.run("claim", keys, args)
@@ -330,7 +337,10 @@ class RedisQueue(BaseQueue):
         """Store each record and ack or nack its job, all in one script call.
 
         Only for a :class:`RedisResults` on the same server and database; ``None`` otherwise.
+        On a Redis Cluster, in two fenced steps (see ``slots.py``).
         """
+        if self._slots is not None:
+            return self._slots.complete_many(completions, results)
         if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
             return None
         if not completions:
@@ -470,7 +480,7 @@ class RedisQueue(BaseQueue):
         """For the conformance suite: a ready entry of priority 0 whose metadata is garbage."""
         keys = self.keys(queue)
         job_id = f"corrupt-{os.urandom(4).hex()}"
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)  # two slots on a Redis Cluster
         pipe.sadd(queues_key(self.prefix), queue)
         pipe.hset(keys.meta, job_id, b"\xc1\xc1 not queue metadata")
         pipe.zadd(keys.ready, {f"0{0:016x}{job_id}": 1})
