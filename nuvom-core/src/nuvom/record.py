@@ -89,9 +89,9 @@ class JobRecord:
         Raises:
             TypeError: a change names no field of the record.
         """
-        unknown = changes.keys() - _FIELD_SET
-        if unknown:
-            raise TypeError(f"JobRecord has no field {', '.join(sorted(unknown))}")
+        if not _FIELD_SET.issuperset(changes):
+            unknown = sorted(changes.keys() - _FIELD_SET)
+            raise TypeError(f"JobRecord has no field {', '.join(unknown)}")
         # What dataclasses.replace does, without re-running __init__ over every field: a record
         # is copied twice per job (running, then settled).
         copy = object.__new__(type(self))
