@@ -320,7 +320,7 @@ def test_a_corrupt_record_fails_its_job_instead_of_looping(
 def test_one_kill_9_reruns_at_most_the_jobs_a_worker_holds(
     make_backend: Callable[..., Backend], isolated_nuvom: Path
 ) -> None:
-    # Given a worker with 4 slots (so it holds at most 4 + 4 prefetched jobs) draining fast jobs
+    # Given a worker with 4 slots (so it holds at most 4 + a batch of 10 claimed ahead) draining fast jobs
     backend = make_backend("file")
     jobs = [job.id for job in backend.tasks.double.map([(n,) for n in range(1500)])]
     victim = Process(isolated_nuvom, backend.env, "--concurrency", "4")
@@ -337,7 +337,7 @@ def test_one_kill_9_reruns_at_most_the_jobs_a_worker_holds(
     # Then only jobs it held ran again: finished outcomes waiting for the group commit count
     # among them (up to 256 used to wait, and ran again: 70-134 here)
     again = [job_id for job_id, runs in read_log(backend.log).items() if len(runs) > 1]
-    assert len(again) <= 4 + 4, f"{len(again)} jobs ran again"
+    assert len(again) <= 4 + 10, f"{len(again)} jobs ran again"
 
 
 @pytest.mark.timeout(300)

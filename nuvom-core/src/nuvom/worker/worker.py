@@ -90,8 +90,10 @@ class Worker:
         #: This process also sends due schedules (only said in the start-up line).
         self.runs_schedules = runs_schedules
         self.id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        #: Jobs held at most, in all (busy and committing): what a ``kill -9`` makes run again.
-        self.capacity = self.concurrency + min(self.batch_size, self.concurrency)
+        #: Jobs held at most, in all (busy and committing): one per slot and one batch claimed
+        #: ahead, so a claim never waits for the last outcomes' commit. Bounds what a ``kill -9``
+        #: makes run again.
+        self.capacity = self.concurrency + self.batch_size
         self._children: ChildPool | None = None
         if pool == "processes":
             self._children = ChildPool(
