@@ -154,6 +154,24 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
             fsync_path(folder)
 
 
+def list_for_popping(folder: Path) -> list[str]:
+    """The entries of ``folder``, reversed so that ``pop()`` takes them in order; ``[]`` if missing."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names.sort(reverse=True)
+    return names
+
+
+def subfolders(folder: Path) -> list[str]:
+    """The names of the folders inside ``folder``; ``[]`` if it is missing."""
+    try:
+        return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 #: Temp files older than this are leftovers of a crash between write and rename.
 STALE_TEMP_SECS = 3600.0
 
