@@ -46,6 +46,7 @@ from .fsutil import (
     make_private_dir,
     move,
     publish,
+    read_whole,
     remove_stale_temp_files,
     storage_errors,
     subfolders,
@@ -272,7 +273,7 @@ class FileQueue(FileQueueInspection, FileWorkerRegistry, BaseQueue):
 
     def _read_envelope(self, path: Path, name: EntryName) -> Envelope:
         try:
-            data = serialization.loads(path.read_bytes())
+            data = serialization.loads(read_whole(path))
             envelope = Envelope(
                 id=stored_id(data["id"], path.name),
                 queue=data["queue"],
