@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 class FolderWatch:
-    """Block until an entry appears in (or, with ``writes``, a file changes in) a watched folder.
+    """Block until an entry appears in a watched folder (or, with ``touches``, a file there is touched).
 
     Args:
         names: when given, only events about entries of these names count (e.g. a database
@@ -81,7 +81,8 @@ class FolderWatch:
         if instance is None:
             try:
                 instance = _Instance()
-            except OSError as exc:  # e.g. EMFILE: the per-user limit of inotify instances
+            except (OSError, AttributeError) as exc:
+                # EMFILE: the per-user limit of inotify instances; AttributeError: no inotify in libc
                 logger.warning("cannot watch folders for changes (%s); polling instead", exc)
                 self._enabled = False
                 return None
