@@ -43,7 +43,7 @@ from nuvom.message import stored_id
 
 from .connection import Database
 from .limits import SqliteLimiter
-from .results import SqliteResults, upsert_records
+from .results import SqliteResults, live_records, upsert_records
 from .schema import CLAIM_INDEX, QUARANTINE, QUEUE, WAITING_INDEX, WORKERS
 from .settings import SqliteSettings, database_path
 
@@ -102,7 +102,13 @@ class SqliteQueue(BaseQueue):
     )
 
     def __init__(
-        self, path: Path, *, busy_timeout_secs: float = 10.0, synchronous: str = "NORMAL", watch: bool = True
+        self,
+        path: Path,
+        *,
+        busy_timeout_secs: float = 10.0,
+        synchronous: str = "NORMAL",
+        watch: bool = True,
+        read_records: bool = False,
     ) -> None:
         """Open (creating it) the queue in the database file ``path``.
 
@@ -111,8 +117,12 @@ class SqliteQueue(BaseQueue):
             busy_timeout_secs: how long a write waits for the database's write lock.
             synchronous: SQLite's ``PRAGMA synchronous`` (``NORMAL`` or ``FULL``).
             watch: let an idle claimer wait for a commit to the file (Linux inotify); ``False`` polls.
+            read_records: each claim also reads its jobs' records from this file's results table
+                into :attr:`Lease.record` (when the workers' result backend is that table), which
+                spares the worker one read per job.
         """
         self.database = Database(path, busy_timeout_secs=busy_timeout_secs, synchronous=synchronous)
+        self._read_records = read_records
         # Writes through this instance do not move its own connection's data_version: count them.
         self._changed = threading.Condition()
         self._writes = 0
@@ -129,6 +139,7 @@ class SqliteQueue(BaseQueue):
             database_path(settings, own),
             busy_timeout_secs=own.sqlite_busy_timeout_secs,
             synchronous=own.sqlite_synchronous,
+            read_records=settings.result_backend == SqliteResults.name,  # the same file, then
         )
 
     def _wrote(self) -> None:
@@ -227,6 +238,10 @@ class SqliteQueue(BaseQueue):
                     _quarantine(conn, seq, exc.reason, now)
                     continue
                 leases.append(Lease(envelope, rows[seq][6], expires_at, token))
+            if self._read_records and leases:
+                records = live_records(conn, [lease.id for lease in leases], now)
+                for lease in leases:
+                    lease.record = records.get(lease.id)
             return leases, None
 
         return self.database.write(claim, "claiming jobs")
