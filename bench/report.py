@@ -16,6 +16,7 @@ METRICS = {
     "drain": ["jobs_per_s", "jobs_per_s_steady", "first_done_s"],
     "roundtrip": ["p50_ms", "p99_ms"],
     "scale": ["jobs_per_s", "jobs_per_s_steady", "fill_s"],
+    "small": ["jobs_per_s", "jobs_per_s_steady", "first_done_s"],
 }
 NAMES = {
     "nuvom-file": "Nuvom (file)",
@@ -152,6 +153,63 @@ def scale_table(data: Data) -> list[str]:
     return lines
 
 
+#: The performance targets: (what, Nuvom system, scenario, metric, peer or None, "min"/"max", bound).
+#: A peer's target bounds Nuvom ÷ peer; without a peer the bound is on Nuvom's own figure.
+TARGETS: list[tuple[str, str, str, str, str | None, str, float]] = [
+    ("Redis drain ≥ 3x RedisHuey", "nuvom-redis", "drain", "jobs_per_s", "redishuey", "min", 3.0),
+    ("Redis enqueue ≥ 1x RedisHuey", "nuvom-redis", "enqueue", "jobs_per_s", "redishuey", "min", 1.0),
+    ("Redis p50 ≤ RedisHuey's", "nuvom-redis", "roundtrip", "p50_ms", "redishuey", "max", 1.0),
+    ("Redis .map ≥ 50,000 jobs/s", "nuvom-redis", "bulk", "jobs_per_s", None, "min", 50_000),
+    ("SQLite drain ≥ 2x SqliteHuey", "nuvom-sqlite", "drain", "jobs_per_s", "sqlitehuey", "min", 2.0),
+    ("SQLite enqueue ≥ 1x SqliteHuey", "nuvom-sqlite", "enqueue", "jobs_per_s", "sqlitehuey", "min", 1.0),
+    ("File drain ≥ 2,500 jobs/s", "nuvom-file", "drain", "jobs_per_s", None, "min", 2_500),
+    ("File drain ≥ 8x FileHuey", "nuvom-file", "drain", "jobs_per_s", "filehuey", "min", 8.0),
+    ("File p50 ≤ 3 ms", "nuvom-file", "roundtrip", "p50_ms", None, "max", 3.0),
+]
+
+
+def _target_row(what: str, ours: float | None, bound: str, met: bool | None, *, times: bool = True) -> str:
+    verdict = "—" if met is None else "met" if met else "**missed**"
+    shown = "—" if ours is None else f"{ours:.2f}x" if times else _num(ours)
+    return f"| {what} | {shown} | {bound} | {verdict} |"
+
+
+def targets_table(data: Data) -> list[str]:
+    """Each performance target, the figure measured in this run (medians) and whether it holds."""
+    lines = ["| Target | Measured | Bound | |", "|---|---:|---:|---|"]
+    for what, system, scenario, metric, peer, kind, bound in TARGETS:
+        ours = value(data, system, scenario, metric)
+        if peer is not None:
+            theirs = value(data, peer, scenario, metric)
+            ours = ours / theirs if ours is not None and theirs else None
+        met = None if ours is None else ours >= bound if kind == "min" else ours <= bound
+        shown = f"{'≥' if kind == 'min' else '≤'} {_num(bound)}{'x' if peer else ''}"
+        lines.append(_target_row(what, ours, shown, met, times=peer is not None))
+    for backend in ("file", "sqlite", "redis"):  # the process pool within 20% of the thread pool
+        threads = value(data, f"nuvom-{backend}", "drain", "jobs_per_s")
+        procs = value(data, f"nuvom-{backend}-procs", "drain", "jobs_per_s")
+        share = procs / threads if procs and threads else None
+        met = None if share is None else share >= 0.8
+        lines.append(_target_row(f"--pool processes drain, {backend} (÷ threads)", share, "≥ 0.80x", met))
+    for backend in ("file", "sqlite", "redis"):  # flat from a small to a large backlog
+        small = value(data, f"nuvom-{backend}", "small", "jobs_per_s_steady")
+        large = value(data, f"nuvom-{backend}", "drain", "jobs_per_s_steady")
+        share = large / small if large and small else None
+        met = None if share is None else 0.8 <= share <= 1.2
+        lines.append(
+            _target_row(
+                f"{backend}: drain rate of the large ÷ the small backlog", share, f"0.80{DASH}1.20x", met
+            )
+        )
+    for backend in ("sqlite", "redis"):  # the first jobs of a huge backlog
+        small = value(data, f"nuvom-{backend}", "drain", "jobs_per_s")
+        big = value(data, f"nuvom-{backend}", "scale", "jobs_per_s")
+        share = big / small if big and small else None
+        met = None if share is None else share >= 0.9
+        lines.append(_target_row(f"{backend}: scale ÷ drain", share, "≥ 0.90x", met))
+    return lines
+
+
 def limits_table(data: Data) -> list[str]:
     limits = data["limits"]
     p1, p16 = limits.get("redis_P1", {}), limits.get("redis_P16", {})
@@ -193,6 +251,7 @@ def markdown(data: Data) -> str:
     ]
     if any(data["results"].get(s, {}).get("scale") for s in ("nuvom-sqlite", "nuvom-redis")):
         out += ["", f"Scale (backlog {config['scale']:,}, 1 round):", "", *scale_table(data)]
+    out += ["", "Targets (medians of this run; ratios are Nuvom ÷ the peer):", "", *targets_table(data)]
     out += ["", *limits_table(data)]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     out += ["", f"Versions: {versions}. Python {meta['python']} on {meta['platform']}, {meta['cpus']} CPUs."]

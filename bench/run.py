@@ -38,6 +38,11 @@ from systems import BULK, SYSTEMS, WORKER_ONLY  # noqa: E402
 
 SIGNAL_DB = 15
 SCALE_BACKENDS = ["nuvom-sqlite", "nuvom-redis"]
+#: Drained from a small backlog too, each round: is the rate flat from a small to a large backlog?
+SMALL_BACKENDS = ["nuvom-file", "nuvom-sqlite", "nuvom-redis"]
+SMALL_BACKLOG = 200
+#: Scenarios that are drains of another size.
+DRAINS = {"scale": "drain", "small": "drain"}
 DISTRIBUTIONS = ["nuvom-core", "nuvom-sqlite", "nuvom-redis", "huey", "rq", "dramatiq", "celery", "kombu"]
 DISTRIBUTIONS += ["arq", "redis", "hiredis", "matplotlib"]
 DEFAULT_TMP = "/root/benchtmp"
@@ -76,6 +81,8 @@ def plan(args: argparse.Namespace, systems: list[str]) -> list[tuple[str, str, l
         steps += [(s, "enqueue", n) for s in systems if s not in WORKER_ONLY]
         steps += [(s, "bulk", n) for s in systems if s in BULK]
         steps += [(s, "drain", n) for s in systems]
+        small = ["--jobs", str(min(SMALL_BACKLOG, args.jobs))]
+        steps += [(s, "small", small) for s in SMALL_BACKENDS if s in systems]
         steps += [(s, "roundtrip", trips) for s in systems]
     return steps
 
@@ -87,7 +94,7 @@ def run_scenario(
     server.cli("FLUSHALL")
     with tempfile.TemporaryDirectory(prefix="nuvom-bench-run-", dir=args.tmp_dir) as tmp:
         out, err = Path(tmp) / "out.json", Path(tmp) / "stderr.txt"
-        argv = [sys.executable, str(BENCH_DIR / "scenarios.py"), system, scenario.replace("scale", "drain")]
+        argv = [sys.executable, str(BENCH_DIR / "scenarios.py"), system, DRAINS.get(scenario, scenario)]
         argv += [*options, "--out", str(out), "--redis-url", server.url(), "--tmp-dir", tmp]
         argv += ["--signal-url", server.url(SIGNAL_DB), "--timeout", str(args.timeout)]
         os.sync()  # the last measurement's writes must not slow this one's fsyncs
@@ -177,7 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.render:
         return render(args)
-    systems, skipped = available_systems(set(args.only.split(",")) if args.only else None)
+    only = set(args.only.split(",")) if args.only else None
+    unknown = sorted((only or set()) - set(SYSTEMS))
+    if unknown:
+        print(f"--only: unknown system(s) {', '.join(unknown)}; known: {', '.join(SYSTEMS)}", file=sys.stderr)
+        return 2
+    systems, skipped = available_systems(only)
     steps = plan(args, systems)
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     errors: dict[str, str] = {}

@@ -52,12 +52,22 @@ def test_quick_run_reports_every_installed_system(tmp_path: Path) -> None:
         scenarios = {"drain", "roundtrip"} | ({"bulk"} if system in BULK else set())
         scenarios |= set() if system in WORKER_ONLY else {"enqueue"}
         scenarios |= {"scale"} if system in ("nuvom-sqlite", "nuvom-redis") else set()
+        scenarios |= {"small"} if system in ("nuvom-file", "nuvom-sqlite", "nuvom-redis") else set()
         assert set(data["results"][system]) == scenarios, system
         assert data["results"][system]["drain"]["jobs_per_s"]["median"] > 0
         assert data["runs"][system]["drain"][0]["jobs"] == 20
         assert data["runs"][system]["roundtrip"][0]["round_trips"] == 3
     assert data["runs"]["nuvom-redis"]["scale"][0]["backlog"] == 40
     assert set(data["limits"]) == {"redis_P1", "redis_P16", "sqlite_claim"}
+    report = (out / "latest.md").read_text()
+    assert "| Redis drain ≥ 3x RedisHuey |" in report and "| file: drain rate of the large" in report
     assert data["meta"]["versions"]["nuvom-core"] != "not installed"
     assert "| Nuvom (Redis) |" in (out / "latest.md").read_text()
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_only_names_an_unknown_system() -> None:
+    argv = [sys.executable, str(BENCH / "run.py"), "--only", "nuvom-redis,redis-huey", "--quick"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "redis-huey" in done.stderr and "redishuey" in done.stderr

@@ -12,10 +12,12 @@ import pytest
 
 from nuvom import runtime
 
-from ..redis.server import REDIS_SERVER, RedisServer
+from ..redis.server import REDIS_SERVER, RedisCluster, RedisServer
 from .harness import CHAOS_JOBS, CHAOS_WORKERS, Cluster, stop_leftovers, write_tasks
 
 PERSISTENT = ["file", "sqlite", "redis"]
+#: The kill -9 scenario runs on these, and on a 3-master Redis Cluster ("redis-cluster").
+KILL9_BACKENDS = [*PERSISTENT, "redis-cluster"]
 #: The single-job tests (crash points, long jobs) run on SQLite only at CI size, on all at full size.
 SINGLE_JOB_BACKENDS = PERSISTENT if CHAOS_JOBS >= 10_000 else ["sqlite"]
 
@@ -45,14 +47,18 @@ def _no_process_outlives_its_test() -> Iterator[None]:
 
 @pytest.fixture
 def make_backend(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Backend]]:
-    """Configure this process (and, through the environment, every worker) for one backend."""
-    servers: list[RedisServer] = []
+    """Configure this process (and, through the environment, every worker) for one backend.
+
+    ``redis-cluster`` is the ``redis`` backends on a Redis Cluster of 3 masters.
+    """
+    servers: list[RedisServer | RedisCluster] = []
 
     def make(name: str, **extra: str) -> Backend:
         log = isolated_nuvom / "executions.log"
+        backend = "redis" if name == "redis-cluster" else name
         env = {
-            "NUVOM_QUEUE_BACKEND": name,
-            "NUVOM_RESULT_BACKEND": name,
+            "NUVOM_QUEUE_BACKEND": backend,
+            "NUVOM_RESULT_BACKEND": backend,
             "NUVOM_LEASE_SECS": "2",
             "NUVOM_MAX_DELIVERIES": "100",
             "NUVOM_LOG_LEVEL": "WARNING",
@@ -66,6 +72,12 @@ def make_backend(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
             server = start_redis(isolated_nuvom / "redis")
             servers.append(server)
             env["NUVOM_REDIS_URL"] = server.url
+        if name == "redis-cluster":
+            if REDIS_SERVER is None:
+                pytest.skip("redis-server is not installed (Debian: apt-get install -y redis-server)")
+            cluster = RedisCluster(isolated_nuvom / "redis-cluster", appendonly=True)
+            servers.append(cluster)
+            env["NUVOM_REDIS_URL"] = cluster.url()
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         runtime.reset()
@@ -86,6 +98,12 @@ def make_backend(isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 @pytest.fixture(params=PERSISTENT)
 def backend(request: pytest.FixtureRequest, make_backend: Callable[..., Backend]) -> Backend:
     """Each persistent backend in turn."""
+    return make_backend(request.param)
+
+
+@pytest.fixture(params=KILL9_BACKENDS)
+def kill9_backend(request: pytest.FixtureRequest, make_backend: Callable[..., Backend]) -> Backend:
+    """Each persistent backend in turn, and the Redis backends on a Redis Cluster."""
     return make_backend(request.param)
 
 

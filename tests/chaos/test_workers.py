@@ -37,10 +37,12 @@ def drain_under_faults(backend: Backend, cluster: Callable[..., Cluster], fault:
 
 
 @pytest.mark.timeout(600)
-def test_kill9_of_a_random_worker_loses_no_job(backend: Backend, cluster: Callable[..., Cluster]) -> None:
+def test_kill9_of_a_random_worker_loses_no_job(
+    kill9_backend: Backend, cluster: Callable[..., Cluster]
+) -> None:
     # Given N jobs and several workers, when a random worker is killed with SIGKILL every ~2 s
     # (and replaced) until all are done
-    report = drain_under_faults(backend, cluster, "kill9_random")
+    report = drain_under_faults(kill9_backend, cluster, "kill9_random")
 
     # Then every job succeeded once or more, with its own result; every rerun is explained
     assert get_queue().qsize() == 0

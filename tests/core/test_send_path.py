@@ -8,6 +8,7 @@ The queue is the real memory or file queue, made to fail its next ``enqueue_many
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ from nuvom.backends import Envelope, QueueBackend
 from nuvom.errors import BackendError
 from nuvom.record import JobRecord
 from nuvom.runtime import get_queue, get_results
+from nuvom.sending import new_job_id
 from nuvom.testing import drain
 from nuvom.workflows.continuation import continue_workflow
 from nuvom.workflows.links import child_id, step_id
@@ -127,3 +129,11 @@ def test_a_chord_group_whose_enqueue_failed_is_sent_when_the_step_before_is_deli
     sent = chain(send_path_add.s(1, 2), group(send_path_add.s(10), send_path_add.s(20))).delay()
     _continue_after_a_failed_enqueue(failing, _finish_by_hand(step_id(sent.id, 0), 3))
     assert sent.get(timeout=5) == [13, 23]
+
+
+def test_new_job_ids_are_distinct_version_4_uuids() -> None:
+    ids = {new_job_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for job_id in ids:
+        parsed = uuid.UUID(job_id)
+        assert parsed.hex == job_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122

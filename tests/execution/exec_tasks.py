@@ -177,3 +177,14 @@ def raise_base(kind: str) -> None:
 async def araise_base(kind: str) -> None:
     log("abase", kind)
     raise BASE_EXCEPTIONS[kind]()
+
+
+@task(retries=1)
+def retry_then_fail(key: str) -> None:
+    """Asks for a 0.2 s retry the first time, then fails for good: every outcome field is used."""
+    from nuvom import Retry
+
+    log("retry_then_fail", f"{key}@{time.time()}")
+    if len(lines("retry_then_fail")) == 1:
+        raise Retry(delay=0.2)
+    raise ValueError(f"second attempt of {key} fails")

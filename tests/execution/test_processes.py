@@ -142,6 +142,24 @@ def test_hooks_run_in_the_child(start_worker: StartWorker, exec_log: Path) -> No
     assert job.get(timeout=20) not in (os.getpid(), None)
 
 
+def test_an_outcome_crosses_the_pipe_whole(start_worker: StartWorker, exec_log: Path) -> None:
+    # Given a task that asks for a delayed retry, then fails
+    job = t.retry_then_fail.delay("o")
+
+    # When a process pool runs it
+    start_worker(pool="processes", concurrency=1)
+    wait_until(lambda: finished(job), 20, "the job to fail after its retry")
+
+    # Then the retry waited the delay asked for, and the failure kept its type, message and traceback
+    record = job._record()
+    assert record.status is JobStatus.FAILED and record.attempts == 2
+    assert record.error is not None and record.error.type == "ValueError"
+    assert record.error.message == "second attempt of o fails"
+    assert "raise ValueError" in record.error.traceback
+    started = [float(row[1].partition("@")[2]) for row in t.lines("retry_then_fail")]
+    assert started[1] - started[0] >= 0.2
+
+
 def test_two_children_run_two_jobs_at_once(start_worker: StartWorker, exec_log: Path) -> None:
     # Given two jobs that each wait until both have started
     folder = exec_log.parent / "rendezvous"

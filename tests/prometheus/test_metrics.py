@@ -14,6 +14,7 @@ from nuvom.backends.memory import MemoryQueue
 from nuvom.record import ErrorInfo, JobRecord, JobStatus
 from nuvom.testing import drain
 from nuvom_prometheus import ExporterError, Metrics, PrometheusSettings, get_metrics, start_exporter
+from nuvom_prometheus.jobs import FLUSH_EVERY
 from nuvom_prometheus.metrics import OTHER_EXCEPTION, TOP_EXCEPTIONS
 
 from .helpers import listening, scrape, value
@@ -161,3 +162,40 @@ def test_the_registry_has_the_process_and_gc_collectors() -> None:
     registry = Metrics().registry
     assert (registry.get_sample_value("process_cpu_seconds_total") or 0) > 0
     assert registry.get_sample_value("python_gc_objects_collected_total", {"generation": "0"}) is not None
+
+
+def test_job_events_wait_bounded_and_a_scrape_sees_every_one_of_them(tasks) -> None:
+    # Given more jobs than the events a process keeps waiting before it applies them
+    ok, _ = tasks
+    metrics = get_metrics()
+    finished = {"task": "prom_ok", "queue": "default", "status": "success"}
+    before = sample("nuvom_jobs_finished_total", **finished)
+    ok.map([(i,) for i in range(FLUSH_EVERY + 100)])
+
+    # When a real worker runs them, with nobody scraping
+    assert drain(timeout=30) == FLUSH_EVERY + 100
+
+    # Then fewer events than the bound wait, and a scrape sees every job counted, none in progress
+    assert 0 < len(metrics.jobs._events) < FLUSH_EVERY
+    assert sample("nuvom_jobs_finished_total", **finished) == before + FLUSH_EVERY + 100
+    assert sample("nuvom_jobs_in_progress", queue="default") == 0
+    assert len(metrics.jobs._events) == 0
+
+
+def test_a_scrape_of_some_names_only_sees_the_job_events_before_it(tasks) -> None:
+    # Given jobs that ran since the last scrape, and an exporter of the process's metrics
+    ok, _ = tasks
+    metrics = get_metrics()
+    labels = {"task": "prom_ok", "queue": "default"}
+    before = sample("nuvom_job_duration_seconds_count", **labels)
+    ok.map([(1,), (2,)])
+    assert drain(timeout=5) == 2
+    exporter = start_exporter(PrometheusSettings(prometheus_port=0), metrics.registry)
+    try:
+        # When Prometheus asks for the duration histogram by name only
+        body = scrape(f"{exporter.url}?name[]=nuvom_job_duration_seconds_count")
+    finally:
+        exporter.stop()
+
+    # Then it sees both jobs
+    assert value(body, "nuvom_job_duration_seconds_count", **labels) == before + 2

@@ -233,3 +233,99 @@ class SentinelGroup:
             sentinel.stop()
         for server in [self.master, *self.replicas]:
             server.stop(signal.SIGKILL)
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (the port + 10000) is free too."""
+    while True:
+        port = free_port()
+        if port + 10_000 < 65_536:
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port + 10_000))
+                except OSError:
+                    continue
+            return port
+
+
+class RedisCluster:
+    """Masters of one Redis Cluster on loopback ports (no replicas), each stopped by pid."""
+
+    def __init__(
+        self, directory: Path, *, masters: int = 3, password: str | None = None, appendonly: bool = False
+    ) -> None:
+        self.password = password
+        auth = ["--masterauth", password] if password else []
+        durable = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else []
+        self.nodes: list[RedisServer] = []
+        try:
+            for i in range(masters):
+                node = RedisServer(
+                    directory / f"node{i}",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    str(directory / f"node{i}" / "nodes.conf"),
+                    "--cluster-node-timeout",
+                    "2000",
+                    *auth,
+                    *durable,
+                    port=free_cluster_port(),
+                    password=password,
+                )
+                self.nodes.append(node)
+                node.start()
+            self._create()
+        except BaseException:
+            self.stop()  # the nodes started so far
+            raise
+
+    def _create(self) -> None:
+        redis_cli = shutil.which("redis-cli")
+        assert redis_cli is not None
+        addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
+        login = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        subprocess.run(
+            [
+                redis_cli,
+                *login,
+                "--cluster",
+                "create",
+                *addresses,
+                "--cluster-replicas",
+                "0",
+                "--cluster-yes",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 30
+        while not all(self._ok(node) for node in self.nodes):
+            assert time.monotonic() < deadline, "the cluster did not reach state ok"
+            time.sleep(0.05)
+
+    def _ok(self, node: RedisServer) -> bool:
+        client = redis.Redis(port=node.port, password=self.password, socket_timeout=1, decode_responses=True)
+        try:
+            return bool(client.cluster("info")["cluster_state"] == "ok")
+        finally:
+            client.close()
+
+    def url(self, scheme: str = "redis+cluster") -> str:
+        """The URL of the cluster, naming every node."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"{scheme}://{auth}" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def master_of(self, key: str) -> int:
+        """The port of the master serving ``key``'s slot."""
+        client = redis.RedisCluster(host="127.0.0.1", port=self.nodes[0].port, password=self.password)
+        try:
+            return int(client.get_node_from_key(key).port)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop(signal.SIGKILL)

@@ -96,7 +96,7 @@ def written_key(prefix: str, name: str) -> str:
     return indexes.get(name, QueueKeys(prefix, "default").base + name)
 
 
-@pytest.mark.parametrize("name", ["meta", "payload", "ready:0", "seq", "wake", "all", "expiry", "queued"])
+@pytest.mark.parametrize("name", ["meta", "payload", "ready", "seq", "wake", "all", "expiry", "queued"])
 def test_a_delay_meeting_a_wrong_typed_key_it_writes_stores_nothing_and_names_it(
     project: ModuleType, redis_url: str, prefix: str, name: str
 ) -> None:
@@ -189,10 +189,10 @@ def test_a_map_sent_in_streamed_chunks_stores_every_record_and_keeps_the_order(
 def test_a_streamed_map_meeting_a_wrong_typed_key_raises_naming_it_and_keeps_no_record(
     project: ModuleType, redis_url: str, prefix: str
 ) -> None:
-    # Given the ready set of priority 5 spoilt
+    # Given the ready set spoilt
     client = redis.Redis.from_url(redis_url)
     project.nothing.delay("warm-up")
-    spoilt = QueueKeys(prefix, "default").ready(5)
+    spoilt = QueueKeys(prefix, "default").ready
     client.set(spoilt, "spoilt")
 
     # When 1,500 jobs of priority 5 are sent (two chunks)

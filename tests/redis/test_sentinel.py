@@ -80,7 +80,7 @@ def test_a_sentinel_url_names_the_sentinels_the_service_the_database_and_each_lo
         (f"redis+sentinel://app:{SECRET}@h1:26379", "service"),
         (f"redis+sentinel://app:{SECRET}@h1:port/svc", "port that is not a number"),
         (f"redis+sentinel://app:{SECRET}@h1/svc/zero", "must be a number"),
-        (f"redis+cluster://app:{SECRET}@h1:7000,h2:7000", "must start with redis://, rediss://, unix://"),
+        (f"redis+shard://app:{SECRET}@h1:7000,h2:7000", "must start with redis://, rediss://, unix://"),
     ],
 )
 def test_a_bad_sentinel_url_fails_at_start_naming_the_variable_but_not_the_password(

@@ -19,7 +19,7 @@ from nuvom.errors import BackendError
 from nuvom.record import JobStatus
 from nuvom.runtime import get_results
 from nuvom.testing.suite.scheduler import T0, schedule
-from nuvom_redis.keys import PRIORITIES, QueueKeys, ResultKeys
+from nuvom_redis.keys import QueueKeys, ResultKeys
 from nuvom_redis.queue import RedisQueue
 from nuvom_redis.scheduler import RedisScheduler
 
@@ -29,7 +29,7 @@ from ..e2e.helpers import WorkerProcess, wait_until
 def placed(client: redis.Redis, keys: QueueKeys, job_id: str) -> list[str]:
     """The sets of ``keys``'s queue that hold ``job_id`` (ready and due members end with the id)."""
     found = []
-    for key in [keys.ready(p) for p in PRIORITIES] + [keys.due, keys.leased]:
+    for key in [keys.ready, keys.due, keys.leased]:
         if client.type(key) == b"zset" and any(
             m.endswith(job_id.encode()) for m in client.zrange(key, 0, -1)
         ):
@@ -120,7 +120,7 @@ def test_a_queue_whose_own_key_has_the_wrong_type_is_skipped_and_reported_once(
 
     # Then "b" is served, "a" keeps its job untouched, and one warning names the key
     assert [[lease.id for lease in leases] for leases in claims] == [["jb"], [], []]
-    assert placed(client, queue.keys("a"), "ja") == [queue.keys("a").ready(0)]
+    assert placed(client, queue.keys("a"), "ja") == [queue.keys("a").ready]
     warnings = [r.getMessage() for r in caplog.records if spoilt in r.getMessage()]
     assert len(warnings) == 1 and why in warnings[0], warnings
 

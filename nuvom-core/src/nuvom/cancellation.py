@@ -26,7 +26,9 @@ class CurrentJob:
         self.task_name = task_name
         #: This attempt's number, from 1.
         self.attempt = attempt
-        self._event = threading.Event()
+        self._cancelled = False
+        #: Made by the first :meth:`wait`: most tasks never wait, and a worker makes one handle per job.
+        self._event: threading.Event | None = None
         self._on_cancel: list[Callable[[], None]] = []
         self._lock = threading.Lock()
 
@@ -36,7 +38,7 @@ class CurrentJob:
     @property
     def cancelled(self) -> bool:
         """True once the job was cancelled: the task should stop soon."""
-        return self._event.is_set()
+        return self._cancelled
 
     def check(self) -> None:
         """Return if the job goes on; raise :class:`JobCancelled` if it was cancelled.
@@ -44,17 +46,25 @@ class CurrentJob:
         Raises:
             JobCancelled: the job was cancelled; let it propagate and the job ends ``cancelled``.
         """
-        if self._event.is_set():
+        if self._cancelled:
             raise JobCancelled(self.id)
 
     def wait(self, timeout: float) -> bool:
         """Sleep up to ``timeout`` seconds, waking early on cancel; ``True`` if cancelled."""
-        return self._event.wait(timeout)
+        with self._lock:
+            if self._event is None:
+                self._event = threading.Event()
+                if self._cancelled:
+                    self._event.set()
+            event = self._event
+        return event.wait(timeout)
 
     def cancel(self) -> None:
         """Ask the task to stop (called by the worker when it sees the job cancelled)."""
         with self._lock:
-            self._event.set()
+            self._cancelled = True
+            if self._event is not None:
+                self._event.set()
             callbacks, self._on_cancel = self._on_cancel, []
         for callback in callbacks:
             callback()
@@ -62,7 +72,7 @@ class CurrentJob:
     def on_cancel(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` when the job is cancelled (now, if it already is)."""
         with self._lock:
-            if not self._event.is_set():
+            if not self._cancelled:
                 self._on_cancel.append(callback)
                 return
         callback()

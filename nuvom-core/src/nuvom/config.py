@@ -45,6 +45,9 @@ def load_settings() -> Settings:
 def get_settings() -> Settings:
     """The process-wide settings, loaded on first use."""
     global _settings
+    loaded = _settings  # read once: the lock is only for the first load (a send reads this per job)
+    if loaded is not None:
+        return loaded
     with _lock:
         if _settings is None:
             _settings = load_settings()

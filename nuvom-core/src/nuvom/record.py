@@ -84,8 +84,19 @@ class JobRecord:
     waiting: str | None = None
 
     def replace(self, **changes: Any) -> JobRecord:
-        """A copy with ``changes`` applied."""
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` applied.
+
+        Raises:
+            TypeError: a change names no field of the record.
+        """
+        if not _FIELD_SET.issuperset(changes):
+            unknown = sorted(changes.keys() - _FIELD_SET)
+            raise TypeError(f"JobRecord has no field {', '.join(unknown)}")
+        # What dataclasses.replace does, without re-running __init__ over every field: a record
+        # is copied twice per job (running, then settled).
+        copy = object.__new__(type(self))
+        object.__setattr__(copy, "__dict__", {**self.__dict__, **changes})
+        return copy
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, for storage by any backend."""
@@ -113,3 +124,4 @@ class JobRecord:
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobRecord))
+_FIELD_SET = frozenset(_FIELD_NAMES)

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -109,21 +109,34 @@ def _eta_of(options: CallOptions, now: float) -> float | None:
     return None
 
 
+def new_job_id() -> str:
+    """A random job id: a version-4 UUID as 32 hex digits, as ``uuid.uuid4().hex`` in a third of the time."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
+
+
 def build_message(
-    task: TaskOptions, args: Sequence[Any], kwargs: dict[str, Any], options: CallOptions, now: float
+    task: TaskOptions,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    options: CallOptions,
+    now: float,
+    *,
+    max_args_bytes: int,
 ) -> JobMessage:
     """Encode one call of the task with options ``task`` into a message.
 
     Raises:
         SerializationError: naming the argument that cannot be encoded.
     """
-    limit = get_settings().max_args_bytes
-    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs, max_bytes=limit)
+    encoded_args, encoded_kwargs = JobMessage.encode_call(args, kwargs, max_bytes=max_args_bytes)
     job_id = options.job_id
     if job_id is None and options.unique_for is not None:
         job_id = unique_id(task.name, encoded_args, encoded_kwargs)
     return JobMessage(
-        id=job_id or uuid.uuid4().hex,
+        id=job_id or new_job_id(),
         task_name=task.name,
         args=encoded_args,
         kwargs=encoded_kwargs,
@@ -151,7 +164,10 @@ def send_calls(
     if options.unique and len(calls) > 1:
         raise ValueError("job_id and unique_for name one job; they cannot be used with .map()")
     now = time.time()
-    messages = [build_message(task, args, kwargs, options, now) for args, kwargs in calls]
+    limit = get_settings().max_args_bytes
+    messages = [
+        build_message(task, args, kwargs, options, now, max_args_bytes=limit) for args, kwargs in calls
+    ]
     max_retries = options.retries if options.retries is not None else task.retries
     records = [queued_record(m, max_retries, sensitive=task.sensitive) for m in messages]
     if options.unique and inline_dispatcher() is None:

@@ -23,6 +23,8 @@ from prometheus_client.registry import Collector
 from nuvom.backends import QueueBackend
 from nuvom.record import ErrorInfo, JobRecord, JobStatus
 
+from .jobs import JobSeries
+
 logger = logging.getLogger(__name__)
 
 #: Histogram buckets in seconds, for jobs from 1 ms to 1 h.
@@ -35,9 +37,6 @@ BUCKETS: Final = (
 TOP_EXCEPTIONS: Final = 20
 #: The ``exception`` label of failures past :data:`TOP_EXCEPTIONS` distinct types.
 OTHER_EXCEPTION: Final = "other"
-
-#: Final statuses counted by ``nuvom_jobs_finished_total``; ``retrying`` counts as a retry instead.
-FINISHED_STATUSES: Final = frozenset({JobStatus.SUCCESS, JobStatus.FAILED, JobStatus.CANCELLED})
 
 
 def runtime_collectors(registry: CollectorRegistry) -> None:
@@ -112,39 +111,42 @@ class Metrics:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
         self.enqueued = Counter(
-            "nuvom_jobs_enqueued_total", "Jobs enqueued by this process.", ["task", "queue"], registry=r
+            "nuvom_jobs_enqueued_total", "Jobs enqueued by this process.", ["task", "queue"], registry=None
         )
         self.finished = Counter(
             "nuvom_jobs_finished_total",
             "Jobs that reached a final status: success, failed or cancelled.",
             ["task", "queue", "status"],
-            registry=r,
+            registry=None,
         )
         self.failures = Counter(
             "nuvom_job_failures_total",
             f"Failed attempts (retried or final) by exception type; past {TOP_EXCEPTIONS} types, 'other'.",
             ["task", "queue", "exception"],
-            registry=r,
+            registry=None,
         )
         self.retries = Counter(
-            "nuvom_job_retries_total", "Failed attempts that will be retried.", ["task", "queue"], registry=r
+            "nuvom_job_retries_total",
+            "Failed attempts that will be retried.",
+            ["task", "queue"],
+            registry=None,
         )
         self.duration = Histogram(
             "nuvom_job_duration_seconds",
             "Run time of each attempt that ran.",
             ["task", "queue"],
             buckets=BUCKETS,
-            registry=r,
+            registry=None,
         )
         self.queue_wait = Histogram(
             "nuvom_job_queue_wait_seconds",
             "Time from enqueue (or the eta, if later) to the start of a job's first attempt.",
             ["task", "queue"],
             buckets=BUCKETS,
-            registry=r,
+            registry=None,
         )
         self.in_progress = Gauge(
-            "nuvom_jobs_in_progress", "Attempts running in this process.", ["queue"], registry=r
+            "nuvom_jobs_in_progress", "Attempts running in this process.", ["queue"], registry=None
         )
         self.slots = Gauge(
             "nuvom_worker_slots", "Job slots of the workers of this process.", ["pool"], registry=r
@@ -165,9 +167,20 @@ class Metrics:
         runtime_collectors(r)
         self._exceptions: set[str] = set()
         self._lock = threading.Lock()
-        #: Running attempts by job id, with their queue: a finish without a start changes nothing.
-        self._running: dict[str, str] = {}
         self._reported: set[str] = set()
+        #: The job metrics above, updated in batches (see :mod:`.jobs`).
+        self.jobs = JobSeries(
+            self.enqueued,
+            self.finished,
+            self.failures,
+            self.retries,
+            self.duration,
+            self.queue_wait,
+            self.in_progress,
+            guard=self._guard,
+            exception_label=self._exception_label,
+        )
+        r.register(self.jobs)
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
@@ -182,21 +195,11 @@ class Metrics:
 
     def job_enqueued(self, job: JobRecord) -> None:
         """Count one enqueued job."""
-        with self._guard("nuvom_jobs_enqueued_total"):
-            self.enqueued.labels(job.task_name, job.queue).inc()
+        self.jobs.enqueued_job(job)
 
     def job_started(self, job: JobRecord) -> None:
         """An attempt starts: in progress, and its queue wait if it is the first."""
-        with self._guard("nuvom_jobs_in_progress"):
-            with self._lock:
-                known = job.id in self._running
-                self._running[job.id] = job.queue
-            if not known:
-                self.in_progress.labels(job.queue).inc()
-        if job.attempts == 1 and job.started_at is not None:
-            with self._guard("nuvom_job_queue_wait_seconds"):
-                due = max(job.created_at, job.eta or 0.0)
-                self.queue_wait.labels(job.task_name, job.queue).observe(max(0.0, job.started_at - due))
+        self.jobs.started(job)
 
     def _exception_label(self, error: ErrorInfo) -> str:
         with self._lock:
@@ -209,23 +212,7 @@ class Metrics:
         self, job: JobRecord, status: JobStatus, duration_secs: float, error: ErrorInfo | None = None
     ) -> None:
         """An attempt's outcome is stored: count it, time it, and take it off in-progress."""
-        with self._guard("nuvom_jobs_in_progress"):
-            with self._lock:
-                queue = self._running.pop(job.id, None)
-            if queue is not None:
-                self.in_progress.labels(queue).dec()
-        if job.started_at is not None:
-            with self._guard("nuvom_job_duration_seconds"):
-                self.duration.labels(job.task_name, job.queue).observe(duration_secs)
-        if error is not None and status in (JobStatus.RETRYING, JobStatus.FAILED):
-            with self._guard("nuvom_job_failures_total"):
-                self.failures.labels(job.task_name, job.queue, self._exception_label(error)).inc()
-        if status is JobStatus.RETRYING:
-            with self._guard("nuvom_job_retries_total"):
-                self.retries.labels(job.task_name, job.queue).inc()
-        elif status in FINISHED_STATUSES:
-            with self._guard("nuvom_jobs_finished_total"):
-                self.finished.labels(job.task_name, job.queue, status.value).inc()
+        self.jobs.finished_job(job, status, duration_secs, error)
 
     def worker_started(
         self, key: int, queue: QueueBackend, queues: Sequence[str], pool: str, slots: int, worker_id: str = ""
@@ -262,6 +249,8 @@ _metrics: Metrics | None = None
 def get_metrics() -> Metrics:
     """The process-wide metrics, created on first use (producers never open a port for them)."""
     global _metrics
+    if _metrics is not None:  # every job event comes here: no lock once they exist
+        return _metrics
     with _lock:
         if _metrics is None:
             _metrics = Metrics()

@@ -24,11 +24,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+_metrics: Metrics | None = None
+
+
 def get_metrics() -> Metrics:
     """The process's metrics; prometheus_client loads with the first event, not with the plugin."""
-    from .metrics import get_metrics as metrics
+    global _metrics
+    if _metrics is None:
+        from .metrics import get_metrics as metrics
 
-    return metrics()
+        _metrics = metrics()
+    return _metrics
 
 
 #: Seconds between two heartbeats of a running worker.

@@ -7,20 +7,24 @@ import logging
 import os
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.retry import Retry
 
 from nuvom.errors import BackendError
 from nuvom.redaction import redact_url
 
 from .sentinel import SentinelAddress
-from .settings import SUITE_NAMESPACE_VARIABLE, RedisSettings, is_sentinel_url
+from .settings import SUITE_NAMESPACE_VARIABLE, RedisSettings, is_cluster_url, is_sentinel_url
 from .tls import TlsConnection
 
 logger = logging.getLogger(__name__)
+
+#: What a cluster client raises while a shard cannot be reached or serves no slot yet.
+CLUSTER_OUTAGES = (ClusterDownError, SlotNotCoveredError)
 
 
 class _DemotionIsOutage:
@@ -51,7 +55,9 @@ class Connection:
     """A Redis client on a blocking pool, and the redacted URL for messages.
 
     A ``redis+sentinel://`` URL gives a pool of connections to the master the Sentinels name
-    (see ``sentinel.py``); any other URL is redis-py's.
+    (see ``sentinel.py``); a ``redis+cluster://`` URL a cluster client, which offers the same
+    commands, each sent to the node of its keys' slot (see ``cluster.py``); any other URL is
+    redis-py's.
     """
 
     def __init__(self, url: str, settings: RedisSettings) -> None:
@@ -60,6 +66,8 @@ class Connection:
         #: Replicas an acknowledged write waits for (``NUVOM_REDIS_WAIT_REPLICAS``), and how long.
         self.wait_replicas = settings.redis_wait_replicas
         self.wait_timeout_secs = settings.redis_wait_timeout_secs
+        self.client: redis.Redis
+        self._server: tuple[Any, ...]
         # A short retry rides out a dropped connection; an outage is reported within a second.
         # Scripts are safe to run twice: enqueue is idempotent per id, and a claim whose reply
         # was lost only leaves a lease to expire.
@@ -70,11 +78,22 @@ class Connection:
             "socket_connect_timeout": settings.redis_connect_timeout_secs,
             "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
         }
+        #: Whether the URL names a Redis Cluster: scripts then touch one slot each (see ``slots.py``).
+        self.is_cluster = is_cluster_url(url)
+        if self.is_cluster:
+            from .cluster import ClusterAddress  # RedisSettings checked it
+
+            cluster = ClusterAddress.parse(url)
+            self._server = cluster.identity
+            with self.errors("connecting to the cluster"):
+                # RedisCluster answers the commands of redis.Redis; typed as one for the callers.
+                self.client = cast(redis.Redis, cluster.client(**options))
+            return
         pool: redis.ConnectionPool
         if is_sentinel_url(url):
             address = SentinelAddress.parse(url)  # RedisSettings checked it
             pool = address.pool(**options)
-            self._server: tuple[Any, ...] = address.identity
+            self._server = address.identity
         else:
             classes = {"redis": _ServerConnection, "rediss": _TlsServerConnection}
             scheme = url.partition("://")[0].lower()
@@ -83,7 +102,7 @@ class Connection:
             pool = redis.BlockingConnectionPool.from_url(url, **options)
             kwargs = pool.connection_kwargs
             self._server = tuple(kwargs.get(k) for k in ("host", "port", "path", "db"))
-        self.client: redis.Redis = redis.Redis(connection_pool=pool)
+        self.client = redis.Redis(connection_pool=pool)
 
     @property
     def server(self) -> tuple[Any, ...]:
@@ -101,15 +120,18 @@ class Connection:
             yield
         except redis.AuthenticationError as exc:
             raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from None
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except (redis.ConnectionError, redis.TimeoutError, *CLUSTER_OUTAGES) as exc:
             # One wording for an outage on every path (claims, commits, heartbeats, producers).
             raise BackendError(f"Redis at {self.url} is unreachable while {doing}: {exc}") from None
-        except redis.RedisError as exc:
+        except (redis.RedisError, RedisClusterException) as exc:
             raise BackendError(f"Redis at {self.url} failed while {doing}: {exc}") from None
 
     def close(self) -> None:
         """Close every pooled connection. Idempotent."""
-        self.client.connection_pool.disconnect()
+        if self.is_cluster:
+            self.client.close()
+        else:
+            self.client.connection_pool.disconnect()
 
 
 class Outage:

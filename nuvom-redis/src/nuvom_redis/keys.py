@@ -4,7 +4,7 @@ On Redis Cluster all of a queue's keys live in one slot, so each script touches 
 
 Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
 
-    P:{Q}:ready:0 .. P:{Q}:ready:9   due jobs per priority: sorted set, score = due time (µs)
+    P:{Q}:ready                      due jobs: sorted set, score = priority * 1e13 + due time (ms)
     P:{Q}:due                        future jobs (eta, retry_at): sorted set, score = due time (µs)
     P:{Q}:leased                     claimed jobs: sorted set of ids, score = lease expiry (µs)
     P:{Q}:meta                       hash id -> priority|attempts|deliveries|token|eta
@@ -15,12 +15,18 @@ Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
     P:queues                         set of queue names (for stats and clear only)
     P:workers                        hash worker id -> its description as JSON (heartbeats)
 
-Result records::
+``P:queues`` and ``P:workers`` are read and written by plain one-key commands, never by a script.
 
-    P:result:<id>                    msgpack of JobRecord.to_dict(), with a TTL
-    P:results:all                    sorted set of ids by created_at (bounded)
-    P:results:status:<status>        the same per status (bounded)
-    P:results:expiry                 sorted set of ids by expires_at (ms), for purge_expired
+Result records (hash tag ``{results}``: a record is saved with its indexes in one script; on a
+Redis Cluster the tag is ``{results:<n>}``, ``n`` a hash of the id modulo 16, each partition
+with its own indexes, so the records spread over the shards)::
+
+    P:{results}:result:<id>          msgpack of JobRecord.to_dict(), with a TTL
+    P:{results}:all                  sorted set of ids by created_at (bounded)
+    P:{results}:status:<status>      the same per status (bounded)
+    P:{results}:expiry               sorted set of ids by expires_at (ms), for purge_expired
+    P:{results}:fence:<id>           on Cluster: the Redis time (µs) of the job's newest claim, which
+                                     fences its completion (see slots.py); the record's TTL
 
 Schedules (hash tag ``{schedules}``; the names differ from a queue's, so a queue named
 ``schedules`` keeps its own keys)::
@@ -41,13 +47,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, replace
 
 from nuvom.record import JobStatus
 
 #: Status order of the per-status indexes, as the Lua ``save_record`` expects them.
 STATUSES: tuple[JobStatus, ...] = tuple(JobStatus)
 PRIORITIES = range(10)
+#: The ready set's score of priority p starts at p * PRIORITY_SPAN (then due time in ms; lib.lua).
+PRIORITY_SPAN = 10**13
 
 
 @dataclass(frozen=True)
@@ -72,13 +81,13 @@ class QueueKeys:
 
     @property
     def all(self) -> list[str]:
-        """Ready 0..9, due, leased, meta, payload, quarantine, seq, wake."""
-        names = [f"ready:{p}" for p in PRIORITIES]
-        names += ["due", "leased", "meta", "payload", "quarantine", "seq", "wake"]
+        """Ready, due, leased, meta, payload, quarantine, seq, wake."""
+        names = ["ready", "due", "leased", "meta", "payload", "quarantine", "seq", "wake"]
         return [self.base + name for name in names]
 
-    def ready(self, priority: int) -> str:
-        return f"{self.base}ready:{priority}"
+    @property
+    def ready(self) -> str:
+        return self.base + "ready"
 
     @property
     def due(self) -> str:
@@ -107,25 +116,60 @@ def workers_key(prefix: str) -> str:
     return f"{prefix}:workers"
 
 
+#: Hash tags the records are spread over on a Redis Cluster (``{results:0}`` .. ``{results:15}``).
+#: Fixed: a record's partition is a hash of its id modulo this, so changing it loses records.
+CLUSTER_RESULT_PARTITIONS = 16
+
+
 @dataclass(frozen=True)
 class ResultKeys:
-    """Keys of the result store."""
+    """Keys of the result store, or of one partition of it.
+
+    On one server every record shares the tag ``{results}`` (``partitions`` 1). On a Redis
+    Cluster the records are spread over :data:`CLUSTER_RESULT_PARTITIONS` tags
+    ``{results:<n>}`` by a hash of the job id, each partition with its own indexes, so that no
+    one shard takes every record.
+    """
 
     prefix: str
+    partitions: int = 1
+    #: Which partition these keys name (0 when ``partitions`` is 1).
+    number: int = 0
+
+    @property
+    def base(self) -> str:
+        """``P:{results}`` (or ``P:{results:<n>}``): what a record key starts with."""
+        tag = "results" if self.partitions == 1 else f"results:{self.number}"
+        return f"{self.prefix}:{{{tag}}}"
+
+    def partition_of(self, job_id: str) -> ResultKeys:
+        """The keys of the partition holding ``job_id``'s record (these keys on one server)."""
+        if self.partitions == 1:
+            return self
+        return replace(self, number=zlib.crc32(job_id.encode()) % self.partitions)
+
+    def every_partition(self) -> list[ResultKeys]:
+        """The keys of each partition."""
+        return [replace(self, number=n) for n in range(self.partitions)]
 
     def record(self, job_id: str) -> str:
-        return f"{self.prefix}:result:{job_id}"
+        return f"{self.partition_of(job_id).base}:result:{job_id}"
+
+    def fence(self, job_id: str) -> str:
+        """The Redis time of the job's newest claim, on Cluster (see ``slots.py``)."""
+        return f"{self.partition_of(job_id).base}:fence:{job_id}"
 
     @property
     def everything(self) -> str:
-        return f"{self.prefix}:results:all"
+        """This partition's index of all records."""
+        return f"{self.base}:all"
 
     @property
     def expiry(self) -> str:
-        return f"{self.prefix}:results:expiry"
+        return f"{self.base}:expiry"
 
     def status(self, status: JobStatus) -> str:
-        return f"{self.prefix}:results:status:{status.value}"
+        return f"{self.base}:status:{status.value}"
 
     def index(self, status: JobStatus | None) -> str:
         """The index of ``status``, or of every record."""

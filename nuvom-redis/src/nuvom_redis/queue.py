@@ -1,11 +1,12 @@
-"""The Redis queue: sorted sets per queue and priority, moved and claimed by atomic Lua scripts.
+"""The Redis queue: a few sorted sets per queue, moved and claimed by atomic Lua scripts.
 
-Each queue keeps due jobs in one sorted set per priority (score: due time), future jobs in a due
-set, and claimed jobs in a lease set (score: lease expiry, by Redis's clock). The claim script
-first moves every due job to ready and returns every lapsed lease's job, then pops the heads by
-priority and due time. A claimer with nothing to do blocks in BLPOP on the queues' wake-up lists
-until a job arrives or the next due time or lease expiry comes. See ``keys.py`` for the layout
-and docs/backends/redis.md for the design and its measurements.
+Each queue keeps due jobs in one sorted set ordered by priority then due time, future jobs in a
+due set, and claimed jobs in a lease set (score: lease expiry, by Redis's clock). The claim
+script moves due jobs and lapsed leases back to ready when the head of their set is due, then
+pops the heads. A claimer with nothing to do blocks in BLPOP on the queues' wake-up lists until
+a job arrives or the next due time or lease expiry comes, with the next claim sent in the same
+round trip. See ``keys.py`` for the layout and docs/backends/redis.md for the design and its
+measurements.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 
 import redis
 from redis.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from nuvom.backends import (
     BaseQueue,
@@ -39,11 +41,12 @@ from nuvom.errors import CorruptEntry
 from nuvom.record import JobRecord
 
 from .client import Connection, Outage, drop_keys, text
-from .keys import PRIORITIES, QueueKeys, ResultKeys, queues_key, workers_key
+from .keys import PRIORITIES, PRIORITY_SPAN, QueueKeys, ResultKeys, queues_key, workers_key
 from .limits import RedisLimiter
 from .results import RedisResults, claimed_record
 from .scripts import Scripts
 from .settings import RedisSettings
+from .slots import SlotPaths
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,9 @@ class RedisQueue(BaseQueue):
         """
         self.connection = connection
         self.prefix = prefix
-        self._records = None if records_prefix is None else ResultKeys(records_prefix)
+        # On a Redis Cluster a claim cannot read a record (another slot): it records the claim there.
+        self._slots = SlotPaths(self, records_prefix) if connection.is_cluster else None
+        self._records = ResultKeys(records_prefix) if self._slots is None and records_prefix else None
         self._redis = connection.client
         # "save" too: enqueue_recorded sends the result store's saves in the queue's pipelines.
         self._scripts = Scripts(
@@ -143,6 +148,8 @@ class RedisQueue(BaseQueue):
         """
         if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
             return False
+        if self._slots is not None:
+            return False  # records and jobs are in different slots: the sender stores, then enqueues
         self._send(envelopes, records, results)
         return True
 
@@ -223,16 +230,16 @@ class RedisQueue(BaseQueue):
         While Redis cannot be reached, this logs a warning, waits with exponential backoff
         (up to 2 s) and returns no jobs, so a worker keeps trying until Redis is back.
         """
+        if self._slots is not None:
+            return self._slots.pop_batch(n, queues=queues, timeout=timeout, lease_secs=lease_secs)
         deadline = time.monotonic() + timeout
         wake = [self.keys(q).wake for q in queues]
+        block = 0.0
         while True:
             try:
-                leases, wait = self._claim(n, queues, lease_secs)
+                leases, wait = self._claim(n, queues, lease_secs, wake, block)
                 left = deadline - time.monotonic()
-                if not leases and left > 0:
-                    block = min(left, self._max_block, left if wait is None else wait + 0.001)
-                    if block >= 0.001:
-                        self._redis.blpop(wake, timeout=block)
+                block = min(left, self._max_block, left if wait is None else wait + 0.001)
             except redis.AuthenticationError as exc:
                 with self.connection.errors("claiming jobs"):
                     raise exc
@@ -243,12 +250,27 @@ class RedisQueue(BaseQueue):
             if leases or left <= 0:
                 return leases
 
-    def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], float | None]:
-        """One run of the claim script: the leases, and seconds until the next due job or expiry."""
+    def _claim(
+        self, n: int, queues: Sequence[str], lease_secs: float, wake: list[str], block: float
+    ) -> tuple[list[Lease], float | None]:
+        """One run of the claim script: the leases, and seconds until the next due job or expiry.
+
+        With ``block`` of 1 ms or more, it first blocks that long in BLPOP on ``wake``, sent in
+        the same round trip: Redis runs the claim once the BLPOP returns.
+        """
         keys = [key for queue in queues for key in self._script_keys(queue)]
-        nonce = uuid.uuid4().hex
-        records = "" if self._records is None else self._records.prefix
-        reply = self._scripts.run("claim", keys, [n, round(lease_secs * 1e6), nonce, records])
+        records = "" if self._records is None else self._records.base
+        args = [n, round(lease_secs * 1e6), uuid.uuid4().hex, records]
+        if block < 0.001:
+            reply = self._scripts.run("claim", keys, args)
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.blpop(wake, timeout=block)
+            self._scripts.add(pipe, "claim", keys, args)
+            try:
+                reply = pipe.execute()[1]
+            except NoScriptError:  # the wait is over: claim without it once the script is loaded
+                reply = self._scripts.run("claim", keys, args)
         expires_at = int(reply[1]) / 1e6
         wait_us = int(reply[2])
         first = 4 + int(reply[3])
@@ -315,7 +337,10 @@ class RedisQueue(BaseQueue):
         """Store each record and ack or nack its job, all in one script call.
 
         Only for a :class:`RedisResults` on the same server and database; ``None`` otherwise.
+        On a Redis Cluster, in two fenced steps (see ``slots.py``).
         """
+        if self._slots is not None:
+            return self._slots.complete_many(completions, results)
         if not isinstance(results, RedisResults) or results.connection.server != self.connection.server:
             return None
         if not completions:
@@ -341,17 +366,11 @@ class RedisQueue(BaseQueue):
         pipe = self._redis.pipeline(transaction=False)
         for queue in queues:
             keys = self.keys(queue)
-            for p in PRIORITIES:
-                pipe.zcard(keys.ready(p))
-            pipe.zcard(keys.due)
-            pipe.zcard(keys.leased)
+            for key in (keys.ready, keys.due, keys.leased):
+                pipe.zcard(key)
             pipe.hlen(keys.quarantine)
         replies = pipe.execute()
-        counts = []
-        for i in range(0, len(replies), 13):
-            part = replies[i : i + 13]
-            counts.append((sum(part[:10]), part[10], part[11], part[12]))
-        return counts
+        return [(r[0], r[1], r[2], r[3]) for r in (replies[i : i + 4] for i in range(0, len(replies), 4))]
 
     def qsize(self, queue: str | None = None) -> int:
         with self.connection.errors("counting jobs"):
@@ -381,9 +400,10 @@ class RedisQueue(BaseQueue):
             pipe = self._redis.pipeline(transaction=False)
             for queue in queues:
                 keys = self.keys(queue)
-                for p in PRIORITIES:
-                    pipe.zcard(keys.ready(p))
-                    pipe.zrange(keys.ready(p), 0, 0, withscores=True)
+                pipe.zcard(keys.ready)
+                for p in PRIORITIES:  # the first of each priority: the oldest is any of them
+                    span = f"({(p + 1) * PRIORITY_SPAN}"
+                    pipe.zrangebyscore(keys.ready, p * PRIORITY_SPAN, span, start=0, num=1, withscores=True)
                 pipe.zcount(keys.due, "-inf", now_us)  # due, not promoted to ready yet
                 pipe.zcard(keys.due)
                 pipe.zrange(keys.due, 0, 0, withscores=True)
@@ -392,12 +412,14 @@ class RedisQueue(BaseQueue):
             replies = pipe.execute()
         by_queue: dict[str, QueueDepth] = {}
         quarantined = 0
-        width = 2 * len(PRIORITIES) + 5
+        width = len(PRIORITIES) + 6
         for index, queue in enumerate(queues):
             part = replies[index * width : (index + 1) * width]
-            ready_parts, (late, due_total, first_due, leased, corrupt) = part[:-5], part[-5:]
-            firsts = [r[0][1] for r in ready_parts[1::2] if r] + ([first_due[0][1]] if late else [])
-            ready = sum(ready_parts[0::2]) + late
+            ready, heads, (late, due_total, first_due, leased, corrupt) = part[0], part[1:-5], part[-5:]
+            # ready scores hold milliseconds past the priority's span; due scores microseconds
+            firsts = [(r[0][1] - p * PRIORITY_SPAN) * 1000 for p, r in enumerate(heads) if r]
+            firsts += [first_due[0][1]] if late else []
+            ready += late
             quarantined += corrupt
             if ready or due_total or leased:
                 oldest = min(firsts) / 1_000_000 if ready else None
@@ -458,10 +480,10 @@ class RedisQueue(BaseQueue):
         """For the conformance suite: a ready entry of priority 0 whose metadata is garbage."""
         keys = self.keys(queue)
         job_id = f"corrupt-{os.urandom(4).hex()}"
-        pipe = self._redis.pipeline(transaction=True)
+        pipe = self._redis.pipeline(transaction=False)  # two slots on a Redis Cluster
         pipe.sadd(queues_key(self.prefix), queue)
         pipe.hset(keys.meta, job_id, b"\xc1\xc1 not queue metadata")
-        pipe.zadd(keys.ready(0), {f"0{0:016x}{job_id}": 1})
+        pipe.zadd(keys.ready, {f"0{0:016x}{job_id}": 1})
         pipe.execute()
 
     def drop_namespace(self) -> int:

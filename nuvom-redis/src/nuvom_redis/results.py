@@ -23,7 +23,7 @@ from nuvom.errors import CorruptEntry, SerializationError
 from nuvom.record import JobRecord, JobStatus
 
 from .client import Connection, drop_keys, text
-from .keys import STATUSES, ResultKeys
+from .keys import CLUSTER_RESULT_PARTITIONS, STATUSES, ResultKeys
 from .scripts import Scripts
 from .settings import DEFAULT_RESULT_TTL_SECS, RedisSettings
 
@@ -75,7 +75,7 @@ class RedisResults(BaseResults):
         index_size: int = 100_000,
     ) -> None:
         self.connection = connection
-        self.keys = ResultKeys(prefix)
+        self.keys = ResultKeys(prefix, CLUSTER_RESULT_PARTITIONS if connection.is_cluster else 1)
         self.ttl_secs = ttl_secs
         self.index_size = index_size
         self._redis = connection.client
@@ -118,16 +118,27 @@ class RedisResults(BaseResults):
 
     def save_new(self, record: JobRecord, *, durable: bool = True) -> bool:
         """Store ``record`` only if no record holds its id, in one script; ``True`` if stored."""
-        keys = [*self.keys.indexes, self.keys.record(record.id)]
+        keys = [*self.keys.partition_of(record.id).indexes, self.keys.record(record.id)]
         with self.connection.errors(f"storing job record {record.id}"):
             return bool(self._scripts.run("save_new", keys, self.record_args(record)))
 
     def add_saves(self, pipe: Pipeline, records: Sequence[JobRecord]) -> None:
-        """Queue the saves of ``records`` on ``pipe``, in scripts of up to 1,000 records."""
-        for start in range(0, len(records), _SAVE_CHUNK):
-            chunk = records[start : start + _SAVE_CHUNK]
-            keys = self.keys.indexes + [self.keys.record(r.id) for r in chunk]
-            self._scripts.add(pipe, "save", keys, [arg for r in chunk for arg in self.record_args(r)])
+        """Queue the saves of ``records`` on ``pipe``, in scripts of up to 1,000 records (per partition)."""
+        for partition, ids in self.by_partition([r.id for r in records]).items():
+            part = [records[i] for i in ids]
+            for start in range(0, len(part), _SAVE_CHUNK):
+                chunk = part[start : start + _SAVE_CHUNK]
+                keys = partition.indexes + [self.keys.record(r.id) for r in chunk]
+                self._scripts.add(pipe, "save", keys, [arg for r in chunk for arg in self.record_args(r)])
+
+    def by_partition(self, ids: Sequence[str]) -> dict[ResultKeys, list[int]]:
+        """The positions of ``ids`` by the partition of their records (one on one server)."""
+        if self.keys.partitions == 1:
+            return {self.keys: list(range(len(ids)))}
+        found: dict[ResultKeys, list[int]] = {}
+        for i, job_id in enumerate(ids):
+            found.setdefault(self.keys.partition_of(job_id), []).append(i)
+        return found
 
     def get_full(self, job_id: str) -> JobRecord | None:
         with self.connection.errors(f"reading job {job_id}"):
@@ -138,17 +149,19 @@ class RedisResults(BaseResults):
         return None if is_expired(record) else record
 
     def list_jobs(self, status: JobStatus | None = None, limit: int = 50, offset: int = 0) -> list[JobRecord]:
-        """Newest first from the index; entries whose record is gone are dropped on the way."""
+        """Newest first from the indexes; entries whose record is gone are dropped on the way.
+
+        On a Redis Cluster the partitions' indexes are merged by ``created_at``.
+        """
         if limit <= 0:
             return []
-        index = self.keys.index(status)
         now = time.time()
         with self.connection.errors("listing jobs"):
             while True:
-                ids = [text(i) for i in self._redis.zrevrange(index, 0, offset + limit - 1)]
+                ids = self._newest(status, offset + limit)
                 if not ids:
                     return []
-                blobs = self._redis.mget([self.keys.record(i) for i in ids])
+                blobs = self._read([self.keys.record(i) for i in ids])
                 records: list[JobRecord] = []
                 gone: list[str] = []
                 stale: list[str] = []
@@ -165,15 +178,39 @@ class RedisResults(BaseResults):
                 if gone:
                     self._forget(gone, delete=True)
                 if stale:
-                    self._redis.zrem(index, *stale)
+                    pipe = self._redis.pipeline(transaction=False)
+                    for partition, positions in self.by_partition(stale).items():
+                        pipe.zrem(partition.index(status), *(stale[i] for i in positions))
+                    pipe.execute()
+
+    def _newest(self, status: JobStatus | None, count: int) -> list[str]:
+        """The ids of the ``count`` newest records (of ``status``), across the partitions."""
+        if self.keys.partitions == 1:
+            return [text(i) for i in self._redis.zrevrange(self.keys.index(status), 0, count - 1)]
+        pipe = self._redis.pipeline(transaction=False)
+        for partition in self.keys.every_partition():
+            pipe.zrevrange(partition.index(status), 0, count - 1, withscores=True)
+        entries = [(score, member) for reply in pipe.execute() for member, score in reply]
+        entries.sort(reverse=True)  # as ZREVRANGE orders one index: by score, then member
+        return [text(member) for _, member in entries[:count]]
+
+    def _read(self, keys: list[str]) -> list[Any]:
+        """``MGET`` of record keys (one per partition on a Redis Cluster)."""
+        if self.keys.partitions == 1:
+            return list(self._redis.mget(keys))
+        return list(self._redis.mget_nonatomic(keys))  # type: ignore[attr-defined]
 
     def _forget(self, ids: Sequence[str], *, delete: bool) -> None:
-        """Drop ``ids`` from every index (and delete their records when ``delete``)."""
+        """Drop ``ids`` from every index (and delete their records and fences when ``delete``)."""
         pipe = self._redis.pipeline(transaction=False)
-        for index in (self.keys.everything, self.keys.expiry, *(self.keys.status(s) for s in STATUSES)):
-            pipe.zrem(index, *ids)
+        for partition, positions in self.by_partition(ids).items():
+            members = [ids[i] for i in positions]
+            for index in partition.indexes:
+                pipe.zrem(index, *members)
         if delete:
-            pipe.delete(*(self.keys.record(i) for i in ids))
+            for job_id in ids:  # one key per DEL: a cluster pipeline splits no multi-key command
+                pipe.delete(self.keys.record(job_id))
+                pipe.delete(self.keys.fence(job_id))
         pipe.execute()
 
     def delete(self, job_id: str) -> bool:
@@ -187,18 +224,19 @@ class RedisResults(BaseResults):
         cutoff = math.floor((now if now is not None else time.time()) * 1000)
         purged = 0
         with self.connection.errors("purging expired records"):
-            ids = [text(i) for i in self._redis.zrangebyscore(self.keys.expiry, "-inf", cutoff)]
-            for start in range(0, len(ids), _SWEEP_CHUNK):
-                chunk = ids[start : start + _SWEEP_CHUNK]
-                purged += self._redis.zrem(self.keys.expiry, *chunk)
-                self._forget(chunk, delete=True)
-            self._sweep_index()
+            for partition in self.keys.every_partition():
+                ids = [text(i) for i in self._redis.zrangebyscore(partition.expiry, "-inf", cutoff)]
+                for start in range(0, len(ids), _SWEEP_CHUNK):
+                    chunk = ids[start : start + _SWEEP_CHUNK]
+                    purged += self._redis.zrem(partition.expiry, *chunk)
+                    self._forget(chunk, delete=True)
+                self._sweep_index(partition)
         return purged
 
-    def _sweep_index(self) -> None:
-        """Drop entries of the index of all records whose record Redis has already expired."""
+    def _sweep_index(self, partition: ResultKeys) -> None:
+        """Drop entries of a partition's index of all records whose record Redis has already expired."""
         start = 0
-        index = self.keys.everything
+        index = partition.everything
         while ids := [text(i) for i in self._redis.zrange(index, start, start + _SWEEP_CHUNK - 1)]:
             pipe = self._redis.pipeline(transaction=False)
             for job_id in ids:

@@ -52,6 +52,7 @@ class Scripts:
 
     def __init__(self, connection: Connection, *names: str) -> None:
         self._client = connection.client
+        self._cluster = connection.is_cluster
         self._sha = {name: _sha1(source(name)) for name in names}
         self._replicas = connection.wait_replicas
         self._wait_ms = max(1, round(connection.wait_timeout_secs * 1000))
@@ -128,10 +129,19 @@ class Scripts:
         With ``NUVOM_REDIS_WAIT_REPLICAS`` set, fills holding an acknowledged script end in one
         ``WAIT``, as a pipeline's do.
 
+        On a Redis Cluster the fills make one pipeline, which the client splits by node.
+
         Raises:
             ResponseError: the first command that failed (the others still ran).
             ReplicasBehind: fewer replicas than asked for have the writes.
         """
+        if self._cluster:
+
+            def fill_all(pipe: Pipeline) -> None:
+                for fill in fills:
+                    fill(pipe)
+
+            return self.pipeline(fill_all)
         for attempt in (1, 2):
             replies, reached = self._stream_once(fills)
             failed = [reply for reply in replies if isinstance(reply, ResponseError)]

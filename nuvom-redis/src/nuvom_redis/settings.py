@@ -10,8 +10,10 @@ from nuvom.config import PluginSettings, SecretUrl
 
 #: Schemes of a URL that names a master through Sentinels.
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
-#: Schemes ``NUVOM_REDIS_URL`` may have: redis-py's, and Sentinel's.
-URL_SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES)
+#: Schemes of a URL that names the nodes of a Redis Cluster.
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+#: Schemes ``NUVOM_REDIS_URL`` may have: redis-py's, Sentinel's and Cluster's.
+URL_SCHEMES = ("redis", "rediss", "unix", *SENTINEL_SCHEMES, *CLUSTER_SCHEMES)
 #: Set by the conformance suite (``nuvom plugin test``) to a name unique to the running check.
 SUITE_NAMESPACE_VARIABLE = "NUVOM_SUITE_NAMESPACE"
 #: Finished records are kept this long unless the task sets ``result_ttl_secs``.
@@ -23,12 +25,18 @@ def is_sentinel_url(url: str) -> bool:
     return url.partition("://")[0].lower() in SENTINEL_SCHEMES
 
 
+def is_cluster_url(url: str) -> bool:
+    """Whether ``url`` names the nodes of a Redis Cluster."""
+    return url.partition("://")[0].lower() in CLUSTER_SCHEMES
+
+
 class RedisSettings(PluginSettings):
     """``NUVOM_REDIS_URL`` and friends.
 
     The URL may be ``redis://`` or ``rediss://`` (TLS), with ``user:password@`` (ACL) and a
-    database index (``/0``), or ``redis+sentinel://`` / ``rediss+sentinel://`` naming a master
-    through its Sentinels (see ``sentinel.py``).
+    database index (``/0``), ``redis+sentinel://`` / ``rediss+sentinel://`` naming a master
+    through its Sentinels (see ``sentinel.py``), or ``redis+cluster://`` / ``rediss+cluster://``
+    naming nodes of a Redis Cluster (see ``cluster.py``).
     """
 
     #: Where Redis is.
@@ -60,7 +68,19 @@ class RedisSettings(PluginSettings):
             from .sentinel import SentinelAddress  # imports redis-py: only for a Sentinel URL
 
             SentinelAddress.parse(url)
+        if is_cluster_url(url):
+            from .cluster import ClusterAddress  # imports redis-py: only for a Cluster URL
+
+            ClusterAddress.parse(url)
         return url
+
+    @field_validator("redis_wait_replicas")
+    @classmethod
+    def _wait_needs_one_master(cls, replicas: int, info: ValidationInfo) -> int:
+        url = info.data.get("redis_url")
+        if replicas and url is not None and is_cluster_url(url):
+            raise ValueError("is not supported with a Redis Cluster URL (redis+cluster://); leave it at 0")
+        return replicas
 
     @field_validator("redis_wait_timeout_secs")
     @classmethod

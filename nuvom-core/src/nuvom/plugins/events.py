@@ -11,10 +11,10 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from ..record import JobRecord, JobStatus
-from .manager import listeners
+from .manager import Listener, listeners
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,15 @@ class Event(str, enum.Enum):
 
 def notify(event: Event, **kwargs: Any) -> None:
     """Call ``event``'s hook on every plugin, each on its own; one that raises is logged, never raised."""
-    for listener in listeners(event.value):
+    _deliver(event.value, listeners(event.value), kwargs)
+
+
+def _deliver(hook: str, found: list[Listener], kwargs: dict[str, Any]) -> None:
+    for listener in found:
         try:
             listener.function(*[kwargs[name] for name in listener.argnames])
         except Exception:
-            logger.exception("plugin %r raised in %s; carrying on", listener.plugin, event.value)
+            logger.exception("plugin %r raised in %s; carrying on", listener.plugin, hook)
 
 
 def has_listeners(event: Event) -> bool:
@@ -54,31 +58,35 @@ def has_listeners(event: Event) -> bool:
 
 # -- the job events, each built and sent from one place -----------------------------------------
 # Every sender, the worker and eager mode call these, so a plugin hears the same events whichever
-# path a job takes; an event with no listener costs one lookup.
+# path a job takes. They run once per job: an event no plugin implements costs one dict lookup
+# (pluggy lists only the implementations there are), and nothing is built for it.
+
+_JOB_ENQUEUED: Final = Event.JOB_ENQUEUED.value
+_JOB_STARTED: Final = Event.JOB_STARTED.value
+_JOB_FINISHED: Final = Event.JOB_FINISHED.value
 
 
 def job_enqueued(records: Sequence[JobRecord]) -> None:
     """The queued ``records`` are stored and their jobs are in the queue."""
-    if has_listeners(Event.JOB_ENQUEUED):
+    found = listeners(_JOB_ENQUEUED)
+    if found:
         for record in records:
-            notify(Event.JOB_ENQUEUED, job=record)
+            _deliver(_JOB_ENQUEUED, found, {"job": record})
 
 
 def job_started(record: JobRecord) -> None:
     """An attempt of the job of ``record`` (its running record) has started."""
-    if has_listeners(Event.JOB_STARTED):
-        notify(Event.JOB_STARTED, job=record)
+    found = listeners(_JOB_STARTED)
+    if found:
+        _deliver(_JOB_STARTED, found, {"job": record})
 
 
 def job_finished(record: JobRecord) -> None:
     """An attempt's outcome, ``record``, is stored."""
-    if not has_listeners(Event.JOB_FINISHED):
+    found = listeners(_JOB_FINISHED)
+    if not found:
         return
     ran = (record.finished_at or 0.0) - record.started_at if record.started_at is not None else 0.0
-    notify(
-        Event.JOB_FINISHED,
-        job=record,
-        status=record.status,
-        duration_secs=max(0.0, ran),
-        error=record.error if record.status is not JobStatus.SUCCESS else None,
-    )
+    error = record.error if record.status is not JobStatus.SUCCESS else None
+    kwargs = {"job": record, "status": record.status, "duration_secs": max(0.0, ran), "error": error}
+    _deliver(_JOB_FINISHED, found, kwargs)

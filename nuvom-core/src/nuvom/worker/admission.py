@@ -10,12 +10,14 @@ worker killed with ``kill -9`` comes back when its lease lapses.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from ..backends import Lease, QueueBackend, ResultBackend
 from ..backends.limits import Limiter, LimitingQueue
@@ -45,9 +47,19 @@ class Admission:
     error: ErrorInfo | None = None
 
 
+#: The admission of a job no limit applies to: one shared instance, nothing to build per job.
+_FREE: Final = Admission(granted=True)
+
+
 def limited(task: RegisteredTask) -> bool:
     """True when the task has a rate or concurrency limit."""
     return task.opts.rate_limit is not None or task.opts.concurrency_limit is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _rate(text: str) -> RateLimit:
+    """``text`` parsed once per distinct rate (a task's, or a call's override)."""
+    return RateLimit.parse(text)
 
 
 class FlowControl:
@@ -78,13 +90,17 @@ class FlowControl:
     def admit(
         self, task: RegisteredTask, message: JobMessage, lease: Lease, existing: JobRecord | None
     ) -> Admission:
-        """Take what the job's limits ask for, or defer it; see the module docstring."""
+        """Take what the job's limits ask for, or defer it; see the module docstring.
+
+        A job of a task without limits (and no ``rate_limit`` of its own) costs two attribute
+        reads: nothing is parsed, built or locked for it.
+        """
+        if message.rate_limit is None and not limited(task):
+            return _FREE
         opts = task.opts
         rate_text = message.rate_limit or opts.rate_limit
-        if rate_text is None and opts.concurrency_limit is None:
-            return Admission(granted=True)
         try:
-            rate = RateLimit.parse(rate_text) if rate_text is not None else None
+            rate = _rate(rate_text) if rate_text is not None else None
             args, kwargs = message.decode_call()
             value = limit_key_of(opts.limit_key, task.func, args, kwargs)
         except Exception as exc:
@@ -152,6 +168,8 @@ class FlowControl:
 
     def release(self, job_id: str) -> None:
         """Free the slots of a job that no longer runs (idempotent)."""
+        if job_id not in self._slots:  # its slots, if any, were taken earlier on this job's path
+            return
         with self._lock:
             keys = self._slots.pop(job_id, [])
         for key in keys:

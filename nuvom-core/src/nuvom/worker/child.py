@@ -3,6 +3,10 @@
 A child imports the task modules it is given, then repeatedly receives a :class:`Request` on
 its pipe, runs the attempt with the task's lifecycle hooks, and sends back a :class:`Reply`.
 It never talks to the queue or the result backend.
+
+Requests and replies cross the pipe as msgpack lists (``send_bytes``), not pickled dataclasses:
+``Connection.send`` pickles through ``ForkingPickler``, which copies its reducer table for every
+message, and a dataclass pickles slower than a list; together that was ~15 µs of every job.
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ import sys
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from typing import Final
 
+from .. import serialization
 from ..cancellation import CurrentJob
 from ..config import load_settings
 from ..errors import TaskNotFound
@@ -39,6 +45,14 @@ class Request:
     attempt: int
     store_result: bool
 
+    def encode(self) -> bytes:
+        return serialization.dumps([self.payload, self.attempt, self.store_result], path="request")
+
+    @classmethod
+    def decode(cls, data: bytes) -> Request:
+        payload, attempt, store_result = serialization.loads(data, what="a request from the worker")
+        return cls(payload, attempt, store_result)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -46,6 +60,25 @@ class Reply:
 
     outcome: Outcome
     max_rss_mb: float | None
+
+    def encode(self) -> bytes:
+        o = self.outcome
+        error = [o.error.type, o.error.message, o.error.traceback] if o.error is not None else None
+        fields = [o.result, error, o.requested_delay, o.permanent, o.cancelled, self.max_rss_mb]
+        return serialization.dumps(fields, path="reply")
+
+    @classmethod
+    def decode(cls, data: bytes) -> Reply:
+        fields = serialization.loads(data, what="a reply from a child")
+        result, error, delay, permanent, cancelled, max_rss_mb = fields
+        info = ErrorInfo(*error) if error is not None else None
+        return cls(Outcome(result, info, delay, permanent, cancelled), max_rss_mb)
+
+
+#: What a child sends once it has imported the task modules (a reply is never this short).
+READY: Final = b"ready"
+#: What the parent sends to let a child exit.
+STOP: Final = b""
 
 
 @dataclass(frozen=True)
@@ -83,15 +116,15 @@ def child_main(conn: Connection, setup: Setup) -> None:
             importlib.import_module(module)
         except Exception:
             logger.exception("module %s failed to import; its tasks cannot run in this child", module)
-    conn.send("ready")
+    conn.send_bytes(READY)
     while True:
         try:
-            request = conn.recv()
+            data = conn.recv_bytes()
         except EOFError:
             return
-        if request is None:
+        if data == STOP:
             return
-        conn.send(Reply(_run(request), peak_rss_mb()))
+        conn.send_bytes(Reply(_run(Request.decode(data)), peak_rss_mb()).encode())
 
 
 def _exit_with_the_worker() -> None:

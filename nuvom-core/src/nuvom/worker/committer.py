@@ -37,7 +37,7 @@ _RETRY_MAX_SECS = 5.0
 
 
 class Stored(enum.Enum):
-    """What became of an outcome handed to :func:`store_outcomes`."""
+    """What became of an outcome handed to :meth:`OutcomeStore.store`."""
 
     #: Stored; the job still has to be acked or nacked.
     STORED = "stored"
@@ -49,24 +49,34 @@ class Stored(enum.Enum):
     LEASE_LOST = "lease_lost"
 
 
-def store_outcomes(
-    jobs: QueueBackend, results: ResultBackend, completions: Sequence[Completion]
-) -> list[Stored]:
-    """Store outcomes, fenced by their leases where the queue can, else with one ``save_many``."""
-    try:
-        if isinstance(jobs, CompletingQueue):
-            applied = jobs.complete_many(completions, results)
-            if applied is not None:
-                if len(applied) != len(completions):
-                    raise TypeError(
-                        f"complete_many returned {len(applied)} flags for {len(completions)} outcomes"
-                    )
-                return [Stored.SETTLED if ok else Stored.LEASE_LOST for ok in applied]
-        results.save_many([c.record for c in completions])
-        return [Stored.STORED] * len(completions)
-    except Exception:
-        logger.exception("storing %d outcome(s) failed", len(completions))
-        return [Stored.FAILED] * len(completions)
+class OutcomeStore:
+    """Stores outcomes, fenced by their leases where the queue can, else with one ``save_many``.
+
+    Whether the queue can (:class:`~nuvom.backends.CompletingQueue`, a runtime protocol check
+    that costs more than storing an outcome in memory) is decided once, here.
+    """
+
+    def __init__(self, jobs: QueueBackend, results: ResultBackend) -> None:
+        self.jobs = jobs
+        self.results = results
+        self._completing = jobs if isinstance(jobs, CompletingQueue) else None
+
+    def store(self, completions: Sequence[Completion]) -> list[Stored]:
+        """What became of each outcome; a failure to store is logged, never raised."""
+        try:
+            if self._completing is not None:
+                applied = self._completing.complete_many(completions, self.results)
+                if applied is not None:
+                    if len(applied) != len(completions):
+                        raise TypeError(
+                            f"complete_many returned {len(applied)} flags for {len(completions)} outcomes"
+                        )
+                    return [Stored.SETTLED if ok else Stored.LEASE_LOST for ok in applied]
+            self.results.save_many([c.record for c in completions])
+            return [Stored.STORED] * len(completions)
+        except Exception:
+            logger.exception("storing %d outcome(s) failed", len(completions))
+            return [Stored.FAILED] * len(completions)
 
 
 @dataclass(frozen=True)
@@ -82,9 +92,8 @@ class Commit:
 class Committer:
     """A thread that stores outcomes in batches and then runs their follow-ups."""
 
-    def __init__(self, jobs: QueueBackend, results: ResultBackend) -> None:
-        self._queue = jobs
-        self._results = results
+    def __init__(self, store: OutcomeStore) -> None:
+        self._store = store
         self._items: queue.SimpleQueue[Commit | None] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="nuvom-committer", daemon=True)
@@ -122,9 +131,7 @@ class Committer:
         failing_since: float | None = None
         while commits:
             giving_up = self._stopping.is_set()
-            outcomes = store_outcomes(
-                self._queue, self._results, [Completion(c.lease, c.record) for c in commits]
-            )
+            outcomes = self._store.store([Completion(c.lease, c.record) for c in commits])
             failed = []
             for commit, stored in zip(commits, outcomes, strict=True):
                 if stored is Stored.FAILED and not giving_up:
@@ -154,7 +161,7 @@ class Committer:
 def acknowledge(jobs: QueueBackend, lease: Lease, record: JobRecord, stored: Stored) -> bool:
     """Ack or nack a job by what became of its outcome; ``True`` when that outcome stands.
 
-    Called only after :func:`store_outcomes` (or a save) reported ``stored``: a job is never
+    Called only after :meth:`OutcomeStore.store` (or a save) reported ``stored``: a job is never
     acknowledged before its outcome is stored.
     """
     if stored is Stored.STORED:

@@ -27,7 +27,7 @@ class Holdings:
     def __init__(self, capacity: int) -> None:
         #: Jobs held at most, in all (busy and committing).
         self.capacity = capacity
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         #: Claimed jobs that occupy a slot or wait for one.
         self._busy = 0
         #: Outcomes handed to the committer and not stored yet.

@@ -18,7 +18,7 @@ from ..errors import CorruptEntry, TaskNotFound
 from ..lifecycle import queued_record, unreadable_record
 from ..log import name_job_task
 from ..message import JobMessage
-from ..options import Effective
+from ..options import Effective, TaskOptions
 from ..plugins.events import job_finished
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import RegisteredTask, TaskRegistry, is_sensitive
@@ -68,6 +68,9 @@ class Intake:
         self._tasks = tasks
         self._outcomes = outcomes
         self._flow = flow
+        #: By task name: the options of its jobs that override none (with the task's options they
+        #: were made from), built once rather than for every job.
+        self._plain: dict[str, tuple[TaskOptions, Effective]] = {}
 
     def receive(self, attempt: Attempt) -> Accepted | None:
         """Decode the claimed job and read its record; ``None`` when it was settled without running."""
@@ -136,7 +139,7 @@ class Intake:
             error = ErrorInfo("TaskNotFound", str(TaskNotFound(message.task_name)))
             self._outcomes.fail_unrun(attempt, existing or queued_record(message, 0), error)
             return None
-        eff = Effective.of(task.opts, message, self._settings)
+        eff = self._effective(task, message)
         admission = self._flow.admit(task, message, lease, existing)
         if admission.error is not None:
             unrun = existing or queued_record(message, eff.max_retries)
@@ -145,6 +148,16 @@ class Intake:
         if not admission.granted:
             return None  # deferred: back in the queue, its record says which limit it waits for
         return Accepted(task, message, existing, eff, alone, admission.started_at)
+
+    def _effective(self, task: RegisteredTask, message: JobMessage) -> Effective:
+        """The job's options: the call's over the task's over the settings."""
+        if message.retries is not None or message.timeout_secs is not None:
+            return Effective.of(task.opts, message, self._settings)
+        plain = self._plain.get(task.name)
+        if plain is None or plain[0] is not task.opts:
+            plain = (task.opts, Effective.of(task.opts, message, self._settings))
+            self._plain[task.name] = plain
+        return plain[1]
 
     def _suspected(self, lease: Lease, existing: JobRecord | None) -> bool:
         """Past ``NUVOM_MAX_DELIVERIES``, was the job running when its last holder stopped?

@@ -18,10 +18,12 @@ class Isolation:
     """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._cond = threading.Condition(threading.Lock())
         self._running = 0
         self._alone = False
         self._waiting_alone = 0
+        #: Attempts blocked in :meth:`enter`: only then has :meth:`leave` anyone to wake.
+        self._blocked = 0
 
     def enter(self, *, alone: bool) -> None:
         """Block until this attempt may run (alone: until no other attempt runs)."""
@@ -29,12 +31,12 @@ class Isolation:
             if alone:
                 self._waiting_alone += 1
                 while self._running or self._alone:
-                    self._cond.wait()
+                    self._wait()
                 self._waiting_alone -= 1
                 self._alone = True
             else:
                 while self._alone or self._waiting_alone:
-                    self._cond.wait()
+                    self._wait()
             self._running += 1
 
     def leave(self, *, alone: bool) -> None:
@@ -43,4 +45,12 @@ class Isolation:
             self._running -= 1
             if alone:
                 self._alone = False
-            self._cond.notify_all()
+            if self._blocked:
+                self._cond.notify_all()
+
+    def _wait(self) -> None:
+        self._blocked += 1
+        try:
+            self._cond.wait()
+        finally:
+            self._blocked -= 1

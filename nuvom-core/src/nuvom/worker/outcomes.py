@@ -22,7 +22,7 @@ from ..plugins.events import job_finished
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..workflows.continuation import continue_workflow
 from .attempt import Attempt
-from .committer import Commit, Committer, Stored, acknowledge, store_outcomes
+from .committer import Commit, Committer, OutcomeStore, Stored, acknowledge
 from .faults import fault
 from .holdings import Holdings
 
@@ -40,11 +40,12 @@ class Outcomes:
         self._queue = queue
         self._results = results
         self._holdings = holdings
+        self._store = OutcomeStore(queue, results)
         self._committer: Committer | None = None
 
     def start(self) -> None:
         """Store outcomes in batches on a committer thread from now on."""
-        self._committer = Committer(self._queue, self._results)
+        self._committer = Committer(self._store)
         self._committer.start()
 
     def stop(self) -> None:
@@ -65,7 +66,7 @@ class Outcomes:
             self._commit_linked(attempt, record)
             return
         if self._committer is None:
-            (stored,) = store_outcomes(self._queue, self._results, [Completion(attempt.lease, record)])
+            (stored,) = self._store.store([Completion(attempt.lease, record)])
             attempt.handed_over = True
             self._committed(attempt, record, stored, slot=True)
             return

@@ -25,7 +25,7 @@ from typing import cast
 
 from ..lifecycle import Outcome
 from ..record import ErrorInfo
-from .child import Reply, Request, Setup, child_main
+from .child import READY, STOP, Reply, Request, Setup, child_main
 from .peak_memory import require as require_peak_memory
 
 logger = logging.getLogger(__name__)
@@ -99,28 +99,28 @@ class ChildPool:
             ready = self._receive(child, stop, time.monotonic() + START_LIMIT_SECS)
             if ready is None or isinstance(ready, Outcome):
                 return ready
+            assert ready == READY, f"child pid {child.pid} said {ready!r} instead of ready"
             child.ready = True
         try:
-            child.conn.send(request)
+            child.conn.send_bytes(request.encode())
         except OSError:
             return self._lost(child)
         started()
         reply = self._receive(child, stop, math.inf)
-        if isinstance(reply, Reply):
-            self._done(child, reply)
-            return reply.outcome
-        assert not isinstance(reply, str)
+        if isinstance(reply, bytes):
+            decoded = Reply.decode(reply)
+            self._done(child, decoded)
+            return decoded.outcome
         return reply
 
-    def _receive(self, child: _Child, stop: Callable[[], bool], limit: float) -> Reply | str | Outcome | None:
+    def _receive(self, child: _Child, stop: Callable[[], bool], limit: float) -> bytes | Outcome | None:
         """The child's next message; or ``None`` once it was stopped; or its loss as an outcome."""
         while True:
             if child.conn.poll(_POLL_SECS):
                 try:
-                    message: Reply | str = child.conn.recv()
+                    return child.conn.recv_bytes()
                 except (EOFError, OSError):
                     return self._lost(child)
-                return message
             if stop():
                 self._kill(child)
                 self.prestart(1)  # its replacement
@@ -175,7 +175,7 @@ class ChildPool:
     def _retire(self, child: _Child) -> None:
         """Let an idle child exit on its own; kill it if it does not."""
         try:
-            child.conn.send(None)
+            child.conn.send_bytes(STOP)
         except OSError:
             pass
         child.process.join(TERM_GRACE_SECS)

@@ -4,5 +4,5 @@ require_types({{k.meta, 'hash'}, {k.leased, 'zset'}})
 if not held(k, ARGV[1], ARGV[2]) then
   return 0
 end
-settle_ack(k, ARGV[1])
+settle_acks(k, {ARGV[1]})
 return 1

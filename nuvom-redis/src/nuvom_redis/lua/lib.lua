@@ -49,9 +49,9 @@ local function read(...)
   return reply
 end
 
--- Delete a field of a hash that may no longer be a hash (then there is nothing to delete).
-local function forget(hash, field)
-  redis.pcall('HDEL', hash, field)
+-- Delete fields of a hash that may no longer be a hash (then there is nothing to delete).
+local function forget(hash, ...)
+  redis.pcall('HDEL', hash, ...)
 end
 
 -- Integer microseconds as exact text (tostring would round to 14 digits).
@@ -59,25 +59,38 @@ local function us(x)
   return string.format('%.0f', x)
 end
 
+-- A queue's ready jobs are one sorted set ordered by priority (0 first), then due time, then
+-- sequence (the member). Score: priority * 1e13 + due time in milliseconds, the microseconds
+-- kept as a fraction (a double keeps them to 1/64 ms at priority 9; closer due times fall back
+-- to the sequence order). 1e13 ms is the year 2286; earlier than 1970 counts as 1970.
+local PRIORITY_SCORE = {}
+for p = 0, 9 do
+  PRIORITY_SCORE[tostring(p)] = p * 1e13
+  PRIORITY_SCORE[p] = p * 1e13
+end
+
+local function ready_score(pr, due_us)
+  return PRIORITY_SCORE[pr] + math.min(math.max(due_us / 1000, 0), 1e13 - 1)
+end
+
+-- The keys of the queue whose base name is `base`.
+local function keys_of(base)
+  return {
+    ready = base .. 'ready', due = base .. 'due', leased = base .. 'leased', meta = base .. 'meta',
+    payload = base .. 'payload', quarantine = base .. 'quarantine', seq = base .. 'seq', wake = base .. 'wake'
+  }
+end
+
 local function queue_keys(o)
-  local base = KEYS[o + 1]
-  local k = {ready = {}}
-  for p = 0, 9 do
-    k.ready[p] = base .. 'ready:' .. p
-  end
-  k.due, k.leased, k.meta, k.payload = base .. 'due', base .. 'leased', base .. 'meta', base .. 'payload'
-  k.quarantine, k.seq, k.wake = base .. 'quarantine', base .. 'seq', base .. 'wake'
-  return k
+  return keys_of(KEYS[o + 1])
 end
 
 -- The keys of queue `k` its scripts write, with their types; `also` adds more.
 local function queue_types(k, also)
   local expected = {
-    {k.due, 'zset'}, {k.leased, 'zset'}, {k.quarantine, 'hash'}, {k.seq, 'counter'}, {k.wake, 'list'}
+    {k.ready, 'zset'}, {k.due, 'zset'}, {k.leased, 'zset'}, {k.quarantine, 'hash'}, {k.seq, 'counter'},
+    {k.wake, 'list'}
   }
-  for p = 0, 9 do
-    expected[#expected + 1] = {k.ready[p], 'zset'}
-  end
   for _, e in ipairs(also or {}) do
     expected[#expected + 1] = e
   end
@@ -92,22 +105,16 @@ local function enqueue_types(k, first, also, step)
   for _, e in ipairs({{k.meta, 'hash'}, {k.payload, 'hash'}, {k.seq, 'counter'}, {k.wake, 'list'}}) do
     expected[#expected + 1] = e
   end
-  local seen = {}
+  local due = false
   for i = first, #ARGV, step or 5 do
-    local ready = k.ready[tonumber(ARGV[i + 2])]
-    if not ready then
+    if not PRIORITY_SCORE[ARGV[i + 2]] then
       error({err = 'ERR job ' .. ARGV[i] .. ' has priority ' .. ARGV[i + 2] .. '; allowed: 0 to 9'})
     end
-    local sets = {ready}
-    if ARGV[i + 3] ~= '' then
-      sets[2] = k.due
-    end
-    for _, key in ipairs(sets) do
-      if not seen[key] then
-        seen[key] = true
-        expected[#expected + 1] = {key, 'zset'}
-      end
-    end
+    due = due or ARGV[i + 3] ~= ''
+  end
+  expected[#expected + 1] = {k.ready, 'zset'}
+  if due then
+    expected[#expected + 1] = {k.due, 'zset'}
   end
   return expected
 end
@@ -155,7 +162,7 @@ local function place(k, pr, id, due_us, now)
   if due_us > now then
     redis.call('ZADD', k.due, due_us, m)
   else
-    redis.call('ZADD', k.ready[pr], due_us, m)
+    redis.call('ZADD', k.ready, ready_score(pr, due_us), m)
   end
 end
 
@@ -181,10 +188,11 @@ local function held(k, id, token)
   return nil
 end
 
-local function settle_ack(k, id)
-  redis.call('HDEL', k.meta, id)
-  forget(k.payload, id)
-  redis.call('ZREM', k.leased, id)
+-- Remove held jobs for good: one command per key for all of `ids`.
+local function settle_acks(k, ids)
+  redis.call('HDEL', k.meta, unpack(ids))
+  forget(k.payload, unpack(ids))
+  redis.call('ZREM', k.leased, unpack(ids))
 end
 
 -- Return a held job: due at retry_at (attempts + 1) or now (attempts kept); deliveries reset.
@@ -230,6 +238,17 @@ local function record_types(r, status, old, also)
   return expected
 end
 
+-- Add {score, member, ...} `entries` to `index`, then trim its oldest beyond `bound` entries (an
+-- entry updated in place leaves the size as it was).
+local function add_bounded(index, entries, bound)
+  if redis.call('ZADD', index, unpack(entries)) > 0 then
+    local size = redis.call('ZCARD', index)
+    if size > bound then
+      redis.call('ZREMRANGEBYRANK', index, 0, size - bound - 1)
+    end
+  end
+end
+
 -- `old`: whether `key` exists, when the caller has looked already (nil: look here).
 local function save_record(key, r, a, old)
   local id, blob, created, status, expires_ms, ttl_ms = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
@@ -257,10 +276,67 @@ local function save_record(key, r, a, old)
     end
   end
   for _, index in ipairs({KEYS[r + 1], KEYS[r + 2 + status]}) do
-    redis.call('ZADD', index, created, id)
-    local size = redis.call('ZCARD', index)
-    if size > bound then
-      redis.call('ZREMRANGEBYRANK', index, 0, size - bound - 1)
+    add_bounded(index, {created, id}, bound)
+  end
+end
+
+-- Store records as save_record does each, with one command per index for them all. `records`:
+-- {key, arguments} pairs; of two with one id, the later is stored. A record may exist already,
+-- so each id leaves every status index but its own (removing an id an index does not hold
+-- changes nothing).
+local function save_records(r, records)
+  local expiring, timeless, everything, joining, leaving = {}, {}, {}, {}, {}
+  for s = 1, 7 do
+    joining[s], leaving[s] = {}, {}
+  end
+  local bound, seen = 0, {}
+  for i = #records, 1, -1 do
+    local key, a = records[i][1], records[i][2]
+    local id, blob, created, status, expires_ms, ttl_ms = a[1], a[2], a[3], tonumber(a[4]), a[5], a[6]
+    if not seen[id] then
+      seen[id] = true
+      bound = tonumber(a[7])
+      if expires_ms ~= '' then
+        redis.call('SET', key, blob, 'PXAT', expires_ms)
+        expiring[#expiring + 1] = expires_ms
+        expiring[#expiring + 1] = id
+      else
+        if ttl_ms ~= '' then
+          redis.call('SET', key, blob, 'PX', ttl_ms)
+        else
+          redis.call('SET', key, blob)
+        end
+        timeless[#timeless + 1] = id
+      end
+      everything[#everything + 1] = created
+      everything[#everything + 1] = id
+      for s = 1, 7 do
+        if s == status then
+          joining[s][#joining[s] + 1] = created
+          joining[s][#joining[s] + 1] = id
+        else
+          leaving[s][#leaving[s] + 1] = id
+        end
+      end
+    end
+  end
+  if #expiring > 0 then
+    redis.call('ZADD', KEYS[r + 2], unpack(expiring))
+  end
+  if #timeless > 0 then
+    redis.call('ZREM', KEYS[r + 2], unpack(timeless))
+  end
+  for s = 1, 7 do
+    if #leaving[s] > 0 then
+      redis.call('ZREM', KEYS[r + 2 + s], unpack(leaving[s]))
+    end
+  end
+  if #everything > 0 then
+    add_bounded(KEYS[r + 1], everything, bound)
+  end
+  for s = 1, 7 do
+    if #joining[s] > 0 then
+      add_bounded(KEYS[r + 2 + s], joining[s], bound)
     end
   end
 end

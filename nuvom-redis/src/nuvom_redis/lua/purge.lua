@@ -1,11 +1,7 @@
 -- Delete every waiting (ready or due, not leased) job of one queue. Returns their ids.
 local k = queue_keys(0)
 local ids = {}
-local sets = {k.due}
-for p = 0, 9 do
-  sets[#sets + 1] = k.ready[p]
-end
-for _, set in ipairs(sets) do
+for _, set in ipairs({k.ready, k.due}) do
   for _, m in ipairs(redis.call('ZRANGE', set, 0, -1)) do
     local id = member_id(m)
     redis.call('HDEL', k.meta, id)

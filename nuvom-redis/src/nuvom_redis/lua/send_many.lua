@@ -67,16 +67,9 @@ if #timeless > 0 then
   redis.call('ZREM', KEYS[r + 2], unpack(timeless))
 end
 local bound = tonumber(arg(1, 7))
-local function add_bounded(index, entries)
-  redis.call('ZADD', index, unpack(entries))
-  local size = redis.call('ZCARD', index)
-  if size > bound then
-    redis.call('ZREMRANGEBYRANK', index, 0, size - bound - 1)
-  end
-end
-add_bounded(KEYS[r + 1], everything)
+add_bounded(KEYS[r + 1], everything, bound)
 for s, entries in pairs(by_status) do
-  add_bounded(KEYS[r + 2 + s], entries)
+  add_bounded(KEYS[r + 2 + s], entries, bound)
 end
 
 -- The jobs: a job id already queued (or twice in this batch) is left as it is.
@@ -105,12 +98,12 @@ if #fresh > 0 then
     if eta ~= '' then
       due = tonumber(eta) * 1000000
     end
-    local set = k.ready[pr]
+    local set, score = k.ready, ready_score(pr, due)
     if due > now then
-      set = k.due
+      set, score = k.due, due
     end
     placed[set] = placed[set] or {}
-    placed[set][#placed[set] + 1] = due
+    placed[set][#placed[set] + 1] = score
     placed[set][#placed[set] + 1] = member_at(pr, seq + i, id)
   end
   redis.call('HSET', k.meta, unpack(metas))
