@@ -165,3 +165,38 @@ def test_a_data_folder_that_cannot_be_created_is_named(tmp_path: Path, backend: 
         backend(tmp_path / "plain-file" / "store")
 
     assert str(tmp_path / "plain-file" / "store") in str(caught.value)
+
+
+def test_a_batch_whose_sync_fails_raises_and_leaves_no_file(
+    disk: FaultyDisk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a disk where the sync of one file of a batch fails (delayed allocation finds no room),
+    # while the batch's files are synced several at once
+    real_fsync = os.fsync
+    synced: list[str] = []
+
+    def fsync(fd: int) -> None:
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        synced.append(path)
+        if path.startswith(str(disk.root)) and path.endswith(".tmp") and len(synced) == 3:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    queue = FileQueue(disk.root / "queue", fsync=True)
+    results = FileResults(disk.root / "results", fsync=True)
+
+    for store_batch in (
+        lambda: queue.enqueue_many([env(f"j{i}") for i in range(10)]),
+        lambda: results.save_many([record(f"r{i}") for i in range(10)]),
+    ):
+        synced.clear()
+
+        # When the batch is stored
+        with pytest.raises(BackendError, match="Input/output error") as caught:
+            store_batch()
+
+        # Then it raised naming the data folder, and no file of the batch appeared
+        assert str(disk.root) in str(caught.value)
+        assert files_in(disk.root) == [], caught.value
+    queue.close()

@@ -12,7 +12,8 @@ from nuvom_sqlite import SqliteQueue, SqliteResults, SqliteScheduler
 
 @pytest.fixture
 def queue_factory(tmp_path: Path):
-    return lambda: SqliteQueue(tmp_path / "nuvom.db")
+    # As a worker whose result backend is the same file has it: claims read the records too.
+    return lambda: SqliteQueue(tmp_path / "nuvom.db", read_records=True)
 
 
 @pytest.fixture

@@ -8,9 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from nuvom import runtime
+from nuvom.backends import Envelope
 from nuvom.cli.plugin import plugin_app
 from nuvom.config import load_settings
 from nuvom.errors import ConfigError
+from nuvom.testing.suite.results import record
 from nuvom_sqlite import SqliteQueue, SqliteResults, SqliteSettings
 
 
@@ -22,7 +24,9 @@ def test_nuvom_plugin_test_sqlite_passes_every_check() -> None:
     assert "result backend conformance: sqlite" in result.output
     assert "scheduler backend conformance: sqlite" in result.output
     # every capability is declared and complete_many is implemented: only the two checks of a
-    # record read with the claim are skipped (the SQLite queue reads none)
+    # record read with the claim are skipped (the queue it builds reads none: read_records is on
+    # only when the workers' result backend is the same file; tests/sqlite/test_conformance.py
+    # runs those checks)
     assert "57 passed, 0 failed, 2 skipped" in result.output
     assert "19 passed, 0 failed, 0 skipped" in result.output
     assert "14 passed, 0 failed, 0 skipped" in result.output
@@ -40,6 +44,25 @@ def test_the_backends_are_chosen_by_name_and_share_the_default_file(
     assert isinstance(queue, SqliteQueue) and isinstance(results, SqliteResults)
     assert queue.database.path == isolated_nuvom / ".nuvom" / "nuvom.db"
     assert queue.database.same_file(results.database)
+
+
+def test_with_both_backends_on_sqlite_a_claim_carries_the_record(
+    isolated_nuvom: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given both backends on the default file, a stored record and its job
+    monkeypatch.setenv("NUVOM_QUEUE_BACKEND", "sqlite")
+    monkeypatch.setenv("NUVOM_RESULT_BACKEND", "sqlite")
+    runtime.reset()
+    queue, results = runtime.get_queue(), runtime.get_results()
+    stored = record("j")
+    results.save(stored)
+    queue.enqueue(Envelope("j", "default", b"x"))
+
+    # When a worker claims it
+    (lease,) = queue.pop_batch(1, queues=("default",), timeout=0, lease_secs=30)
+
+    # Then the claim read the record: the worker need not read it again
+    assert lease.record == stored
 
 
 def test_the_plugin_settings_are_read_from_the_environment(

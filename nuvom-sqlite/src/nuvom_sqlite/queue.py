@@ -5,8 +5,10 @@ whose due time passed (scheduled jobs and lapsed leases) to ready, pick the most
 rows of the asked queues through the claim index, and mark them leased with ``UPDATE …
 RETURNING``, which sets a fresh token, the expiry, and one more delivery. ``ack``, ``nack`` and
 ``extend`` only touch a row that still carries the caller's token, so a worker whose lease was
-taken over changes nothing. An idle ``pop_batch`` sleeps in short, growing steps and claims again
-as soon as ``PRAGMA data_version`` says another connection committed, or a job falls due.
+taken over changes nothing. An idle ``pop_batch`` waits for the touch of the database file that
+follows every enqueue or return of a job (inotify, where there is one; else short, growing
+sleeps) and claims again as soon as ``PRAGMA data_version`` says another connection committed,
+or a job falls due.
 """
 
 from __future__ import annotations
@@ -34,19 +36,20 @@ from nuvom.backends import (
     ResultBackend,
     WorkerInfo,
 )
+from nuvom.backends.folder_watch import FolderWatch, touch
 from nuvom.config import Settings
 from nuvom.errors import CorruptEntry
 from nuvom.message import stored_id
 
 from .connection import Database
 from .limits import SqliteLimiter
-from .results import SqliteResults, upsert_records
+from .results import SqliteResults, live_records, upsert_records
 from .schema import CLAIM_INDEX, QUARANTINE, QUEUE, WAITING_INDEX, WORKERS
 from .settings import SqliteSettings, database_path
 
 logger = logging.getLogger(__name__)
 
-#: First and longest sleep between checks of an idle queue for a commit by another process.
+#: First and longest sleep between checks of an idle queue for a commit, where files cannot be watched.
 _MIN_POLL_SECS = 0.001
 _MAX_POLL_SECS = 0.005
 #: Rows per ``UPDATE … WHERE seq IN (…)`` (well under SQLite's limit of bound parameters).
@@ -98,11 +101,35 @@ class SqliteQueue(BaseQueue):
         {Capability.CROSS_PROCESS, Capability.PERSISTENT, Capability.QUARANTINE, Capability.EXACT_ORDER}
     )
 
-    def __init__(self, path: Path, *, busy_timeout_secs: float = 10.0, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout_secs: float = 10.0,
+        synchronous: str = "NORMAL",
+        watch: bool = True,
+        read_records: bool = False,
+    ) -> None:
+        """Open (creating it) the queue in the database file ``path``.
+
+        Args:
+            path: the database file.
+            busy_timeout_secs: how long a write waits for the database's write lock.
+            synchronous: SQLite's ``PRAGMA synchronous`` (``NORMAL`` or ``FULL``).
+            watch: let an idle claimer wait for a commit to the file (Linux inotify); ``False`` polls.
+            read_records: each claim also reads its jobs' records from this file's results table
+                into :attr:`Lease.record` (when the workers' result backend is that table), which
+                spares the worker one read per job.
+        """
         self.database = Database(path, busy_timeout_secs=busy_timeout_secs, synchronous=synchronous)
+        self._read_records = read_records
         # Writes through this instance do not move its own connection's data_version: count them.
         self._changed = threading.Condition()
         self._writes = 0
+        # Every write that may make a job claimable touches the database file once committed
+        # (the WAL is written before a commit is visible: a waiter woken by it could look too early).
+        self._watch = FolderWatch(names={self.database.path.name}, touches=True, enabled=watch)
+        self._watched = (self.database.path.parent,)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqliteQueue:
@@ -112,12 +139,15 @@ class SqliteQueue(BaseQueue):
             database_path(settings, own),
             busy_timeout_secs=own.sqlite_busy_timeout_secs,
             synchronous=own.sqlite_synchronous,
+            read_records=settings.result_backend == SqliteResults.name,  # the same file, then
         )
 
     def _wrote(self) -> None:
+        """Wake the claimers waiting for a commit: this instance's threads and other processes."""
         with self._changed:
             self._writes += 1
             self._changed.notify_all()
+        touch(self.database.path)
 
     # -- enqueue ---------------------------------------------------------------------------
 
@@ -158,16 +188,23 @@ class SqliteQueue(BaseQueue):
             self._wait_for_change(writes, version, left)
 
     def _wait_for_change(self, writes: int, version: int, secs: float) -> None:
-        """Sleep up to ``secs``, returning early once anything may have become claimable."""
+        """Wait up to ``secs``, returning early once anything may have become claimable.
+
+        A write that may make a job claimable touches the database file after its commit, which
+        wakes the watch on its folder; without a watch, sleep in short growing steps (a write
+        through this instance ends the sleep at once). Either way, ``data_version`` tells
+        another connection's commit from a mere wake.
+        """
         end = time.monotonic() + secs
         step = _MIN_POLL_SECS
         while (left := end - time.monotonic()) > 0:
-            with self._changed:
-                if self._writes != writes or self._changed.wait(min(step, left)):
-                    return
-            if self.database.data_version() != version:
+            if not self._watch.wait(self._watched, left):
+                with self._changed:
+                    if self._writes == writes:
+                        self._changed.wait(min(step, left))
+                step = min(step * 1.5, _MAX_POLL_SECS)
+            if self._writes != writes or self.database.data_version() != version:
                 return
-            step = min(step * 1.5, _MAX_POLL_SECS)
 
     def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[Lease], _Idle | None]:
         """Lease up to ``n`` jobs; ``None`` or, when none was ready, what to wait for.
@@ -201,6 +238,10 @@ class SqliteQueue(BaseQueue):
                     _quarantine(conn, seq, exc.reason, now)
                     continue
                 leases.append(Lease(envelope, rows[seq][6], expires_at, token))
+            if self._read_records and leases:
+                records = live_records(conn, [lease.id for lease in leases], now)
+                for lease in leases:
+                    lease.record = records.get(lease.id)
             return leases, None
 
         return self.database.write(claim, "claiming jobs")
@@ -392,6 +433,7 @@ class SqliteQueue(BaseQueue):
         )
 
     def close(self) -> None:
+        self._watch.close()
         self.database.close()
 
 

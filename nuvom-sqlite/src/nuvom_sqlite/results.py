@@ -29,6 +29,8 @@ _INSERT_NEW = (
     f"INSERT OR IGNORE INTO {RESULTS} (id, status, created_at, expires_at, record) VALUES (?, ?, ?, ?, ?)"
 )
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+#: Ids per ``IN (…)`` (well under SQLite's limit of bound parameters).
+_CHUNK = 500
 
 
 def _row(r: JobRecord) -> tuple[str, str, float, float | None, bytes]:
@@ -38,6 +40,25 @@ def _row(r: JobRecord) -> tuple[str, str, float, float | None, bytes]:
 def upsert_records(conn: sqlite3.Connection, records: Sequence[JobRecord]) -> None:
     """Store ``records`` through ``conn``, inside the caller's transaction."""
     conn.executemany(_UPSERT, [_row(r) for r in records])
+
+
+def live_records(conn: sqlite3.Connection, job_ids: Sequence[str], now: float) -> dict[str, JobRecord]:
+    """The stored, unexpired records of ``job_ids`` that decode, read inside the caller's transaction.
+
+    A record that does not decode is left out: whoever needs it reads it again through
+    :meth:`SqliteResults.get_full`, which reports it as corrupt.
+    """
+    found: dict[str, JobRecord] = {}
+    for start in range(0, len(job_ids), _CHUNK):
+        part = job_ids[start : start + _CHUNK]
+        marks = ", ".join("?" * len(part))
+        sql = f"SELECT id, record FROM {RESULTS} WHERE id IN ({marks}) AND {_LIVE}"
+        for job_id, data in conn.execute(sql, (*part, now)):
+            try:
+                found[job_id] = decode_record(job_id, data)
+            except CorruptEntry:
+                continue
+    return found
 
 
 def decode_record(job_id: str, data: object) -> JobRecord:

@@ -32,20 +32,24 @@ from ..errors import CorruptEntry, SerializationError
 from ..message import stored_id
 from . import locking
 from .base import BaseQueue
-from .data import Capability, Envelope, Lease, Quarantined, QueueDepths, QueueStats
-from .file_depths import count_depths
+from .data import Capability, Envelope, Lease, Quarantined
+from .file_inspection import FileQueueInspection
 from .file_limits import FileLimiter
 from .file_names import NS, PRIORITIES, EntryName
 from .file_quarantine import FileQuarantine
 from .file_workers import FileWorkerRegistry
+from .folder_watch import FolderWatch
 from .fsutil import (
     FILE_MODE,
     fsync_path,
+    list_for_popping,
     make_private_dir,
     move,
     publish,
+    read_whole,
     remove_stale_temp_files,
     storage_errors,
+    subfolders,
 )
 
 if TYPE_CHECKING:
@@ -57,13 +61,13 @@ logger = logging.getLogger(__name__)
 _LISTING_TTL_SECS = 0.5
 #: Between sweeps of expired leases and due delayed jobs.
 _SWEEP_SECS = 0.25
-#: Sleep between polls of an empty queue: short enough for latency, long enough to stay idle.
+#: Sleep between polls of an empty queue where folders cannot be watched (not Linux).
 _POLL_SECS = 0.01
 #: How old a folder's mtime must be before a listing taken at that mtime is trusted.
 _SETTLED_NS = 50_000_000
 
 
-class FileQueue(FileWorkerRegistry, BaseQueue):
+class FileQueue(FileQueueInspection, FileWorkerRegistry, BaseQueue):
     """A durable queue in a directory tree; see the module docstring for the layout."""
 
     name: ClassVar[str] = "file"
@@ -71,7 +75,14 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         {Capability.CROSS_PROCESS, Capability.PERSISTENT, Capability.QUARANTINE}
     )
 
-    def __init__(self, root: Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: Path, *, fsync: bool = True, watch: bool = True) -> None:
+        """Open (creating its folders) the queue at ``root``.
+
+        Args:
+            root: the queue's folder.
+            fsync: make every queued job durable before ``enqueue`` returns.
+            watch: let an idle claimer wait for changes (Linux inotify); ``False`` polls.
+        """
         locking.require("the file queue backend")
         self.root = Path(root)
         self.fsync = fsync
@@ -96,6 +107,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
         #: Per queue: the mtime of ready/<queue> and the priority folders it held then.
         self._folders: dict[str, tuple[int, list[str]]] = {}
         self._last_sweep = 0.0
+        self._watch = FolderWatch(enabled=watch)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FileQueue:
@@ -135,13 +147,33 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     # -- claim -----------------------------------------------------------------------------
 
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
+        """Claim up to ``n`` due jobs, waiting up to ``timeout`` seconds for the first.
+
+        An idle claimer waits for a job to be renamed into a ready folder of ``queues`` (see
+        :mod:`.folder_watch`), but never past the next sweep, which promotes due delayed jobs and
+        returns lost leases; without a watch it polls every ``_POLL_SECS``.
+        """
         self._hold_owner_lock()
         deadline = time.monotonic() + timeout
         while True:
             leases = self._claim(n, queues, lease_secs)
-            if leases or time.monotonic() >= deadline:
+            left = deadline - time.monotonic()
+            if leases or left <= 0:
                 return leases
-            time.sleep(min(_POLL_SECS, max(0.0, deadline - time.monotonic())))
+            until_sweep = max(0.0, self._last_sweep + _SWEEP_SECS - time.time())
+            if self._watch.wait(self._wake_folders(queues), min(left, until_sweep)):
+                with self._lock:  # a priority folder made meanwhile may share the cached mtime
+                    self._folders.clear()
+            else:
+                time.sleep(min(_POLL_SECS, left))
+
+    def _wake_folders(self, queues: Sequence[str]) -> list[Path]:
+        """``ready/``, each of ``queues``' folders and their priority folders: where jobs appear."""
+        folders = [self._ready]
+        for queue in queues:
+            folders.append(self._ready / queue)
+            folders += (self._ready / queue / priority for priority in subfolders(self._ready / queue))
+        return folders
 
     def _claim(self, n: int, queues: Sequence[str], lease_secs: float) -> list[Lease]:
         with self._lock:
@@ -186,7 +218,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                 key = (queue, priority)
                 listed_at, names = self._listings.get(key, (0.0, []))
                 if not names or now - listed_at > _LISTING_TTL_SECS:
-                    names = self._list(self._ready / queue / priority)
+                    names = list_for_popping(self._ready / queue / priority)
                     self._listings[key] = (now, names)
                 if names and (best is None or names[-1] < best[1]):
                     best = (key, names[-1])
@@ -218,15 +250,6 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                 high = middle
         names.insert(low, path.name)
 
-    @staticmethod
-    def _list(folder: Path) -> list[str]:
-        try:
-            names = os.listdir(folder)
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        names.sort(reverse=True)  # popped from the end: the oldest first
-        return names
-
     def _claim_one(self, folder: Path, queue: str, entry: str, lease_secs: float) -> Lease | None:
         source = folder / entry
         try:
@@ -250,7 +273,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
 
     def _read_envelope(self, path: Path, name: EntryName) -> Envelope:
         try:
-            data = serialization.loads(path.read_bytes())
+            data = serialization.loads(read_whole(path))
             envelope = Envelope(
                 id=stored_id(data["id"], path.name),
                 queue=data["queue"],
@@ -325,9 +348,11 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     def _hold_owner_lock(self) -> None:
         if self._owner_fd is not None:
             return
-        fd = os.open(self._owners / f"{self._owner}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
-        locking.lock(fd)
-        self._owner_fd = fd
+        with self._lock:  # two threads' locks would be two flocks, and the second would wait forever
+            if self._owner_fd is None:
+                fd = os.open(self._owners / f"{self._owner}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
+                locking.lock(fd)
+                self._owner_fd = fd
 
     def _owner_is_dead(self, owner: str) -> bool:
         if owner == self._owner:
@@ -386,7 +411,7 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
     def _promote_due(self, queue: str, now: float) -> None:
         folder = self._delayed / queue
         now_ns = int(now * NS)
-        for entry in reversed(self._list(folder)):
+        for entry in reversed(list_for_popping(folder)):
             try:
                 name = EntryName.parse(entry, delayed=True)
             except CorruptEntry as exc:
@@ -407,76 +432,8 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
             if not (entry.name in PRIORITIES and entry.is_dir()):
                 self._quarantine.move_aside(Path(entry.path), "not inside a priority folder of the queue")
 
-    # -- inspection ------------------------------------------------------------------------
-
-    def _job_files(self, folder: Path, queue: str | None) -> dict[str, list[Path]]:
-        """Job files per queue under ``folder`` (ready/ or delayed/), ignoring stray files."""
-        files: dict[str, list[Path]] = {}
-        queues = [queue] if queue is not None else _subfolders(folder)
-        for name in queues:
-            found = files.setdefault(name, [])
-            base = folder / name
-            if folder is self._delayed:
-                found.extend(base / entry for entry in self._list(base))
-                continue
-            for priority in _subfolders(base):
-                found.extend(base / priority / entry for entry in self._list(base / priority))
-        return files
-
-    def qsize(self, queue: str | None = None) -> int:
-        return sum(
-            len(paths)
-            for folder in (self._ready, self._delayed)
-            for paths in self._job_files(folder, queue).values()
-        )
-
-    def stats(self) -> QueueStats:
-        ready = {q: len(p) for q, p in self._job_files(self._ready, None).items()}
-        delayed = {q: len(p) for q, p in self._job_files(self._delayed, None).items()}
-        by_queue = {q: ready.get(q, 0) + delayed.get(q, 0) for q in set(ready) | set(delayed)}
-        return QueueStats(
-            ready=sum(ready.values()),
-            scheduled=sum(delayed.values()),
-            leased=len(os.listdir(self._leased)),
-            quarantined=self._quarantine.count(),
-            by_queue=by_queue,
-        )
-
-    def depths(self, now: float) -> QueueDepths:
-        """Jobs per queue and state (``DepthQueue``), from file names alone."""
-        return count_depths(self.root, now)
-
-    def clear(self) -> int:
-        count = 0
-        with self._lock:
-            paths = [self._leased / entry for entry in os.listdir(self._leased)]
-            for folder in (self._ready, self._delayed):
-                paths += [p for group in self._job_files(folder, None).values() for p in group]
-            for path in paths:
-                try:
-                    os.unlink(path)
-                    count += 1
-                except (FileNotFoundError, IsADirectoryError):
-                    continue
-            self._listings.clear()
-        return count
-
-    def purge(self, queue: str) -> list[str]:
-        """Delete the waiting jobs of ``queue``; a job claimed meanwhile is not deleted."""
-        purged = []
-        with self._lock:
-            for folder in (self._ready, self._delayed):
-                for path in self._job_files(folder, queue).get(queue, []):
-                    try:
-                        name = EntryName.parse(path.name, delayed=folder is self._delayed)
-                        os.unlink(path)
-                    except (CorruptEntry, FileNotFoundError, IsADirectoryError):
-                        continue
-                    purged.append(name.job_id)
-            self._listings.clear()
-        return purged
-
     def close(self) -> None:
+        self._watch.close()
         with self._lock:
             if self._owner_fd is not None:
                 os.close(self._owner_fd)
@@ -485,10 +442,3 @@ class FileQueue(FileWorkerRegistry, BaseQueue):
                     os.unlink(self._owners / f"{self._owner}.lock")
                 except FileNotFoundError:
                     pass
-
-
-def _subfolders(folder: Path) -> list[str]:
-    try:
-        return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
-    except (FileNotFoundError, NotADirectoryError):
-        return []

@@ -24,6 +24,7 @@ from .fsutil import (
     fsync_path,
     make_private_dir,
     publish,
+    read_whole,
     remove_stale_temp_files,
     storage_errors,
     write_temp,
@@ -107,7 +108,7 @@ class FileResults(BaseResults):
 
     def _read(self, path: Path) -> JobRecord | None:
         try:
-            data = path.read_bytes()
+            data = read_whole(path)
         except FileNotFoundError:
             return None
         try:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import BackendError
@@ -52,6 +54,51 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+#: Syncs run at once by :func:`fsync_all`.
+_PARALLEL_SYNCS = 8
+_sync_pool: ThreadPoolExecutor | None = None
+_sync_pool_lock = threading.Lock()
+
+
+def _forget_sync_pool() -> None:
+    global _sync_pool
+    _sync_pool = None  # a forked child has none of the parent's threads: it starts its own
+
+
+os.register_at_fork(after_in_child=_forget_sync_pool)
+
+
+def fsync_all(paths: Sequence[Path]) -> None:
+    """Flush every file of ``paths``, several at once.
+
+    Journaling filesystems (ext4, XFS) commit syncs that overlap in one journal write, so a
+    batch costs about what two files cost one after the other, not one sync per file.
+
+    Raises:
+        OSError: the first failure, once every sync has ended.
+    """
+    global _sync_pool
+    if len(paths) < 2:
+        for path in paths:
+            fsync_path(path)
+        return
+    with _sync_pool_lock:
+        if _sync_pool is None:
+            _sync_pool = ThreadPoolExecutor(_PARALLEL_SYNCS, thread_name_prefix="nuvom-fsync")
+        pool = _sync_pool
+    for outcome in list(pool.map(_sync_outcome, paths)):
+        if outcome is not None:
+            raise outcome
+
+
+def _sync_outcome(path: Path) -> OSError | None:
+    try:
+        fsync_path(path)
+    except OSError as exc:
+        return exc
+    return None
+
+
 def write_new(path: str | Path, data: bytes, *, fsync: bool) -> None:
     """Create ``path`` (mode 0600, it must not exist) holding all of ``data``, synced if ``fsync``.
 
@@ -76,6 +123,26 @@ def write_new(path: str | Path, data: bytes, *, fsync: bool) -> None:
             os.unlink(path)
         raise
     os.close(fd)
+
+
+def read_whole(path: Path) -> bytes:
+    """The bytes of the file at ``path``, read to its end in as few system calls as can be.
+
+    ``Path.read_bytes`` also asks whether the file is a terminal and where it stands, which the
+    claim of every job would pay for.
+
+    Raises:
+        OSError: e.g. ``FileNotFoundError``.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        step = os.fstat(fd).st_size + 1
+        chunks = []
+        while chunk := os.read(fd, step):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def write_temp(tmp_dir: Path, data: bytes, *, fsync: bool = False) -> Path:
@@ -120,11 +187,10 @@ def move(source: Path, target: Path) -> bool:
 def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) -> None:
     """Make each ``(data, target)`` appear at ``target`` whole, never half-written.
 
-    Every file is written first and only then synced: on journaling filesystems the first sync
-    commits them all, so a batch costs little more than one file. Targets are renamed into place
-    only after their data is durable, then each target folder is synced once. When anything
-    fails, every temp file of the batch not yet renamed is removed at once; targets are touched
-    only once every file is written (and synced).
+    Every file is written first and only then synced, all at once (:func:`fsync_all`). Targets
+    are renamed into place only after their data is durable, then each target folder is synced
+    once. When anything fails, every temp file of the batch not yet renamed is removed at once;
+    targets are touched only once every file is written (and synced).
 
     Raises:
         OSError: when writing, syncing or renaming fails.
@@ -135,8 +201,7 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
         for data, target in items:
             staged.append((write_temp(tmp_dir, data), target))
         if fsync:
-            for tmp, _ in staged:
-                fsync_path(tmp)
+            fsync_all([tmp for tmp, _ in staged])
         for tmp, target in staged:
             try:
                 os.replace(tmp, target)
@@ -150,8 +215,25 @@ def publish(items: Sequence[tuple[bytes, Path]], tmp_dir: Path, *, fsync: bool) 
                 os.unlink(tmp)
         raise
     if fsync:
-        for folder in {target.parent for _, target in staged}:
-            fsync_path(folder)
+        fsync_all(list({target.parent for _, target in staged}))
+
+
+def list_for_popping(folder: Path) -> list[str]:
+    """The entries of ``folder``, reversed so that ``pop()`` takes them in order; ``[]`` if missing."""
+    try:
+        names = os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    names.sort(reverse=True)
+    return names
+
+
+def subfolders(folder: Path) -> list[str]:
+    """The names of the folders inside ``folder``; ``[]`` if it is missing."""
+    try:
+        return [entry.name for entry in os.scandir(folder) if entry.is_dir()]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 #: Temp files older than this are leftovers of a crash between write and rename.
