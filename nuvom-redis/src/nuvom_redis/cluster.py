@@ -25,6 +25,7 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.connection import parse_url
 
+from .addresses import host_and_port
 from .settings import CLUSTER_SCHEMES
 from .tls import TlsConnection
 
@@ -32,24 +33,6 @@ from .tls import TlsConnection
 SCHEMES = {scheme: scheme.startswith("rediss") for scheme in CLUSTER_SCHEMES}
 #: The port of a node given without one.
 DEFAULT_PORT = 6379
-
-
-def _node(item: str) -> tuple[str, int]:
-    """``host``, ``host:port`` or ``[v6]:port`` as a host and port."""
-    if item.startswith("["):
-        host, _, rest = item[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    else:
-        host, _, port = item.rpartition(":") if ":" in item else (item, "", "")
-    if not host:
-        raise ValueError(f"a Cluster node address is empty or has no host: {item!r}")
-    try:
-        number = int(port) if port else DEFAULT_PORT
-    except ValueError:
-        raise ValueError(f"the Cluster node address {item!r} has a port that is not a number") from None
-    if not 0 < number < 65536:
-        raise ValueError(f"the Cluster node address {item!r} has a port out of range")
-    return host, number
 
 
 @dataclass(frozen=True)
@@ -77,7 +60,10 @@ class ClusterAddress:
         userinfo, at, hosts = netloc.rpartition("@")
         if not hosts:
             raise ValueError("a Cluster URL names at least one node: redis+cluster://host:6379,host:6380")
-        nodes = tuple(_node(unquote(item)) for item in hosts.split(","))
+        nodes = tuple(
+            host_and_port(unquote(item), kind="Cluster node", default_port=DEFAULT_PORT)
+            for item in hosts.split(",")
+        )
         if path.strip("/") not in ("", "0"):
             raise ValueError(f"a Redis Cluster has database 0 only; the URL names {unquote(path)!r}")
         node_url = f"{'rediss' if tls else 'redis'}://{userinfo}{at}cluster-node/0"

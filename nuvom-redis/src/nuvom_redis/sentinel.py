@@ -23,6 +23,7 @@ import redis
 from redis.connection import parse_url
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
+from .addresses import host_and_port
 from .settings import SENTINEL_SCHEMES
 from .tls import TlsConnection
 
@@ -64,24 +65,6 @@ class _BlockingSentinelPool(SentinelConnectionPool, redis.BlockingConnectionPool
     """A Sentinel-managed pool whose callers wait for a free connection, as on one server."""
 
 
-def _address(item: str) -> tuple[str, int]:
-    """``host``, ``host:port`` or ``[v6]:port`` as a host and port."""
-    if item.startswith("["):
-        host, _, rest = item[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    else:
-        host, _, port = item.rpartition(":") if ":" in item else (item, "", "")
-    if not host:
-        raise ValueError(f"a Sentinel address is empty or has no host: {item!r}")
-    try:
-        number = int(port) if port else DEFAULT_PORT
-    except ValueError:
-        raise ValueError(f"the Sentinel address {item!r} has a port that is not a number") from None
-    if not 0 < number < 65536:
-        raise ValueError(f"the Sentinel address {item!r} has a port out of range")
-    return host, number
-
-
 @dataclass(frozen=True)
 class SentinelAddress:
     """Where the Sentinels are, which master they watch, and how to log in to each."""
@@ -114,7 +97,9 @@ class SentinelAddress:
             raise ValueError(
                 "a Sentinel URL names at least one Sentinel: redis+sentinel://host:26379/SERVICE"
             )
-        sentinels = tuple(_address(item) for item in hosts.split(","))
+        sentinels = tuple(
+            host_and_port(item, kind="Sentinel", default_port=DEFAULT_PORT) for item in hosts.split(",")
+        )
         service, _, db_text = path.partition("/")
         service = unquote(service)
         if not service:
