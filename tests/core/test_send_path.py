@@ -19,7 +19,7 @@ from nuvom.backends import Envelope, QueueBackend
 from nuvom.errors import BackendError
 from nuvom.record import JobRecord
 from nuvom.runtime import get_queue, get_results
-from nuvom.sending import new_job_id
+from nuvom.sending import new_job_ids
 from nuvom.testing import drain
 from nuvom.workflows.continuation import continue_workflow
 from nuvom.workflows.links import child_id, step_id
@@ -132,8 +132,8 @@ def test_a_chord_group_whose_enqueue_failed_is_sent_when_the_step_before_is_deli
 
 
 def test_new_job_ids_are_distinct_version_4_uuids() -> None:
-    ids = {new_job_id() for _ in range(1000)}
-    assert len(ids) == 1000
+    ids = set(new_job_ids(1000)) | {new_job_ids(1)[0] for _ in range(100)}
+    assert len(ids) == 1100
     for job_id in ids:
         parsed = uuid.UUID(job_id)
         assert parsed.hex == job_id and parsed.version == 4 and parsed.variant == uuid.RFC_4122
