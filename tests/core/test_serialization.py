@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import datetime as dt
 import re
 import uuid
@@ -16,6 +17,7 @@ import pytest
 import nuvom
 from nuvom import serialization, task
 from nuvom.errors import SerializationError
+from nuvom.record import ErrorInfo, JobRecord, JobStatus
 from nuvom.runtime import get_queue, get_results
 
 SRC = Path(nuvom.__file__).resolve().parent
@@ -286,3 +288,16 @@ def test_deep_lists_fail_cleanly_both_ways() -> None:
 def test_an_unknown_extension_code_is_a_decode_error_not_a_raw_ext_type() -> None:
     with pytest.raises(SerializationError, match="^cannot decode msgpack data: extension type 99"):
         serialization.loads(msgpack.packb([msgpack.ExtType(99, b"x")]))
+
+
+def test_a_record_dict_holds_its_fields_in_order_and_rebuilds_it_also_after_replace() -> None:
+    record = JobRecord("j", "t", "default", JobStatus.QUEUED, b"\x90", b"\x80", created_at=1.0)
+    failed = record.replace(status=JobStatus.FAILED, error=ErrorInfo("E", "boom"), attempts=2)
+    names = [field.name for field in dataclasses.fields(JobRecord)]
+    for each in (record, failed):
+        data = each.to_dict()
+        assert list(data) == names
+        assert JobRecord.from_dict(msgpack.unpackb(msgpack.packb(data))) == each
+    stored = failed.to_dict()
+    assert stored["status"] == "failed"
+    assert stored["error"] == {"type": "E", "message": "boom", "traceback": ""}

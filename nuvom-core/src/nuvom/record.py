@@ -100,7 +100,7 @@ class JobRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only, for storage by any backend."""
-        data = {name: getattr(self, name) for name in _FIELD_NAMES}
+        data = dict(self.__dict__)  # exactly the fields, in their order: a copy, not a getattr each
         data["status"] = self.status.value
         if self.error is not None:
             data["error"] = dataclasses.asdict(self.error)
@@ -123,5 +123,4 @@ class JobRecord:
             raise CorruptEntry(f"job record is malformed: {exc}") from None
 
 
-_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(JobRecord))
-_FIELD_SET = frozenset(_FIELD_NAMES)
+_FIELD_SET = frozenset(f.name for f in dataclasses.fields(JobRecord))
