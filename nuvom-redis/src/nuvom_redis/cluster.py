@@ -25,12 +25,10 @@ import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.connection import parse_url
 
-from .addresses import host_and_port
+from .addresses import MultiHostUrl, host_and_port
 from .settings import CLUSTER_SCHEMES
 from .tls import TlsConnection
 
-#: Cluster schemes, and whether they use TLS.
-SCHEMES = {scheme: scheme.startswith("rediss") for scheme in CLUSTER_SCHEMES}
 #: The port of a node given without one.
 DEFAULT_PORT = 6379
 
@@ -51,22 +49,20 @@ class ClusterAddress:
         Raises:
             ValueError: saying which part is wrong (never quoting the password).
         """
-        scheme, _, rest = url.partition("://")
-        if scheme.lower() not in SCHEMES:
-            raise ValueError(f"a Cluster URL starts with {' or '.join(s + '://' for s in SCHEMES)}")
-        tls = SCHEMES[scheme.lower()]
-        rest, _, query = rest.partition("#")[0].partition("?")
-        netloc, _, path = rest.partition("/")
-        userinfo, at, hosts = netloc.rpartition("@")
-        if not hosts:
-            raise ValueError("a Cluster URL names at least one node: redis+cluster://host:6379,host:6380")
+        parts = MultiHostUrl.split(
+            url,
+            CLUSTER_SCHEMES,
+            kind="Cluster",
+            no_host="a Cluster URL names at least one node: redis+cluster://host:6379,host:6380",
+        )
         nodes = tuple(
             host_and_port(unquote(item), kind="Cluster node", default_port=DEFAULT_PORT)
-            for item in hosts.split(",")
+            for item in parts.hosts
         )
+        tls, path, query = parts.tls, parts.path, parts.query
         if path.strip("/") not in ("", "0"):
             raise ValueError(f"a Redis Cluster has database 0 only; the URL names {unquote(path)!r}")
-        node_url = f"{'rediss' if tls else 'redis'}://{userinfo}{at}cluster-node/0"
+        node_url = f"{'rediss' if tls else 'redis'}://{parts.login}cluster-node/0"
         options = parse_url(node_url + (f"?{query}" if query else ""))  # type: ignore[no-untyped-call]
         for key in ("host", "port", "db", "connection_class"):
             options.pop(key, None)

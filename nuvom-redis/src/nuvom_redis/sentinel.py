@@ -23,12 +23,10 @@ import redis
 from redis.connection import parse_url
 from redis.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
-from .addresses import host_and_port
+from .addresses import MultiHostUrl, host_and_port
 from .settings import SENTINEL_SCHEMES
 from .tls import TlsConnection
 
-#: Sentinel schemes, and whether they use TLS.
-SCHEMES = {scheme: scheme.startswith("rediss") for scheme in SENTINEL_SCHEMES}
 #: The port of a Sentinel given without one.
 DEFAULT_PORT = 26379
 #: Options that go to the Sentinels' connections instead of the master's.
@@ -86,20 +84,16 @@ class SentinelAddress:
         Raises:
             ValueError: saying which part is wrong (never quoting the password).
         """
-        scheme, _, rest = url.partition("://")
-        if scheme.lower() not in SCHEMES:
-            raise ValueError(f"a Sentinel URL starts with {' or '.join(s + '://' for s in SCHEMES)}")
-        tls = SCHEMES[scheme.lower()]
-        rest, _, query = rest.partition("#")[0].partition("?")
-        netloc, _, path = rest.partition("/")
-        userinfo, at, hosts = netloc.rpartition("@")
-        if not hosts:
-            raise ValueError(
-                "a Sentinel URL names at least one Sentinel: redis+sentinel://host:26379/SERVICE"
-            )
-        sentinels = tuple(
-            host_and_port(item, kind="Sentinel", default_port=DEFAULT_PORT) for item in hosts.split(",")
+        parts = MultiHostUrl.split(
+            url,
+            SENTINEL_SCHEMES,
+            kind="Sentinel",
+            no_host="a Sentinel URL names at least one Sentinel: redis+sentinel://host:26379/SERVICE",
         )
+        sentinels = tuple(
+            host_and_port(item, kind="Sentinel", default_port=DEFAULT_PORT) for item in parts.hosts
+        )
+        tls, path, query = parts.tls, parts.path, parts.query
         service, _, db_text = path.partition("/")
         service = unquote(service)
         if not service:
@@ -112,7 +106,7 @@ class SentinelAddress:
             sentinel_options[_SENTINEL_OPTIONS[name]] = value
         master_query = "&".join(p for p in pieces if p.split("=")[0] not in _SENTINEL_OPTIONS)
         db = db_text.strip("/") or "0"
-        master_url = f"{'rediss' if tls else 'redis'}://{userinfo}{at}sentinel-master/{db}"
+        master_url = f"{'rediss' if tls else 'redis'}://{parts.login}sentinel-master/{db}"
         master_options = parse_url(master_url + (f"?{master_query}" if master_query else ""))  # type: ignore[no-untyped-call]
         for key in ("host", "port", "connection_class"):
             master_options.pop(key, None)
