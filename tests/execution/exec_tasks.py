@@ -130,6 +130,26 @@ async def block_loop(secs: float) -> None:
     time.sleep(secs)  # wrong on purpose: blocks the event loop
 
 
+released = threading.Event()
+
+
+@task
+def held_until_released(key: str) -> str:
+    """Log that it started, then wait (up to 30 s) for the test to set ``released``."""
+    log("held", key)
+    released.wait(30)
+    return key
+
+
+@task
+def status_of(job_id: str) -> str:
+    """The status of ``job_id``'s stored record when this job runs."""
+    from nuvom.runtime import get_results
+
+    record = get_results().get_full(job_id)
+    return "none" if record is None else record.status.value
+
+
 sync_side = threading.Event()
 async_side = threading.Event()
 

@@ -88,8 +88,8 @@ class Attempt:
     timeout_handled: threading.Event | None = None
     #: It runs alone: it was running each time its holders stopped (see :mod:`.isolation`).
     alone: bool = False
-    #: It passed the isolation gate and has not left it yet.
-    entered: bool = False
+    #: The isolation gate it passed and has not left yet; ``None`` outside it.
+    gate: Isolation | None = None
 
     def move(self, to: AttemptState) -> None:
         """Go to state ``to``; call it with ``lock`` held.
@@ -117,11 +117,17 @@ class Attempt:
         """Wait at the isolation gate until it may run (alone: with no other attempt)."""
         gate.enter(alone=alone)
         with self.lock:
-            self.alone, self.entered = alone, True
+            self.alone, self.gate = alone, gate
 
-    def leave_gate(self, gate: Isolation) -> None:
-        """Leave the isolation gate once the attempt no longer runs (idempotent)."""
+    def leave_gate(self) -> None:
+        """Leave the isolation gate (idempotent).
+
+        An attempt leaves once it no longer runs; one that runs alone, only once its outcome is
+        settled, so that no neighbour can stop the worker while its record still says running.
+        """
+        if self.gate is None:
+            return
         with self.lock:
-            entered, self.entered = self.entered, False
-        if entered:
+            gate, self.gate = self.gate, None
+        if gate is not None:
             gate.leave(alone=self.alone)

@@ -147,4 +147,5 @@ class Outcomes:
                 fault("acked")
                 job_finished(record)
         finally:
+            attempt.leave_gate()  # one that ran alone: its neighbours may start now
             self._holdings.release(attempt, slot=slot, held=True, processed=1, committed=not slot)

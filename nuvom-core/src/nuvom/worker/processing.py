@@ -180,7 +180,9 @@ class Processor:
         """Commit an attempt's outcome, unless its timeout already settled it."""
         lease = attempt.lease
         slot_released = False
-        self._stop_running(attempt)
+        self._flow.release(lease.id)
+        if not attempt.alone:  # one that runs alone leaves once its outcome is settled
+            attempt.leave_gate()
         try:
             if attempt.job is not None and attempt.job.cancelled:
                 outcome = Outcome(cancelled=True)  # cancelled while it ran: its outcome is discarded
@@ -198,9 +200,10 @@ class Processor:
             logger.exception("job %s could not be processed; it will be delivered again", lease.id)
         finally:
             if not attempt.handed_over:
+                attempt.leave_gate()
                 self._holdings.release(attempt, slot=not slot_released, held=True, processed=1)
 
     def _stop_running(self, attempt: Attempt) -> None:
         """The attempt no longer runs: free its limit slots and leave the isolation gate (idempotent)."""
         self._flow.release(attempt.lease.id)
-        attempt.leave_gate(self._gate)
+        attempt.leave_gate()
