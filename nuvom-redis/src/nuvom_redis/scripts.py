@@ -19,21 +19,25 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
 
-import redis
 from redis.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
-from .client import Connection
+from .client import Connection, ReplicasBehind
 
 #: Scripts whose success is reported to a caller: what an enqueue or a completion runs.
 ACKNOWLEDGED = frozenset({"enqueue", "send", "send_many", "complete", "ack", "nack"})
 
 
-class ReplicasBehind(redis.RedisError):
-    """Fewer replicas than ``NUVOM_REDIS_WAIT_REPLICAS`` acknowledged a write in time.
+class StreamFailed(ResponseError):
+    """A command of a stream failed; the others ran (Redis runs every command it is sent).
 
-    The write is on the master but not acknowledged: a failover may lose it.
+    The message is the first failure's.
     """
+
+    def __init__(self, first: ResponseError, replies: list[list[Any]]) -> None:
+        #: Per fill of the stream, the reply (or :class:`ResponseError`) of each of its commands.
+        self.replies = replies
+        super().__init__(str(first))
 
 
 @functools.cache
@@ -69,7 +73,10 @@ class Scripts:
             ReplicasBehind: an acknowledged script's write did not reach its replicas in time.
         """
         if self._replicas and self._sha[name] in self._acknowledged:
-            return self.pipeline(lambda pipe: self.add(pipe, name, keys, args))[0]
+            try:
+                return self.pipeline(lambda pipe: self.add(pipe, name, keys, args))[0]
+            except ReplicasBehind as behind:
+                raise ReplicasBehind(str(behind), result=behind.result[0]) from None
         try:
             return self._client.evalsha(self._sha[name], len(keys), *keys, *args)
         except NoScriptError:
@@ -105,19 +112,20 @@ class Scripts:
                 self._load()
                 continue
             if wait:
-                self._check_replicas(replies.pop())
+                self._check_replicas(replies.pop(), replies)
             return replies
         raise AssertionError("unreachable")
 
     def _acknowledges(self, pipe: Pipeline) -> bool:
         return any(args[0] == "EVALSHA" and args[1] in self._acknowledged for args, _ in pipe.command_stack)
 
-    def _check_replicas(self, reached: int) -> None:
+    def _check_replicas(self, reached: int, replies: list[Any]) -> None:
         if reached < self._replicas:
             raise ReplicasBehind(
                 f"the write reached {reached} of the {self._replicas} replica(s) NUVOM_REDIS_WAIT_REPLICAS"
                 f" asks for within {self._wait_ms / 1000:g} s (NUVOM_REDIS_WAIT_TIMEOUT_SECS); it is on the"
-                " master but not acknowledged, and a failover may lose it"
+                " master but not acknowledged, and a failover may lose it",
+                result=replies,
             )
 
     def stream(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
@@ -132,7 +140,8 @@ class Scripts:
         On a Redis Cluster the fills make one pipeline, which the client splits by node.
 
         Raises:
-            ResponseError: the first command that failed (the others still ran).
+            StreamFailed: a command failed (the others still ran); on a Redis Cluster, the
+                first command that failed (a ``ResponseError``).
             ReplicasBehind: fewer replicas than asked for have the writes.
         """
         if self._cluster:
@@ -143,23 +152,24 @@ class Scripts:
 
             return self.pipeline(fill_all)
         for attempt in (1, 2):
-            replies, reached = self._stream_once(fills)
+            by_fill, reached = self._stream_once(fills)
+            replies = [reply for fill_replies in by_fill for reply in fill_replies]
             failed = [reply for reply in replies if isinstance(reply, ResponseError)]
             if not failed:
                 if reached is not None:
-                    self._check_replicas(reached)
+                    self._check_replicas(reached, replies)
                 return replies
             if attempt == 2 or not isinstance(failed[0], NoScriptError):
-                raise failed[0]
+                raise StreamFailed(failed[0], by_fill)
             self._load()
         raise AssertionError("unreachable")
 
-    def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[Any], int | None]:
+    def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[list[Any]], int | None]:
         pool = self._client.connection_pool
         conn: Any = pool.get_connection("EVALSHA")
         try:
             # A dropped connection sends everything again, as the client's pipelines do.
-            replies: tuple[list[Any], int | None] = conn.retry.call_with_retry(
+            replies: tuple[list[list[Any]], int | None] = conn.retry.call_with_retry(
                 lambda: self._send_all(conn, fills), lambda _error: conn.disconnect()
             )
             return replies
@@ -171,9 +181,9 @@ class Scripts:
 
     def _send_all(
         self, conn: Any, fills: Sequence[Callable[[Pipeline], None]]
-    ) -> tuple[list[Any], int | None]:
-        """Send every fill, then ``WAIT`` if one acknowledges; the replies and the replicas reached."""
-        sent = 0
+    ) -> tuple[list[list[Any]], int | None]:
+        """Send every fill, then ``WAIT`` if one acknowledges: the replies per fill, the replicas reached."""
+        sizes = []
         acknowledges = False
         for fill in fills:
             pipe = self._client.pipeline(transaction=False)
@@ -181,14 +191,16 @@ class Scripts:
             acknowledges = acknowledges or self._acknowledges(pipe)
             commands = [args for args, _options in pipe.command_stack]
             conn.send_packed_command(conn.pack_commands(commands))
-            sent += len(commands)
+            sizes.append(len(commands))
         wait = self._replicas > 0 and acknowledges
         if wait:
             conn.send_command("WAIT", self._replicas, self._wait_ms)
-        replies: list[Any] = []
-        for _ in range(sent):
-            try:
-                replies.append(conn.read_response())
-            except ResponseError as exc:
-                replies.append(exc)
+        replies: list[list[Any]] = []
+        for size in sizes:
+            replies.append([])
+            for _ in range(size):
+                try:
+                    replies[-1].append(conn.read_response())
+                except ResponseError as exc:
+                    replies[-1].append(exc)
         return replies, (int(conn.read_response()) if wait else None)
