@@ -62,7 +62,14 @@ class TlsFiles:
     def server_args(self, port: int) -> list[str]:
         """Serve TLS only, on ``port``; clients need no certificate of their own."""
         args = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(self.cert)]
-        return args + ["--tls-key-file", str(self.key), "--tls-ca-cert-file", str(self.ca), "--tls-auth-clients", "no"]
+        return args + [
+            "--tls-key-file",
+            str(self.key),
+            "--tls-ca-cert-file",
+            str(self.ca),
+            "--tls-auth-clients",
+            "no",
+        ]
 
     def client_options(self) -> dict[str, object]:
         return {"ssl": True, "ssl_ca_certs": str(self.ca)}
