@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -105,7 +105,7 @@ def test_a_completion_too_few_replicas_acknowledge_counts_as_stored_and_is_not_s
 
 @pytest.mark.timeout(60)
 def test_a_worker_whose_completions_are_not_confirmed_goes_on_with_its_next_jobs(
-    project: ModuleType, start_worker: type[WorkerProcess]
+    project: ModuleType, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     # Given a worker whose every acknowledged write waits for a replica the server does not have
     worker = start_worker(
