@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import itertools
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -148,17 +149,11 @@ class Scripts:
         On a Redis Cluster the fills make one pipeline, which the client splits by node.
 
         Raises:
-            StreamFailed: a command failed (the others still ran); on a Redis Cluster, the
-                first command that failed (a ``ResponseError``).
+            StreamFailed: a command failed (the others still ran).
             ReplicasBehind: fewer replicas than asked for have the writes.
         """
         if self._cluster:
-
-            def fill_all(pipe: Pipeline) -> None:
-                for fill in fills:
-                    fill(pipe)
-
-            return self.pipeline(fill_all)
+            return self._stream_on_cluster(fills)
         for attempt in (1, 2):
             by_fill, reached = self._stream_once(fills)
             replies = [reply for fill_replies in by_fill for reply in fill_replies]
@@ -170,6 +165,30 @@ class Scripts:
             if attempt == 2 or not isinstance(failed[0], NoScriptError):
                 raise StreamFailed(failed[0], by_fill)
             self._load()
+        raise AssertionError("unreachable")
+
+    def _stream_on_cluster(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
+        """The fills as one pipeline, which the cluster client splits by node; fails as :meth:`stream`."""
+        for attempt in (1, 2):
+            pipe = self._client.pipeline(transaction=False)
+            sizes = []
+            for fill in fills:
+                before = len(pipe)  # the commands queued: a cluster pipeline keeps no command_stack
+                fill(pipe)
+                sizes.append(len(pipe) - before)
+            replies = pipe.execute(raise_on_error=False)
+            failed = [reply for reply in replies if isinstance(reply, Exception)]
+            if not failed:
+                return replies
+            if attempt == 1 and isinstance(failed[0], NoScriptError):
+                self._load()
+                continue
+            refused = [reply for reply in failed if isinstance(reply, ResponseError)]
+            if len(refused) < len(failed):  # a node not reached: which commands ran is unknown
+                raise next(reply for reply in failed if not isinstance(reply, ResponseError))
+            ends = list(itertools.accumulate(sizes))
+            by_fill = [replies[end - size : end] for size, end in zip(sizes, ends, strict=True)]
+            raise StreamFailed(refused[0], by_fill)
         raise AssertionError("unreachable")
 
     def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[list[Any]], int | None]:

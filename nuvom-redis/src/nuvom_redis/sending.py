@@ -90,7 +90,7 @@ class Sender:
 
         def chunk(start: int) -> Callable[[Pipeline], None]:
             def fill(pipe: Pipeline) -> None:
-                first = len(pipe.command_stack)
+                first = len(pipe)
                 scripts = placed[start // ENQUEUE_CHUNK] = []
                 if start == 0 and new_queues:
                     pipe.sadd(queues_key(self._prefix), *new_queues)
@@ -103,7 +103,7 @@ class Sender:
                 for queue, positions in by_queue.items():
                     queued = [envelopes[i] for i in positions]
                     keys = self._script_keys(queue)
-                    scripts.append((len(pipe.command_stack) - first, queue, [env.id for env in queued]))
+                    scripts.append((len(pipe) - first, queue, [env.id for env in queued]))
                     if results is not None and paired:
                         self._add_send_many(pipe, keys, queued, [records[i] for i in positions], results)
                     else:
