@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from nuvom import Job, JobStatus, chain, group, serialization, task
-from nuvom.backends import Envelope, QueueBackend
-from nuvom.errors import BackendError
+from nuvom.backends import BaseQueue, Envelope, QueueBackend
+from nuvom.errors import BackendError, SendIncomplete
 from nuvom.record import JobRecord
 from nuvom.runtime import get_queue, get_results
 from nuvom.sending import new_job_ids
@@ -71,6 +71,48 @@ def test_a_delay_whose_enqueue_fails_leaves_no_record(failing: FailNextEnqueue) 
         send_path_add.options(job_id="delay-fails").delay(1, 2)
     assert get_results().get_full("delay-fails") is None
     assert send_path_add.options(job_id="delay-fails").delay(1, 2).id == "delay-fails"  # the id is free
+
+
+class OneByOne(BaseQueue):
+    """Wraps this process's real queue, one job at a time (``BaseQueue.enqueue_many``).
+
+    The enqueue of job ``fail_at`` raises.
+    """
+
+    def __init__(self, queue: QueueBackend, fail_at: str) -> None:
+        self.queue = queue
+        self.fail_at = fail_at
+
+    def enqueue(self, envelope: Envelope) -> None:
+        if envelope.id == self.fail_at:
+            raise BackendError("the queue is full (injected)")
+        self.queue.enqueue(envelope)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.queue, name)
+
+
+def test_a_map_enqueued_one_by_one_that_fails_halfway_keeps_the_records_of_the_jobs_queued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a queue that enqueues one by one, and fails at the third job of five
+    from nuvom import runtime
+
+    ids = new_job_ids(5)
+    monkeypatch.setattr("nuvom.sending.new_job_ids", lambda count: ids)
+    real = get_queue()
+    monkeypatch.setattr(runtime, "_queue", OneByOne(real, fail_at=ids[2]))
+
+    # When a .map of five is sent
+    with pytest.raises(SendIncomplete, match="injected") as caught:
+        send_path_add.map([(i, i) for i in range(5)])
+
+    # Then the two queued jobs keep their records, the others have none (before: every record
+    # was removed, and the two jobs were left queued without one)
+    assert caught.value.queued == frozenset(ids[:2])
+    assert [get_results().get_full(job_id) is not None for job_id in ids] == [True, True, False, False, False]
+    leases = real.pop_batch(10, queues=["default"], timeout=0, lease_secs=30)
+    assert sorted(lease.id for lease in leases) == sorted(ids[:2])
 
 
 def test_a_retry_whose_enqueue_fails_puts_the_failed_record_back(failing: FailNextEnqueue) -> None:

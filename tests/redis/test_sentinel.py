@@ -104,27 +104,6 @@ def test_a_wait_timeout_as_long_as_the_socket_timeout_is_refused(monkeypatch: py
     assert caught.value.variable == "NUVOM_REDIS_WAIT_TIMEOUT_SECS"
 
 
-@pytest.mark.parametrize("send", ["delay", "map"])
-def test_a_send_fails_naming_the_setting_when_too_few_replicas_acknowledge(
-    project: ModuleType, monkeypatch: pytest.MonkeyPatch, send: str
-) -> None:
-    # Given the session's server, which has no replica, and a producer asking for one
-    monkeypatch.setenv("NUVOM_REDIS_WAIT_REPLICAS", "1")
-    monkeypatch.setenv("NUVOM_REDIS_WAIT_TIMEOUT_SECS", "0.1")
-    runtime.reset()
-
-    # When it sends a job, or a .map of many (sent in streamed chunks)
-    with pytest.raises(BackendError, match="NUVOM_REDIS_WAIT_REPLICAS") as caught:
-        if send == "delay":
-            project.add.delay(1, 2)
-        else:
-            project.add.map([(i, i) for i in range(2500)])
-
-    # Then it is told the job is not acknowledged, and no record of it stays behind
-    assert "reached 0 of the 1 replica(s)" in str(caught.value)
-    assert get_results().list_jobs() == []
-
-
 @pytest.fixture
 def group(tmp_path: Path) -> Iterator[SentinelGroup]:
     """A master, two replicas and three Sentinels of this test's own."""

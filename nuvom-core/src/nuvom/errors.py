@@ -10,6 +10,8 @@ NuvomError
 │   └── BackendInterfaceError   a backend lacks methods of its interface, or they are mis-shaped (.problems)
 ├── BackendError                a backend failed
 │   ├── CorruptEntry            a stored entry cannot be decoded (.reason)
+│   ├── WriteNotConfirmed       written, but not confirmed durable: a failover may lose it (.result)
+│   ├── SendIncomplete          a send failed, yet some of its jobs stay queued (.queued)
 │   └── BackendFeatureMissing   the backend lacks an optional feature an operator command needs
 ├── NotSupported                a feature needs what this platform or install lacks (.feature)
 ├── TaskNotFound                no task is registered under a name (.name)
@@ -104,6 +106,32 @@ class CorruptEntry(BackendError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class WriteNotConfirmed(BackendError):
+    """A write was made, but the backend could not confirm it durable (e.g. too few replicas have it).
+
+    Unlike other backend errors, the write happened: a send that raises this has queued its
+    jobs (they may run, and their records are kept), and a completion has stored its outcome. A
+    failover before the write reaches a replica may still lose it.
+    """
+
+    def __init__(self, message: str, *, result: object = None) -> None:
+        #: What the call returns when its write is confirmed (``None`` for a call returning nothing).
+        self.result = result
+        super().__init__(message)
+
+
+class SendIncomplete(BackendError):
+    """A send failed, and some of its jobs could not be taken back: they stay queued and may run.
+
+    The send path keeps the records of :attr:`queued` and removes the others'.
+    """
+
+    def __init__(self, message: str, *, queued: frozenset[str]) -> None:
+        #: Ids of the send's jobs that stay queued (a worker had claimed them, or could have).
+        self.queued = queued
+        super().__init__(message)
 
 
 class NotSupported(NuvomError):

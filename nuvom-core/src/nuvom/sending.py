@@ -3,7 +3,8 @@
 ``.delay()``, ``.map()``, ``Job.retry()``, schedule fires and workflow steps all send through
 :func:`send`, so every job is sent the same way: its queued record is stored before its job is
 queued (a worker's "running" record can never be overwritten by a late "queued" one), a send
-that fails leaves no record behind (or puts back the record it replaced), and monitoring hears
+that fails leaves no record behind (or puts back the record it replaced) but those of jobs the
+queue reports queued all the same (``WriteNotConfirmed``, ``SendIncomplete``), and monitoring hears
 one ``job_enqueued`` event per job, carrying the stored record. In eager mode the runtime's
 inline dispatcher runs the jobs instead of queueing them.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 from .backends import CreatingResults, Envelope, QueueBackend, ResultBackend
 from .config import get_settings
+from .errors import SendIncomplete, WriteNotConfirmed
 from .lifecycle import queued_record
 from .message import JobMessage
 from .options import CallOptions, TaskOptions
@@ -53,6 +55,10 @@ def send(
         queue: the queue to use instead of this process's (the worker's own).
 
     Raises:
+        WriteNotConfirmed: the jobs are queued, but the queue could not confirm it durable; their
+            records stay (the jobs may run).
+        SendIncomplete: queueing failed, and the queue could not take back the jobs in
+            ``queued``: their records stay, the others' are removed.
         BackendError: when storing or queueing fails; nothing sent stays stored then.
     """
     inline = inline_dispatcher()
@@ -69,17 +75,41 @@ def send(
     # tens of microseconds, a noticeable share of a send.
     plain = not (stored or headers)
     enqueue_recorded = getattr(queue, "enqueue_recorded", None) if plain else None
+    # Whether the step running may have queued jobs (then a WriteNotConfirmed means they are).
+    queueing = enqueue_recorded is not None
     try:
-        recorded = enqueue_recorded is not None and enqueue_recorded(envelopes, records, results)
-        if not recorded:
+        if not (enqueue_recorded is not None and enqueue_recorded(envelopes, records, results)):
+            queueing = False
             to_store = [*headers, *(r for r in records if r.id not in kept)]
             if to_store:
                 results.save_many(to_store, durable=False)
+            queueing = True
             queue.enqueue_many(envelopes)
+    except WriteNotConfirmed:
+        # Queued, its durability unconfirmed: the jobs may run, so their records stay.
+        if not queueing:
+            _undo(results, _written(stored, headers, records), replaced)
+        else:
+            job_enqueued(records)
+        raise
+    except SendIncomplete as failed:
+        # The jobs the queue could not take back stay queued, with their records.
+        left = [r for r in _written(stored, headers, records) if r.id not in failed.queued]
+        _undo(results, left, replaced)
+        job_enqueued([r for r in records if r.id in failed.queued])
+        raise
     except BaseException:
-        _undo(results, [*stored, *headers, *(r for r in records if r.id not in kept)], replaced)
+        _undo(results, _written(stored, headers, records), replaced)
         raise
     job_enqueued(records)
+
+
+def _written(
+    stored: Sequence[JobRecord], headers: Sequence[JobRecord], records: Sequence[JobRecord]
+) -> list[JobRecord]:
+    """The records a send stored or was given stored: what undoing it removes (each once)."""
+    kept = {record.id for record in stored}
+    return [*stored, *headers, *(r for r in records if r.id not in kept)]
 
 
 def _undo(results: ResultBackend, records: Sequence[JobRecord], replaced: Sequence[JobRecord]) -> None:

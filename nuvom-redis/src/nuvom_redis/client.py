@@ -14,7 +14,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.retry import Retry
 
-from nuvom.errors import BackendError
+from nuvom.errors import BackendError, WriteNotConfirmed
 from nuvom.redaction import redact_url
 
 from .sentinel import SentinelAddress
@@ -25,6 +25,18 @@ logger = logging.getLogger(__name__)
 
 #: What a cluster client raises while a shard cannot be reached or serves no slot yet.
 CLUSTER_OUTAGES = (ClusterDownError, SlotNotCoveredError)
+
+
+class ReplicasBehind(redis.RedisError):
+    """Fewer replicas than ``NUVOM_REDIS_WAIT_REPLICAS`` acknowledged a write in time.
+
+    The write is on the master but not acknowledged: a failover may lose it.
+    """
+
+    def __init__(self, message: str, *, result: Any) -> None:
+        #: The reply of the command (or commands) whose write is not acknowledged.
+        self.result = result
+        super().__init__(message)
 
 
 class _DemotionIsOutage:
@@ -113,11 +125,17 @@ class Connection:
     def errors(self, doing: str) -> Iterator[None]:
         """Turn a Redis failure into a :class:`BackendError` naming the server and what failed.
 
+        A write too few replicas acknowledged (:class:`ReplicasBehind`) is a
+        :class:`~nuvom.errors.WriteNotConfirmed`, carrying the reply.
+
         The message carries the cause; the chain is cut, as the worker logs every such error
         with its traceback.
         """
         try:
             yield
+        except ReplicasBehind as behind:
+            message = f"Redis at {self.url} took the write but could not confirm it while {doing}: {behind}"
+            raise WriteNotConfirmed(message, result=behind.result) from None
         except redis.AuthenticationError as exc:
             raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from None
         except (redis.ConnectionError, redis.TimeoutError, *CLUSTER_OUTAGES) as exc:

@@ -16,11 +16,10 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 import redis
-from redis.client import Pipeline
 from redis.exceptions import NoScriptError
 
 from nuvom.backends import (
@@ -37,7 +36,7 @@ from nuvom.backends import (
     WorkerInfo,
 )
 from nuvom.config import Settings
-from nuvom.errors import CorruptEntry
+from nuvom.errors import CorruptEntry, WriteNotConfirmed
 from nuvom.record import JobRecord
 
 from .client import Connection, Outage, drop_keys, text
@@ -45,24 +44,14 @@ from .keys import PRIORITIES, PRIORITY_SPAN, QueueKeys, ResultKeys, queues_key, 
 from .limits import RedisLimiter
 from .results import RedisResults, claimed_record
 from .scripts import Scripts
+from .sending import Sender
 from .settings import RedisSettings
 from .slots import SlotPaths
 
 logger = logging.getLogger(__name__)
 
-#: Jobs per enqueue script call and per chunk of a streamed send (see ``Scripts.stream``).
-_ENQUEUE_CHUNK = 1_000
 #: Fields per claimed job in the claim script's reply.
 _CLAIM_FIELDS = 9
-
-
-def _enqueue_args(envelopes: Sequence[Envelope]) -> list[Any]:
-    """The enqueue script's arguments: per job id, payload, priority, eta text or '', attempts."""
-    args: list[Any] = []
-    for env in envelopes:
-        eta = "" if env.eta is None else repr(float(env.eta))
-        args += (env.id, env.payload, env.priority, eta, env.attempts)
-    return args
 
 
 class RedisQueue(BaseQueue):
@@ -101,11 +90,11 @@ class RedisQueue(BaseQueue):
             "save",
             "purge",
             "defer",
+            "withdraw",
         )
+        self._sender = Sender(connection, self._scripts, self._script_keys, prefix)
         self._outage = Outage(connection.url)
         self._key_lists: dict[str, list[str]] = {}
-        #: Queues this instance has added to the set of queue names.
-        self._registered: set[str] = set()
         #: Why the claim script skips queues (a key of the wrong type), as last reported.
         self._broken: frozenset[str] = frozenset()
         # A blocking wait must end before the socket timeout does.
@@ -137,7 +126,7 @@ class RedisQueue(BaseQueue):
 
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
         """Store jobs in one pipelined round trip; a job id already queued is left as it is."""
-        self._send(envelopes, [], None)
+        self._sender.send(envelopes, [], None)
 
     def enqueue_recorded(
         self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: ResultBackend
@@ -150,77 +139,8 @@ class RedisQueue(BaseQueue):
             return False
         if self._slots is not None:
             return False  # records and jobs are in different slots: the sender stores, then enqueues
-        self._send(envelopes, records, results)
+        self._sender.send(envelopes, records, results)
         return True
-
-    def _send(
-        self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: RedisResults | None
-    ) -> None:
-        if not envelopes:
-            return
-        for env in envelopes:
-            if not 0 <= env.priority <= 9:
-                raise ValueError(f"job {env.id!r} has priority {env.priority}; allowed: 0 to 9")
-        new_queues = {env.queue for env in envelopes} - self._registered
-        doing = f"enqueuing {len(envelopes)} job(s)"
-        if len(envelopes) == 1 and not new_queues:
-            # the common .delay(): one script call, no pipeline
-            keys, args = self._script_keys(envelopes[0].queue), _enqueue_args(envelopes)
-            if not records:
-                with self.connection.errors(doing):
-                    self._scripts.run("enqueue", keys, args)
-                return
-            if results is not None and len(records) == 1:
-                keys = [*keys, *results.keys.indexes, results.keys.record(records[0].id)]
-                with self.connection.errors(doing):
-                    self._scripts.run("send", keys, [*results.record_args(records[0]), *args])
-                return
-
-        # One send_many per queue and chunk when each record is its job's (as the send path
-        # gives them); else each chunk's records are saved before its jobs are enqueued.
-        paired = results is not None and [r.id for r in records] == [e.id for e in envelopes]
-
-        def chunk(start: int) -> Callable[[Pipeline], None]:
-            def fill(pipe: Pipeline) -> None:
-                if start == 0 and new_queues:
-                    pipe.sadd(queues_key(self.prefix), *new_queues)
-                stop = start + _ENQUEUE_CHUNK
-                if results is not None and not paired:
-                    results.add_saves(pipe, records[start:stop])
-                by_queue: dict[str, list[int]] = {}
-                for i in range(start, min(stop, len(envelopes))):
-                    by_queue.setdefault(envelopes[i].queue, []).append(i)
-                for queue, positions in by_queue.items():
-                    queued = [envelopes[i] for i in positions]
-                    keys = self._script_keys(queue)
-                    if results is not None and paired:
-                        self._add_send_many(pipe, keys, queued, [records[i] for i in positions], results)
-                    else:
-                        self._scripts.add(pipe, "enqueue", keys, _enqueue_args(queued))
-
-            return fill
-
-        # Redis runs a chunk while the next is packed.
-        with self.connection.errors(doing):
-            self._scripts.stream([chunk(start) for start in range(0, len(envelopes), _ENQUEUE_CHUNK)])
-        self._registered |= new_queues
-
-    def _add_send_many(
-        self,
-        pipe: Pipeline,
-        keys: list[str],
-        envelopes: list[Envelope],
-        records: list[JobRecord],
-        results: RedisResults,
-    ) -> None:
-        """Queue one ``send_many`` call: ``records`` saved, then ``envelopes`` (one queue) enqueued."""
-        record_keys = [results.keys.record(record.id) for record in records]
-        args: list[Any] = []
-        for env, record in zip(envelopes, records, strict=True):
-            eta = "" if env.eta is None else repr(float(env.eta))
-            args += results.record_args(record)
-            args += (env.id, env.payload, env.priority, eta, env.attempts)
-        self._scripts.add(pipe, "send_many", [*keys, *results.keys.indexes, *record_keys], args)
 
     # -- claim -----------------------------------------------------------------------------
 
@@ -338,6 +258,10 @@ class RedisQueue(BaseQueue):
 
         Only for a :class:`RedisResults` on the same server and database; ``None`` otherwise.
         On a Redis Cluster, in two fenced steps (see ``slots.py``).
+
+        Raises:
+            WriteNotConfirmed: too few replicas acknowledged the step; its ``result`` holds the
+                flags, as the outcomes are stored (and their jobs settled) on the master.
         """
         if self._slots is not None:
             return self._slots.complete_many(completions, results)
@@ -351,8 +275,14 @@ class RedisQueue(BaseQueue):
             keys += [*self._script_keys(c.lease.envelope.queue), results.keys.record(c.record.id)]
             retry = "" if c.retry_at is None else repr(float(c.retry_at))
             args += [c.lease.id, c.lease.token, retry, *results.record_args(c.record)]
-        with self.connection.errors(f"completing {len(completions)} job(s)"):
-            return [bool(applied) for applied in self._scripts.run("complete", keys, args)]
+        try:
+            with self.connection.errors(f"completing {len(completions)} job(s)"):
+                return [bool(applied) for applied in self._scripts.run("complete", keys, args)]
+        except WriteNotConfirmed as unconfirmed:  # stored on the master: say which outcomes were
+            applied = (
+                [bool(flag) for flag in unconfirmed.result] if isinstance(unconfirmed.result, list) else None
+            )
+            raise WriteNotConfirmed(str(unconfirmed), result=applied) from None
 
     # -- counting --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import itertools
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -24,7 +25,7 @@ import redis
 from redis.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
-from .client import Connection
+from .client import Connection, ReplicasBehind
 
 #: redis-py before 5.3 requires a command name to hand out a connection; 5.3 and later deprecate it.
 _POOL_NEEDS_COMMAND = (
@@ -36,11 +37,16 @@ _POOL_NEEDS_COMMAND = (
 ACKNOWLEDGED = frozenset({"enqueue", "send", "send_many", "complete", "ack", "nack"})
 
 
-class ReplicasBehind(redis.RedisError):
-    """Fewer replicas than ``NUVOM_REDIS_WAIT_REPLICAS`` acknowledged a write in time.
+class StreamFailed(ResponseError):
+    """A command of a stream failed; the others ran (Redis runs every command it is sent).
 
-    The write is on the master but not acknowledged: a failover may lose it.
+    The message is the first failure's.
     """
+
+    def __init__(self, first: ResponseError, replies: list[list[Any]]) -> None:
+        #: Per fill of the stream, the reply (or :class:`ResponseError`) of each of its commands.
+        self.replies = replies
+        super().__init__(str(first))
 
 
 @functools.cache
@@ -76,7 +82,10 @@ class Scripts:
             ReplicasBehind: an acknowledged script's write did not reach its replicas in time.
         """
         if self._replicas and self._sha[name] in self._acknowledged:
-            return self.pipeline(lambda pipe: self.add(pipe, name, keys, args))[0]
+            try:
+                return self.pipeline(lambda pipe: self.add(pipe, name, keys, args))[0]
+            except ReplicasBehind as behind:
+                raise ReplicasBehind(str(behind), result=behind.result[0]) from None
         try:
             return self._client.evalsha(self._sha[name], len(keys), *keys, *args)
         except NoScriptError:
@@ -112,19 +121,20 @@ class Scripts:
                 self._load()
                 continue
             if wait:
-                self._check_replicas(replies.pop())
+                self._check_replicas(replies.pop(), replies)
             return replies
         raise AssertionError("unreachable")
 
     def _acknowledges(self, pipe: Pipeline) -> bool:
         return any(args[0] == "EVALSHA" and args[1] in self._acknowledged for args, _ in pipe.command_stack)
 
-    def _check_replicas(self, reached: int) -> None:
+    def _check_replicas(self, reached: int, replies: list[Any]) -> None:
         if reached < self._replicas:
             raise ReplicasBehind(
                 f"the write reached {reached} of the {self._replicas} replica(s) NUVOM_REDIS_WAIT_REPLICAS"
                 f" asks for within {self._wait_ms / 1000:g} s (NUVOM_REDIS_WAIT_TIMEOUT_SECS); it is on the"
-                " master but not acknowledged, and a failover may lose it"
+                " master but not acknowledged, and a failover may lose it",
+                result=replies,
             )
 
     def stream(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
@@ -139,34 +149,54 @@ class Scripts:
         On a Redis Cluster the fills make one pipeline, which the client splits by node.
 
         Raises:
-            ResponseError: the first command that failed (the others still ran).
+            StreamFailed: a command failed (the others still ran).
             ReplicasBehind: fewer replicas than asked for have the writes.
         """
         if self._cluster:
-
-            def fill_all(pipe: Pipeline) -> None:
-                for fill in fills:
-                    fill(pipe)
-
-            return self.pipeline(fill_all)
+            return self._stream_on_cluster(fills)
         for attempt in (1, 2):
-            replies, reached = self._stream_once(fills)
+            by_fill, reached = self._stream_once(fills)
+            replies = [reply for fill_replies in by_fill for reply in fill_replies]
             failed = [reply for reply in replies if isinstance(reply, ResponseError)]
             if not failed:
                 if reached is not None:
-                    self._check_replicas(reached)
+                    self._check_replicas(reached, replies)
                 return replies
             if attempt == 2 or not isinstance(failed[0], NoScriptError):
-                raise failed[0]
+                raise StreamFailed(failed[0], by_fill)
             self._load()
         raise AssertionError("unreachable")
 
-    def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[Any], int | None]:
+    def _stream_on_cluster(self, fills: Sequence[Callable[[Pipeline], None]]) -> list[Any]:
+        """The fills as one pipeline, which the cluster client splits by node; fails as :meth:`stream`."""
+        for attempt in (1, 2):
+            pipe = self._client.pipeline(transaction=False)
+            sizes = []
+            for fill in fills:
+                before = len(pipe)  # the commands queued: a cluster pipeline keeps no command_stack
+                fill(pipe)
+                sizes.append(len(pipe) - before)
+            replies = pipe.execute(raise_on_error=False)
+            failed = [reply for reply in replies if isinstance(reply, Exception)]
+            if not failed:
+                return replies
+            if attempt == 1 and isinstance(failed[0], NoScriptError):
+                self._load()
+                continue
+            refused = [reply for reply in failed if isinstance(reply, ResponseError)]
+            if len(refused) < len(failed):  # a node not reached: which commands ran is unknown
+                raise next(reply for reply in failed if not isinstance(reply, ResponseError))
+            ends = list(itertools.accumulate(sizes))
+            by_fill = [replies[end - size : end] for size, end in zip(sizes, ends, strict=True)]
+            raise StreamFailed(refused[0], by_fill)
+        raise AssertionError("unreachable")
+
+    def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[list[Any]], int | None]:
         pool = self._client.connection_pool
         conn: Any = pool.get_connection("EVALSHA") if _POOL_NEEDS_COMMAND else pool.get_connection()
         try:
             # A dropped connection sends everything again, as the client's pipelines do.
-            replies: tuple[list[Any], int | None] = conn.retry.call_with_retry(
+            replies: tuple[list[list[Any]], int | None] = conn.retry.call_with_retry(
                 lambda: self._send_all(conn, fills), lambda _error: conn.disconnect()
             )
             return replies
@@ -178,9 +208,9 @@ class Scripts:
 
     def _send_all(
         self, conn: Any, fills: Sequence[Callable[[Pipeline], None]]
-    ) -> tuple[list[Any], int | None]:
-        """Send every fill, then ``WAIT`` if one acknowledges; the replies and the replicas reached."""
-        sent = 0
+    ) -> tuple[list[list[Any]], int | None]:
+        """Send every fill, then ``WAIT`` if one acknowledges: the replies per fill, the replicas reached."""
+        sizes = []
         acknowledges = False
         for fill in fills:
             pipe = self._client.pipeline(transaction=False)
@@ -188,14 +218,16 @@ class Scripts:
             acknowledges = acknowledges or self._acknowledges(pipe)
             commands = [args for args, _options in pipe.command_stack]
             conn.send_packed_command(conn.pack_commands(commands))
-            sent += len(commands)
+            sizes.append(len(commands))
         wait = self._replicas > 0 and acknowledges
         if wait:
             conn.send_command("WAIT", self._replicas, self._wait_ms)
-        replies: list[Any] = []
-        for _ in range(sent):
-            try:
-                replies.append(conn.read_response())
-            except ResponseError as exc:
-                replies.append(exc)
+        replies: list[list[Any]] = []
+        for size in sizes:
+            replies.append([])
+            for _ in range(size):
+                try:
+                    replies[-1].append(conn.read_response())
+                except ResponseError as exc:
+                    replies[-1].append(exc)
         return replies, (int(conn.read_response()) if wait else None)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, Protocol, runtime_checkable
 
+from ..errors import SendIncomplete
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..scheduling.record import ScheduleRecord
 from .data import Capability, Envelope, Lease, QueueStats
@@ -41,7 +42,12 @@ class QueueBackend(Protocol):
         """Store one job."""
 
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
-        """Store many jobs, in one round trip where the backend can."""
+        """Store many jobs, in one round trip where the backend can.
+
+        A call that fails must leave none of them queued, or raise
+        :class:`~nuvom.errors.SendIncomplete` naming those it leaves; one that queued them all
+        but cannot confirm it durable raises :class:`~nuvom.errors.WriteNotConfirmed`.
+        """
 
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
         """Claim up to ``n`` due jobs, waiting up to ``timeout`` seconds for the first."""
@@ -177,9 +183,23 @@ class BaseQueue:
         raise NotImplementedError
 
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
-        """Enqueue one by one; override when the backend has a bulk path."""
+        """Enqueue one by one; override when the backend has a bulk path.
+
+        Raises:
+            SendIncomplete: an enqueue failed after others had queued their jobs (named).
+        """
+        queued: list[str] = []
         for envelope in envelopes:
-            self.enqueue(envelope)
+            try:
+                self.enqueue(envelope)
+            except Exception as exc:
+                if not queued:
+                    raise
+                raise SendIncomplete(
+                    f"enqueuing job {envelope.id} failed after {len(queued)} job(s) were queued: {exc}",
+                    queued=frozenset(queued),
+                ) from exc
+            queued.append(envelope.id)
 
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
         raise NotImplementedError

@@ -33,6 +33,10 @@ class CompletingQueue(Protocol):
         whose lease is lost writes nothing. Returns one flag per completion, ``True`` when
         applied, or ``None`` without doing anything when ``results`` is not a store this queue
         can write with it (the worker then saves and acks separately).
+
+        Raises:
+            WriteNotConfirmed: the step was made but not confirmed durable; its ``result``
+                holds the flags (the worker counts those outcomes stored, never stores again).
         """
 
 
@@ -80,6 +84,7 @@ class RecordingQueue(Protocol):
         Each record is stored before its job can be claimed, as with ``save_many`` followed by
         ``enqueue_many``. Returns ``False`` without doing anything when ``results`` is not a
         store this queue can write with (the sender then saves and enqueues separately).
+        Fails as ``enqueue_many`` does (``SendIncomplete``, ``WriteNotConfirmed``).
         """
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..backends import CompletingQueue, Completion, Lease, QueueBackend, ResultBackend
+from ..errors import WriteNotConfirmed
 from ..record import JobRecord, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -62,21 +63,43 @@ class OutcomeStore:
         self._completing = jobs if isinstance(jobs, CompletingQueue) else None
 
     def store(self, completions: Sequence[Completion]) -> list[Stored]:
-        """What became of each outcome; a failure to store is logged, never raised."""
+        """What became of each outcome; a failure to store is logged, never raised.
+
+        An outcome written but not confirmed durable (:class:`~nuvom.errors.WriteNotConfirmed`)
+        counts as stored: storing it again could only find its lease gone. Should a failover
+        lose the write, the job's lease comes back with it and lapses, and the job runs again.
+        """
         try:
             if self._completing is not None:
-                applied = self._completing.complete_many(completions, self.results)
+                try:
+                    applied = self._completing.complete_many(completions, self.results)
+                except WriteNotConfirmed as unconfirmed:
+                    _warn_unconfirmed(completions, unconfirmed)
+                    flags = unconfirmed.result
+                    applied = flags if isinstance(flags, list) else [True] * len(completions)
                 if applied is not None:
                     if len(applied) != len(completions):
                         raise TypeError(
                             f"complete_many returned {len(applied)} flags for {len(completions)} outcomes"
                         )
                     return [Stored.SETTLED if ok else Stored.LEASE_LOST for ok in applied]
-            self.results.save_many([c.record for c in completions])
+            try:
+                self.results.save_many([c.record for c in completions])
+            except WriteNotConfirmed as unconfirmed:
+                _warn_unconfirmed(completions, unconfirmed)
             return [Stored.STORED] * len(completions)
         except Exception:
             logger.exception("storing %d outcome(s) failed", len(completions))
             return [Stored.FAILED] * len(completions)
+
+
+def _warn_unconfirmed(completions: Sequence[Completion], unconfirmed: WriteNotConfirmed) -> None:
+    logger.warning(
+        "job(s) %s: outcome stored but not confirmed durable, so not stored again (%s); "
+        "should a failover lose it, the job's lease lapses and it runs again",
+        ", ".join(c.lease.id for c in completions),
+        unconfirmed,
+    )
 
 
 @dataclass(frozen=True)
@@ -165,11 +188,14 @@ def acknowledge(jobs: QueueBackend, lease: Lease, record: JobRecord, stored: Sto
     acknowledged before its outcome is stored.
     """
     if stored is Stored.STORED:
-        if record.status is JobStatus.RETRYING:
-            assert record.next_retry_at is not None
-            jobs.nack(lease, retry_at=record.next_retry_at)
-        else:
-            jobs.ack(lease)
+        try:
+            if record.status is JobStatus.RETRYING:
+                assert record.next_retry_at is not None
+                jobs.nack(lease, retry_at=record.next_retry_at)
+            else:
+                jobs.ack(lease)
+        except WriteNotConfirmed as unconfirmed:
+            logger.warning("job %s: settled but not confirmed durable (%s)", lease.id, unconfirmed)
     elif stored is Stored.LEASE_LOST:
         logger.warning(
             "job %s: lease lost before its outcome was stored; the outcome of the worker "

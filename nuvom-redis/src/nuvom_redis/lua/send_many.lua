@@ -3,6 +3,7 @@
 -- instead of one per job. KEYS: the queue's base, the result store's 9 index keys, then one
 -- record key per job. ARGV: per job the 7 record arguments of save_record, then the job's id,
 -- payload, priority, eta text or '' and attempts (12 per job; at most a few thousand jobs).
+-- Returns the Redis time (µs, as text) the jobs were queued at, which withdraw.lua takes.
 local k = queue_keys(0)
 local r = QUEUE_KEYS
 local first_record = r + RESULT_INDEX_KEYS + 1
@@ -28,7 +29,7 @@ if old then
     enqueue_job(k, now, arg(j, 8), arg(j, 9), arg(j, 10), arg(j, 11), arg(j, 12))
   end
   wake(k)
-  return 1
+  return us(now)
 end
 
 -- The records: none exists, so no status index holds their ids.
@@ -113,4 +114,4 @@ if #fresh > 0 then
   end
 end
 wake(k)
-return 1
+return us(now)
