@@ -5,11 +5,12 @@ the ``{results}`` slot, not its queue's. So, on a cluster:
 
 - a claim first counts, in one pipelined read-only script per slot, what each slot among the
   worker's queues has claimable per priority, then runs the claim script in each slot for its
-  share of the best jobs (exact for one claimer; between the read and the claims another
-  claimer may take jobs, and this batch is then smaller or passes over a higher priority once),
-  and waits for work
-  in ``BLPOP`` on one slot's wake-up lists at a time, for at most :data:`POLL_SLICE` seconds when
-  there are several (a job sent to another slot waits for the end of that slice);
+  share of the best jobs, all in one pipeline (exact for one claimer; between the read and the
+  claims another claimer may take jobs, and this batch is then smaller or passes over a higher
+  priority once);
+- an idle claimer waits in one ``BLPOP`` on its queues' wake-up lists ``P:wake:{P}:Q``, which
+  share one slot; the client pushes a token there after each script that makes a job
+  claimable (a second step: a lost token delays a job until the bounded wait ends);
 - a claim is recorded in the records' slot: each job's fence key keeps the Redis time of its
   newest claim (by the clock of the queue's shard), and the claimed jobs' records are read in
   the same script (no older claim's completion can store a record after that);
@@ -93,16 +94,18 @@ class SlotPaths:
         A second step, as the script cannot reach the wake-up lists' slot. A failure is logged,
         not raised: the jobs are stored, and an idle claimer finds them when its bounded wait ends.
         """
-        try:
-            self._scripts.run("wake", self.wake_lists(sorted(queues)), [])
-        except (redis.ConnectionError, redis.TimeoutError, *CLUSTER_OUTAGES) as exc:
-            logger.warning(
-                "Redis at %s: could not wake the claimers of %s (%s); they look again within %g s",
-                self._queue.connection.url,
-                ", ".join(sorted(queues)),
-                exc,
-                self._queue._max_block,
-            )
+        names = sorted(set(queues))
+        with self._queue.connection.errors(f"waking the claimers of {', '.join(names)}"):
+            try:
+                self._scripts.run("wake", self.wake_lists(names), [])
+            except (redis.ConnectionError, redis.TimeoutError, *CLUSTER_OUTAGES) as exc:
+                logger.warning(
+                    "Redis at %s: could not wake the claimers of %s (%s); they look again within %g s",
+                    self._queue.connection.url,
+                    ", ".join(names),
+                    exc,
+                    self._queue._max_block,
+                )
 
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
         """Claim up to ``n`` jobs across the queues' slots, waiting up to ``timeout`` for the first.
@@ -149,18 +152,12 @@ class SlotPaths:
         else:
             quotas, unclaimed, wait = self._plan(n, turn)
         claiming = [(group, quota) for group, quota in zip(turn, quotas, strict=True) if quota]
-        # jobs left in a slot asked for none (the plan counted them), or in a claimed queue (its
-        # claim script leaves a token on the queue's own list then)
-        behind = [
-            q
-            for group, quota, more in zip(turn, quotas, unclaimed, strict=True)
-            if more and not quota
-            for q in group
-        ]
         leases: list[FencedLease] = []
         lease_us = round(lease_secs * 1e6)
-        for claimed, until, left in self._claim_slots(claiming, lease_secs):
-            behind += left
+        claims = self._claim_slots(claiming, lease_secs)
+        if len(turn) == 1 and n and len(claims[0][0]) == n:
+            unclaimed = [1]  # a full batch from the only slot: maybe jobs left
+        for claimed, until in claims:
             leases += [
                 FencedLease(
                     lease.envelope,
@@ -175,7 +172,9 @@ class SlotPaths:
             if until is not None:
                 wait = until if wait is None else min(wait, until)
         leases.sort(key=lambda lease: lease.envelope.priority)  # stable: each slot's order stays
-        wake = self.wake_lists(behind)
+        wake = self.wake_lists(
+            q for group, more in zip(turn, unclaimed, strict=True) if more > 0 for q in group
+        )
         if leases and self._records is not None:
             self._fence(leases, self._records, wake)
         elif wake:
@@ -184,33 +183,30 @@ class SlotPaths:
 
     def _claim_slots(
         self, claiming: list[tuple[list[str], int]], lease_secs: float
-    ) -> list[tuple[list[Lease], float | None, list[str]]]:
+    ) -> list[tuple[list[Lease], float | None]]:
         """Run the claim script in each slot of ``claiming`` (queues, quota), in one pipeline.
 
-        Per slot: the leases, seconds until its next due job or expiry, and its queues with jobs
-        left. A slot whose node did not know the script (NOSCRIPT: no claim ran there) is
-        claimed again alone once the scripts are loaded.
+        Per slot: the leases, and seconds until its next due job or expiry. A slot whose node
+        did not know the script (NOSCRIPT: no claim ran there) is claimed again alone once the
+        scripts are loaded.
         """
         calls = [self._queue._claim_call(quota, group, lease_secs) for group, quota in claiming]
-        pipe = self._redis.pipeline(transaction=False)
-        for (group, _), (keys, args) in zip(claiming, calls, strict=True):
-            self._scripts.add(pipe, "claim", keys, args)
-            for queue in group:
-                pipe.llen(self._queue.keys(queue).wake)  # after the claim, on the same node
-        replies = pipe.execute(raise_on_error=False)
-        found = []
-        at = 0
-        for (group, _), (keys, args) in zip(claiming, calls, strict=True):
-            reply, lengths = replies[at], replies[at + 1 : at + 1 + len(group)]
-            at += 1 + len(group)
-            if isinstance(reply, NoScriptError):
-                reply, lengths = self._scripts.run("claim", keys, args), [0] * len(group)
-            for error in (reply, *lengths):
-                if isinstance(error, Exception):
-                    raise error
-            leases, until = self._queue._leases(reply, group)
-            found.append((leases, until, [q for q, length in zip(group, lengths, strict=True) if length]))
-        return found
+        if len(calls) == 1:
+            replies = [self._scripts.run("claim", *calls[0])]
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            for keys, args in calls:
+                self._scripts.add(pipe, "claim", keys, args)
+            replies = [
+                self._scripts.run("claim", keys, args) if isinstance(reply, NoScriptError) else reply
+                for (keys, args), reply in zip(calls, pipe.execute(raise_on_error=False), strict=True)
+            ]
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+        return [
+            self._queue._leases(reply, group) for (group, _), reply in zip(claiming, replies, strict=True)
+        ]
 
     def _fence(self, leases: list[FencedLease], records: ResultKeys, wake: list[str]) -> None:
         """Record the claims in their records' partitions, and read the records into the leases.
@@ -309,7 +305,9 @@ class SlotPaths:
             for i, flag in zip(positions, flags, strict=True):
                 settled[i] = bool(flag)
         retried = [
-            c.lease.envelope.queue for c, ok in zip(completions, settled, strict=True) if ok and c.retry_at
+            c.lease.envelope.queue
+            for c, ok in zip(completions, settled, strict=True)
+            if ok and c.retry_at is not None
         ]
         if retried:
             self.wake(retried)
