@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import redis
 
@@ -37,14 +39,66 @@ def answer_ping(proc: subprocess.Popen[bytes], client: redis.Redis, timeout: flo
         client.close()
 
 
-class RedisServer:
-    """One redis-server process; ``restart`` keeps its port, directory and options."""
+@dataclass(frozen=True)
+class TlsFiles:
+    """A test CA's certificate, and a certificate and key it signed for 127.0.0.1 (PEM files)."""
 
-    def __init__(self, directory: Path, *extra: str, port: int | None = None, password: str | None = None):
+    ca: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, directory: Path) -> TlsFiles:
+        import trustme
+
+        ca = trustme.CA()
+        issued = ca.issue_cert("127.0.0.1", "localhost")
+        files = cls(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+        ca.cert_pem.write_to_path(str(files.ca))
+        issued.cert_chain_pems[0].write_to_path(str(files.cert))
+        issued.private_key_pem.write_to_path(str(files.key))
+        return files
+
+    def server_args(self, port: int) -> list[str]:
+        """Serve TLS only, on ``port``; clients need no certificate of their own."""
+        args = ["--port", "0", "--tls-port", str(port), "--tls-cert-file", str(self.cert)]
+        return args + [
+            "--tls-key-file",
+            str(self.key),
+            "--tls-ca-cert-file",
+            str(self.ca),
+            "--tls-auth-clients",
+            "no",
+        ]
+
+    def client_options(self) -> dict[str, object]:
+        return {"ssl": True, "ssl_ca_certs": str(self.ca)}
+
+    @property
+    def query(self) -> str:
+        """The URL query that makes a client trust the test CA."""
+        return f"?ssl_ca_certs={quote(str(self.ca))}"
+
+
+class RedisServer:
+    """One redis-server process; ``restart`` keeps its port, directory and options.
+
+    With ``tls``, it serves TLS only, on ``port``.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        *extra: str,
+        port: int | None = None,
+        password: str | None = None,
+        tls: TlsFiles | None = None,
+    ):
         assert REDIS_SERVER is not None
         self.directory = directory
         self.port = port or free_port()
         self.password = password
+        self.tls = tls
         self.extra = list(extra)
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
@@ -52,18 +106,25 @@ class RedisServer:
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.tls is not None:
+            return f"rediss://{auth}127.0.0.1:{self.port}/0{self.tls.query}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
+    def client(self, **options: object) -> redis.Redis:
+        """A client of this server (over TLS when it serves TLS)."""
+        tls = self.tls.client_options() if self.tls is not None else {}
+        return redis.Redis(port=self.port, password=self.password, **tls, **options)  # type: ignore[arg-type]
+
     def start(self, timeout: float = 10.0) -> RedisServer:
-        args = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
+        listen = ["--port", str(self.port)] if self.tls is None else self.tls.server_args(self.port)
+        args = [REDIS_SERVER, *listen, "--bind", "127.0.0.1", "--dir", str(self.directory)]
         args += ["--save", "", "--daemonize", "no", "--logfile", str(self.directory / "redis.log")]
         if "--appendonly" not in self.extra:
             args += ["--appendonly", "no"]
         if self.password:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args + self.extra, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
-        answer_ping(self.proc, client, timeout, f"redis-server on port {self.port}")
+        answer_ping(self.proc, self.client(socket_timeout=1), timeout, f"redis-server on port {self.port}")
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
@@ -252,10 +313,18 @@ class RedisCluster:
     """Masters of one Redis Cluster on loopback ports (no replicas), each stopped by pid."""
 
     def __init__(
-        self, directory: Path, *, masters: int = 3, password: str | None = None, appendonly: bool = False
+        self,
+        directory: Path,
+        *,
+        masters: int = 3,
+        password: str | None = None,
+        appendonly: bool = False,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.password = password
+        self.tls = tls
         auth = ["--masterauth", password] if password else []
+        tls_bus = ["--tls-cluster", "yes"] if tls is not None else []
         durable = ["--appendonly", "yes", "--appendfsync", "everysec"] if appendonly else []
         self.nodes: list[RedisServer] = []
         try:
@@ -270,8 +339,10 @@ class RedisCluster:
                     "2000",
                     *auth,
                     *durable,
+                    *tls_bus,
                     port=free_cluster_port(),
                     password=password,
+                    tls=tls,
                 )
                 self.nodes.append(node)
                 node.start()
@@ -285,10 +356,12 @@ class RedisCluster:
         assert redis_cli is not None
         addresses = [f"127.0.0.1:{node.port}" for node in self.nodes]
         login = ["-a", self.password, "--no-auth-warning"] if self.password else []
+        tls = ["--tls", "--cacert", str(self.tls.ca)] if self.tls is not None else []
         subprocess.run(
             [
                 redis_cli,
                 *login,
+                *tls,
                 "--cluster",
                 "create",
                 *addresses,
@@ -307,7 +380,7 @@ class RedisCluster:
             time.sleep(0.05)
 
     def _ok(self, node: RedisServer) -> bool:
-        client = redis.Redis(port=node.port, password=self.password, socket_timeout=1, decode_responses=True)
+        client = node.client(socket_timeout=1, decode_responses=True)
         try:
             return bool(client.cluster("info")["cluster_state"] == "ok")
         finally:
@@ -316,11 +389,19 @@ class RedisCluster:
     def url(self, scheme: str = "redis+cluster") -> str:
         """The URL of the cluster, naming every node."""
         auth = f":{self.password}@" if self.password else ""
-        return f"{scheme}://{auth}" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+        query = self.tls.query if self.tls is not None else ""
+        nodes = ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+        return f"{scheme}://{auth}{nodes}{query}"
 
     def master_of(self, key: str) -> int:
         """The port of the master serving ``key``'s slot."""
-        client = redis.RedisCluster(host="127.0.0.1", port=self.nodes[0].port, password=self.password)
+        tls = self.tls.client_options() if self.tls is not None else {}
+        client = redis.RedisCluster(
+            host="127.0.0.1",
+            port=self.nodes[0].port,
+            password=self.password,
+            **tls,  # type: ignore[arg-type]
+        )
         try:
             return int(client.get_node_from_key(key).port)
         finally:

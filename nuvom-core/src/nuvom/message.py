@@ -11,6 +11,9 @@ from .errors import ArgumentsTooLarge, CorruptEntry, SerializationError
 from .names import MAX_ID_LENGTH, check_name
 
 _VERSION = 1
+#: The encodings of no positional and no keyword arguments, the most common calls.
+_NO_ARGS = serialization.dumps([])
+_NO_KWARGS = serialization.dumps({})
 
 
 def stored_id(value: object, where: str) -> str:
@@ -60,8 +63,8 @@ class JobMessage:
         """
         try:
             encoded = (
-                serialization.dumps(list(args), path="args"),
-                serialization.dumps(dict(kwargs), path="kwargs"),
+                serialization.dumps(list(args), path="args") if args else _NO_ARGS,
+                serialization.dumps(dict(kwargs), path="kwargs") if kwargs else _NO_KWARGS,
             )
         except SerializationError:
             serialization.raise_for_call(args, kwargs)

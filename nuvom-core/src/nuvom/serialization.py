@@ -123,9 +123,25 @@ def _ext_hook(code: int, data: bytes) -> object:
     raise ValueError(f"extension type {code} is not one Nuvom writes")
 
 
-def _pack(obj: object) -> bytes:
+def _new_packer() -> msgpack.Packer:
     # strict_types keeps tuples (and subclasses of builtins) out of msgpack's implicit list path.
-    return msgpack.packb(obj, default=_default, use_bin_type=True, strict_types=True)  # type: ignore[no-any-return]
+    return msgpack.Packer(default=_default, use_bin_type=True, strict_types=True)
+
+
+#: Idle packers. ``msgpack.packb`` builds a packer per call, which costs more than packing a
+#: record; a packer is taken from here for one call (so nested calls and threads each get their
+#: own), and put back after it.
+_packers: list[msgpack.Packer] = []
+
+
+def _pack(obj: object) -> bytes:
+    try:
+        packer = _packers.pop()
+    except IndexError:
+        packer = _new_packer()
+    data: bytes = packer.pack(obj)  # a packer whose call raised is dropped, not put back
+    _packers.append(packer)
+    return data
 
 
 def _unpack(data: bytes) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -24,6 +25,12 @@ from redis.client import Pipeline
 from redis.exceptions import NoScriptError, ResponseError
 
 from .client import Connection
+
+#: redis-py before 5.3 requires a command name to hand out a connection; 5.3 and later deprecate it.
+_POOL_NEEDS_COMMAND = (
+    inspect.signature(redis.ConnectionPool.get_connection).parameters["command_name"].default
+    is inspect.Parameter.empty
+)
 
 #: Scripts whose success is reported to a caller: what an enqueue or a completion runs.
 ACKNOWLEDGED = frozenset({"enqueue", "send", "send_many", "complete", "ack", "nack"})
@@ -156,7 +163,7 @@ class Scripts:
 
     def _stream_once(self, fills: Sequence[Callable[[Pipeline], None]]) -> tuple[list[Any], int | None]:
         pool = self._client.connection_pool
-        conn: Any = pool.get_connection("EVALSHA")
+        conn: Any = pool.get_connection("EVALSHA") if _POOL_NEEDS_COMMAND else pool.get_connection()
         try:
             # A dropped connection sends everything again, as the client's pipelines do.
             replies: tuple[list[Any], int | None] = conn.retry.call_with_retry(

@@ -1,0 +1,103 @@
+"""TLS: ``rediss://`` to one server and ``rediss+cluster://`` to a cluster, on real TLS-only servers.
+
+The servers listen for TLS only (no plain port), with a certificate signed by a test CA that
+the URLs name with ``?ssl_ca_certs=``, as docs/backends/redis.md tells users to.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from nuvom import runtime
+from nuvom.errors import BackendError
+
+from ..e2e.helpers import WorkerProcess
+from .server import RedisCluster, RedisServer, TlsFiles
+
+pytestmark = pytest.mark.slow
+
+TLS_SCHEMES = ("rediss", "rediss+cluster")
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return TlsFiles.make(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis-tls"), tls=tls_files).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tls_cluster(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -> Iterator[RedisCluster]:
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-tls-cluster"), tls=tls_files)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=TLS_SCHEMES)
+def redis_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a TLS-only server, or of a TLS-only 3-master cluster (overrides the plain one)."""
+    if request.param == "rediss":
+        server: RedisServer = request.getfixturevalue("tls_server")
+        return server.url
+    cluster: RedisCluster = request.getfixturevalue("tls_cluster")
+    return cluster.url("rediss+cluster")
+
+
+@pytest.mark.timeout(60)
+def test_jobs_round_trip_through_a_worker_over_tls(
+    redis_url: str, project: ModuleType, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    # Given a producer and a worker that reach Redis over TLS only
+    # When the producer sends jobs and the worker runs them
+    jobs = project.add.map([(n, n) for n in range(20)])
+    start_worker("--concurrency", "2")
+
+    # Then every result comes back, read over TLS
+    assert [job.get(timeout=30) for job in jobs] == [2 * n for n in range(20)]
+
+
+@pytest.mark.timeout(150)
+def test_nuvom_plugin_test_redis_passes_over_tls(redis_url: str, isolated_nuvom: Path) -> None:
+    check = subprocess.run(
+        [sys.executable, "-m", "nuvom", "plugin", "test", "redis"],
+        cwd=isolated_nuvom,
+        env={**os.environ, "NUVOM_REDIS_URL": redis_url},
+        capture_output=True,
+        text=True,
+        timeout=140,
+    )
+
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+    assert re.findall(r"(\d+) failed", check.stdout) == ["0", "0", "0"], check.stdout[-3000:]
+
+
+@pytest.mark.timeout(60)
+def test_a_server_certificate_the_client_does_not_trust_fails_at_once_naming_tls(
+    redis_url: str, project: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a TLS URL without the test CA: the server's certificate does not verify
+    untrusted = redis_url.split("?", 1)[0]
+    monkeypatch.setenv("NUVOM_REDIS_URL", untrusted)
+    runtime.reset()
+
+    # When a producer sends a job
+    with pytest.raises(BackendError) as caught:
+        project.add.delay(1, 2)
+
+    # Then it is told the TLS handshake failed and why, naming the URL
+    message = str(caught.value)
+    assert "TLS handshake" in message and "CERTIFICATE_VERIFY_FAILED" in message, message
+    assert untrusted.split("://", 1)[1].split(",")[0] in message, message
