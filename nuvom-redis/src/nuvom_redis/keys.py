@@ -11,7 +11,10 @@ Per queue ``Q`` under the prefix ``P`` (default ``nuvom``)::
     P:{Q}:payload                    hash id -> payload bytes
     P:{Q}:quarantine                 hash id -> why the entry could not be delivered
     P:{Q}:seq                        counter that orders jobs of equal due time (FIFO)
-    P:{Q}:wake                       list a blocked claimer waits on (BLPOP)
+    P:{Q}:wake                       list a blocked claimer waits on (BLPOP); on a Redis Cluster,
+                                     a token the claim leaves when jobs remain (see slots.py)
+    P:wake:{P}:Q                     on a Redis Cluster: the list a blocked claimer waits on, all
+                                     queues' in one slot, so one BLPOP covers a worker's queues
     P:queues                         set of queue names (for stats and clear only)
     P:workers                        hash worker id -> its description as JSON (heartbeats)
 
@@ -73,6 +76,11 @@ class QueueKeys:
     @property
     def wake(self) -> str:
         return self.base + "wake"
+
+    @property
+    def cluster_wake(self) -> str:
+        """On a Redis Cluster, the wake-up list claimers block on: every queue's shares one slot."""
+        return f"{self.prefix}:wake:{{{self.prefix}}}:{self.queue}"
 
     @property
     def script_keys(self) -> list[str]:

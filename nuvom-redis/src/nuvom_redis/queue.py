@@ -16,8 +16,8 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Iterable, Sequence
+from typing import Any, ClassVar
 
 import redis
 from redis.exceptions import NoScriptError
@@ -39,20 +39,17 @@ from nuvom.config import Settings
 from nuvom.errors import CorruptEntry, WriteNotConfirmed
 from nuvom.record import JobRecord
 
+from .claim_reply import read_claim
 from .client import Connection, Outage, drop_keys, text
 from .keys import PRIORITIES, PRIORITY_SPAN, QueueKeys, ResultKeys, queues_key, workers_key
 from .limits import RedisLimiter
-from .results import RedisResults, claimed_record
+from .results import RedisResults
 from .scripts import Scripts
 from .sending import Sender
 from .settings import RedisSettings
 from .slots import SlotPaths
 
 logger = logging.getLogger(__name__)
-
-#: Fields per claimed job in the claim script's reply.
-_CLAIM_FIELDS = 9
-
 
 class RedisQueue(BaseQueue):
     """A queue with leases on Redis, shared by any number of processes and hosts."""
@@ -127,6 +124,7 @@ class RedisQueue(BaseQueue):
     def enqueue_many(self, envelopes: Sequence[Envelope]) -> None:
         """Store jobs in one pipelined round trip; a job id already queued is left as it is."""
         self._sender.send(envelopes, [], None)
+        self._woken({env.queue for env in envelopes})
 
     def enqueue_recorded(
         self, envelopes: Sequence[Envelope], records: Sequence[JobRecord], results: ResultBackend
@@ -178,9 +176,7 @@ class RedisQueue(BaseQueue):
         With ``block`` of 1 ms or more, it first blocks that long in BLPOP on ``wake``, sent in
         the same round trip: Redis runs the claim once the BLPOP returns.
         """
-        keys = [key for queue in queues for key in self._script_keys(queue)]
-        records = "" if self._records is None else self._records.base
-        args = [n, round(lease_secs * 1e6), uuid.uuid4().hex, records]
+        keys, args = self._claim_call(n, queues, lease_secs)
         if block < 0.001:
             reply = self._scripts.run("claim", keys, args)
         else:
@@ -191,25 +187,19 @@ class RedisQueue(BaseQueue):
                 reply = pipe.execute()[1]
             except NoScriptError:  # the wait is over: claim without it once the script is loaded
                 reply = self._scripts.run("claim", keys, args)
-        expires_at = int(reply[1]) / 1e6
-        wait_us = int(reply[2])
-        first = 4 + int(reply[3])
-        self._report_broken(frozenset(text(why) for why in reply[4:first]))
-        leases = []
-        for i in range(first, len(reply), _CLAIM_FIELDS):
-            fields = reply[i : i + _CLAIM_FIELDS]
-            position, job_id, payload, priority, attempts, deliveries, token, eta, record = fields
-            envelope = Envelope(
-                job_id.decode(),
-                queues[int(position)],
-                payload,
-                int(priority),
-                float(eta) if eta else None,
-                int(attempts),
-            )
-            claimed = claimed_record(envelope.id, record) if record else None
-            leases.append(Lease(envelope, int(deliveries), expires_at, token.decode(), claimed))
-        return leases, (wait_us / 1e6 if wait_us >= 0 else None)
+        return self._leases(reply, queues)
+
+    def _claim_call(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[str], list[Any]]:
+        """The claim script's keys and arguments for up to ``n`` jobs of ``queues``."""
+        keys = [key for queue in queues for key in self._script_keys(queue)]
+        records = "" if self._records is None else self._records.base
+        return keys, [n, round(lease_secs * 1e6), uuid.uuid4().hex, records]
+
+    def _leases(self, reply: list[Any], queues: Sequence[str]) -> tuple[list[Lease], float | None]:
+        """The leases in the claim script's ``reply`` over ``queues``; seconds until the next due."""
+        leases, wait, broken = read_claim(reply, queues)
+        self._report_broken(broken)
+        return leases, wait
 
     def _report_broken(self, broken: frozenset[str]) -> None:
         """Warn once when a queue starts or stops being skipped for a key of the wrong type."""
@@ -233,12 +223,19 @@ class RedisQueue(BaseQueue):
         retry = "" if retry_at is None else repr(float(retry_at))
         with self.connection.errors(f"returning job {lease.id}"):
             self._scripts.run("nack", self._script_keys(lease.envelope.queue), [lease.id, lease.token, retry])
+        self._woken([lease.envelope.queue])
 
     def defer(self, lease: Lease, until: float) -> None:
         """Return the held job, due at ``until``, with its attempts unchanged."""
         with self.connection.errors(f"deferring job {lease.id}"):
             args = [lease.id, lease.token, repr(float(until))]
             self._scripts.run("defer", self._script_keys(lease.envelope.queue), args)
+        self._woken([lease.envelope.queue])
+
+    def _woken(self, queues: Iterable[str]) -> None:
+        """On a Redis Cluster, wake the claimers of ``queues`` (on one server, the script did)."""
+        if self._slots is not None:
+            self._slots.wake(queues)
 
     def limiter(self) -> RedisLimiter:
         """Counters on this queue's server, under its key prefix."""

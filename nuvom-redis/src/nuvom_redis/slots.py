@@ -5,11 +5,12 @@ the ``{results}`` slot, not its queue's. So, on a cluster:
 
 - a claim first counts, in one pipelined read-only script per slot, what each slot among the
   worker's queues has claimable per priority, then runs the claim script in each slot for its
-  share of the best jobs (exact for one claimer; between the read and the claims another
-  claimer may take jobs, and this batch is then smaller or passes over a higher priority once),
-  and waits for work
-  in ``BLPOP`` on one slot's wake-up lists at a time, for at most :data:`POLL_SLICE` seconds when
-  there are several (a job sent to another slot waits for the end of that slice);
+  share of the best jobs, all in one pipeline (exact for one claimer; between the read and the
+  claims another claimer may take jobs, and this batch is then smaller or passes over a higher
+  priority once);
+- an idle claimer waits in one ``BLPOP`` on its queues' wake-up lists ``P:wake:{P}:Q``, which
+  share one slot; the client pushes a token there after each script that makes a job
+  claimable (a second step: a lost token delays a job until the bounded wait ends);
 - a claim is recorded in the records' slot: each job's fence key keeps the Redis time of its
   newest claim (by the clock of the queue's shard), and the claimed jobs' records are read in
   the same script (no older claim's completion can store a record after that);
@@ -25,14 +26,16 @@ docs/backends/redis.md, Redis Cluster.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import redis
 from redis.client import Pipeline
 from redis.crc import key_slot
+from redis.exceptions import NoScriptError
 
 from nuvom.backends import Completion, Lease, ResultBackend
 
@@ -44,8 +47,7 @@ from .scripts import Scripts
 if TYPE_CHECKING:
     from .queue import RedisQueue
 
-#: Longest blocking wait on one slot's wake-up lists while the worker's queues span several slots.
-POLL_SLICE = 0.05
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,7 +68,8 @@ class SlotPaths:
             None if records_prefix is None else ResultKeys(records_prefix, CLUSTER_RESULT_PARTITIONS)
         )
         self._redis = queue.connection.client
-        self._scripts = Scripts(queue.connection, "claimable", "fence", "complete_record", "settle")
+        names = ("claimable", "claim", "fence", "complete_record", "settle", "wake")
+        self._scripts = Scripts(queue.connection, *names)
         self._groups: dict[tuple[str, ...], list[list[str]]] = {}
         self._turn = 0
 
@@ -81,25 +84,49 @@ class SlotPaths:
             found = self._groups[asked] = list(by_slot.values())
         return found
 
+    def wake_lists(self, queues: Iterable[str]) -> list[str]:
+        """The wake-up lists claimers of ``queues`` block on, in one slot (``P:wake:{P}:Q``)."""
+        return [self._queue.keys(queue).cluster_wake for queue in dict.fromkeys(queues)]
+
+    def wake(self, queues: Iterable[str]) -> None:
+        """Wake the claimers of ``queues``, after the script that made their jobs claimable.
+
+        A second step, as the script cannot reach the wake-up lists' slot. A failure is logged,
+        not raised: the jobs are stored, and an idle claimer finds them when its bounded wait ends.
+        """
+        names = sorted(set(queues))
+        with self._queue.connection.errors(f"waking the claimers of {', '.join(names)}"):
+            try:
+                self._scripts.run("wake", self.wake_lists(names), [])
+            except (redis.ConnectionError, redis.TimeoutError, *CLUSTER_OUTAGES) as exc:
+                logger.warning(
+                    "Redis at %s: could not wake the claimers of %s (%s); they look again within %g s",
+                    self._queue.connection.url,
+                    ", ".join(names),
+                    exc,
+                    self._queue._max_block,
+                )
+
     def pop_batch(self, n: int, *, queues: Sequence[str], timeout: float, lease_secs: float) -> list[Lease]:
         """Claim up to ``n`` jobs across the queues' slots, waiting up to ``timeout`` for the first.
 
+        An idle claimer waits in one ``BLPOP`` on every queue's wake-up list (all in one slot),
+        until a job is sent, the next due time or lease expiry, or the end of its bounded block.
         As on one server, an outage is logged and backed off, and returns no jobs. A claim whose
         recording fails returns none either: those jobs are delivered again when their leases lapse.
         """
         queue = self._queue
         deadline = time.monotonic() + timeout
         groups = self.groups(queues)
+        wake = self.wake_lists(queues)
         while True:
             try:
                 leases, wait = self._claim(n, groups, lease_secs)
                 left = deadline - time.monotonic()
                 if not leases and left > 0:
-                    group = groups[self._turn % len(groups)]
-                    block = min(left, queue._max_block) if len(groups) == 1 else min(left, POLL_SLICE)
-                    block = block if wait is None else min(block, wait + 0.001)
+                    block = min(left, queue._max_block, left if wait is None else wait + 0.001)
                     if block >= 0.001:
-                        self._redis.blpop([queue.keys(q).wake for q in group], timeout=block)
+                        self._redis.blpop(wake, timeout=block)
             except redis.AuthenticationError as exc:
                 with queue.connection.errors("claiming jobs"):
                     raise exc
@@ -114,21 +141,23 @@ class SlotPaths:
         """Claim up to ``n`` jobs across ``groups`` by priority, and record the claims.
 
         With several slots, one pipelined read first counts what each slot has claimable per
-        priority, and each slot is asked for its share of the ``n`` best.
+        priority, and each slot is asked for its share of the ``n`` best, all in one pipeline.
+        As on one server, a claim that leaves jobs behind wakes another claimer of their queues.
         """
         start = self._turn % len(groups)
         self._turn += 1
         turn = groups[start:] + groups[:start]  # equal priorities: each slot first in turn, claim by claim
         if len(turn) == 1:
-            quotas, wait = [n], None
+            quotas, unclaimed, wait = [n], [0], None
         else:
-            quotas, wait = self._plan(n, turn)
+            quotas, unclaimed, wait = self._plan(n, turn)
+        claiming = [(group, quota) for group, quota in zip(turn, quotas, strict=True) if quota]
         leases: list[FencedLease] = []
         lease_us = round(lease_secs * 1e6)
-        for group, quota in zip(turn, quotas, strict=True):
-            if not quota:
-                continue
-            claimed, until = self._queue._claim(quota, group, lease_secs, [], 0.0)
+        claims = self._claim_slots(claiming, lease_secs)
+        if len(turn) == 1 and n and len(claims[0][0]) == n:
+            unclaimed = [1]  # a full batch from the only slot: maybe jobs left
+        for claimed, until in claims:
             leases += [
                 FencedLease(
                     lease.envelope,
@@ -143,12 +172,47 @@ class SlotPaths:
             if until is not None:
                 wait = until if wait is None else min(wait, until)
         leases.sort(key=lambda lease: lease.envelope.priority)  # stable: each slot's order stays
+        wake = self.wake_lists(
+            q for group, more in zip(turn, unclaimed, strict=True) if more > 0 for q in group
+        )
         if leases and self._records is not None:
-            self._fence(leases, self._records)
+            self._fence(leases, self._records, wake)
+        elif wake:
+            self._scripts.run("wake", wake, [])
         return list[Lease](leases), wait
 
-    def _fence(self, leases: list[FencedLease], records: ResultKeys) -> None:
-        """Record the claims in their records' partitions, and read the records into the leases."""
+    def _claim_slots(
+        self, claiming: list[tuple[list[str], int]], lease_secs: float
+    ) -> list[tuple[list[Lease], float | None]]:
+        """Run the claim script in each slot of ``claiming`` (queues, quota), in one pipeline.
+
+        Per slot: the leases, and seconds until its next due job or expiry. A slot whose node
+        did not know the script (NOSCRIPT: no claim ran there) is claimed again alone once the
+        scripts are loaded.
+        """
+        calls = [self._queue._claim_call(quota, group, lease_secs) for group, quota in claiming]
+        if len(calls) == 1:
+            replies = [self._scripts.run("claim", *calls[0])]
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            for keys, args in calls:
+                self._scripts.add(pipe, "claim", keys, args)
+            replies = [
+                self._scripts.run("claim", keys, args) if isinstance(reply, NoScriptError) else reply
+                for (keys, args), reply in zip(calls, pipe.execute(raise_on_error=False), strict=True)
+            ]
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+        return [
+            self._queue._leases(reply, group) for (group, _), reply in zip(claiming, replies, strict=True)
+        ]
+
+    def _fence(self, leases: list[FencedLease], records: ResultKeys, wake: list[str]) -> None:
+        """Record the claims in their records' partitions, and read the records into the leases.
+
+        ``wake`` (wake-up lists, maybe none) are given a token in the same round trip.
+        """
         parts: dict[ResultKeys, list[FencedLease]] = {}
         for lease in leases:
             parts.setdefault(records.partition_of(lease.id), []).append(lease)
@@ -157,13 +221,16 @@ class SlotPaths:
             for part in parts.values():
                 keys = [key for lease in part for key in (records.fence(lease.id), records.record(lease.id))]
                 self._scripts.add(pipe, "fence", keys, [lease.fence for lease in part])
+            if wake:
+                self._scripts.add(pipe, "wake", wake, [])
 
-        for part, blobs in zip(parts.values(), self._scripts.pipeline(fill), strict=True):
+        replies = self._scripts.pipeline(fill)[: len(parts)]
+        for part, blobs in zip(parts.values(), replies, strict=True):
             for lease, blob in zip(part, blobs, strict=True):
                 lease.record = claimed_record(lease.id, blob) if blob else None
 
-    def _plan(self, n: int, groups: list[list[str]]) -> tuple[list[int], float | None]:
-        """How many jobs to claim from each group for the ``n`` best; seconds until the next due."""
+    def _plan(self, n: int, groups: list[list[str]]) -> tuple[list[int], list[int], float | None]:
+        """Jobs to claim from each group for the ``n`` best, jobs each leaves, seconds to the next due."""
 
         def read(pipe: Pipeline) -> None:
             for group in groups:
@@ -181,7 +248,8 @@ class SlotPaths:
                 left -= take
             if not left:
                 break
-        return quotas, (min(waits) / 1e6 if waits else None)
+        unclaimed = [sum(map(int, reply[1:])) - quota for reply, quota in zip(replies, quotas, strict=True)]
+        return quotas, unclaimed, (min(waits) / 1e6 if waits else None)
 
     def complete_many(self, completions: Sequence[Completion], results: ResultBackend) -> list[bool] | None:
         """Store each record unless a newer claim is on record, then settle each job stored.
@@ -236,4 +304,11 @@ class SlotPaths:
         for positions, flags in zip(by_queue.values(), replies, strict=True):
             for i, flag in zip(positions, flags, strict=True):
                 settled[i] = bool(flag)
+        retried = [
+            c.lease.envelope.queue
+            for c, ok in zip(completions, settled, strict=True)
+            if ok and c.retry_at is not None
+        ]
+        if retried:
+            self.wake(retried)
         return settled
