@@ -51,6 +51,7 @@ from .slots import SlotPaths
 
 logger = logging.getLogger(__name__)
 
+
 class RedisQueue(BaseQueue):
     """A queue with leases on Redis, shared by any number of processes and hosts."""
 
