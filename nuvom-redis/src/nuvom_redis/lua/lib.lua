@@ -1,4 +1,6 @@
--- Shared by every script: each script's source is this file followed by the script's body.
+-- Shared by the scripts: a script's source is the definitions of this file it uses, found by
+-- name (see scripts.py, source), followed by its body. Each definition starts with a line
+-- `local NAME` or `local function NAME` at the start of the line, and runs to the next one.
 --
 -- A queue is passed as one key, its base name P:{Q}: (at KEYS[o + 1]); the script names the
 -- queue's keys from it (see keys.py), so they all share the base's hash tag and Cluster slot.
