@@ -124,3 +124,31 @@ def test_an_unconfirmed_retry_names_its_job_and_a_second_retry_sends_nothing(
     assert caught.value.job_ids == (job.id,)
     assert again is False
     assert claim_all(get_queue()) == [job.id]
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_stopping_under_unconfirmed_writes_returns_its_unstarted_jobs_and_exits_cleanly(
+    project: ModuleType, start_worker: Callable[..., WorkerProcess]
+) -> None:
+    # Given a worker of one slot, whose acknowledged writes wait for a replica the server does
+    # not have, running the first of a batch of slow jobs it claimed together
+    worker = start_worker(
+        "--concurrency",
+        "1",
+        "--batch-size",
+        "4",
+        env={"NUVOM_REDIS_WAIT_REPLICAS": "1", "NUVOM_REDIS_WAIT_TIMEOUT_SECS": "0.05"},
+    )
+    jobs = project.work.map([(f"k{i}", 1.0) for i in range(4)])
+    wait_until(lambda: get_queue().stats().leased == 4, 20, "the worker to claim the batch")
+
+    # When it is stopped
+    code = worker.stop()
+
+    # Then it exits cleanly, having finished the job it ran and given back each job it had not
+    # started (before: the first unconfirmed give-back raised out of the shutdown, the others
+    # stayed leased until their leases lapsed)
+    assert code == 0, worker.output()
+    statuses = [get_results().get_full(job.id).status for job in jobs]
+    assert statuses.count(JobStatus.SUCCESS) == 1
+    assert get_queue().stats().leased == 0 and get_queue().qsize() == 3
