@@ -202,12 +202,14 @@ def test_a_queue_whose_wake_list_has_the_wrong_type_is_skipped_and_an_idle_claim
             failed.append(exc)
 
     # When a claimer of both waits for a job, and one is sent to "b"
+    def blocked() -> int:
+        return int(client.info("clients")["blocked_clients"])
+
     with caplog.at_level(logging.WARNING, logger="nuvom_redis.queue"):
+        before = blocked()
         claimer = threading.Thread(target=claim)
         claimer.start()
-        wait_until(
-            lambda: failed or int(client.info("clients")["blocked_clients"]) >= 1, 10, "the claimer to wait"
-        )
+        wait_until(lambda: failed or blocked() > before, 10, "the claimer to wait")
         producer.enqueue(Envelope("jb", "b", b"x"))
         claimer.join(timeout=20)
 
