@@ -155,16 +155,23 @@ class SentinelServer:
         quorum: int,
         password: str | None = None,
         master_password: str | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
         assert REDIS_SERVER is not None
         self.directory = directory
         self.port = free_port()
         self.password = password
+        self.tls = tls
         self.proc: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
+        if tls is None:
+            listen = f"port {self.port}\n"
+        else:  # TLS only, to clients and to the servers it watches
+            listen = " ".join(tls.server_args(self.port)).replace(" --", "\n").removeprefix("--")
+            listen += "\ntls-replication yes\n"
         # Sentinel rewrites its config file (discovered replicas and peers, epochs): one per process.
         (directory / "sentinel.conf").write_text(
-            f"port {self.port}\nbind 127.0.0.1\ndir {directory}\nlogfile {directory / 'sentinel.log'}\n"
+            f"{listen}bind 127.0.0.1\ndir {directory}\nlogfile {directory / 'sentinel.log'}\n"
             f"sentinel monitor {service} 127.0.0.1 {master_port} {quorum}\n"
             f"sentinel down-after-milliseconds {service} 1000\n"
             f"sentinel failover-timeout {service} 2000\n"
@@ -181,7 +188,14 @@ class SentinelServer:
         return self
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, password=self.password, socket_timeout=1, decode_responses=True)
+        tls = self.tls.client_options() if self.tls is not None else {}
+        return redis.Redis(
+            port=self.port,
+            password=self.password,
+            socket_timeout=1,
+            decode_responses=True,
+            **tls,  # type: ignore[arg-type]
+        )
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -202,12 +216,15 @@ class SentinelGroup:
         sentinels: int,
         password: str | None = None,
         sentinel_password: str | None = None,
+        tls: TlsFiles | None = None,
     ) -> None:
         self.password = password
         self.sentinel_password = sentinel_password
+        self.tls = tls
         # Diskless syncs start at once (by default they wait 5 s for more replicas to join).
         extra = ["--repl-diskless-sync-delay", "0"] + (["--masterauth", password] if password else [])
-        self.master = RedisServer(directory / "master", *extra, password=password).start()
+        extra += ["--tls-replication", "yes"] if tls is not None else []
+        self.master = RedisServer(directory / "master", *extra, password=password, tls=tls).start()
         self.replicas = [
             RedisServer(
                 directory / f"replica{i}",
@@ -216,6 +233,7 @@ class SentinelGroup:
                 "127.0.0.1",
                 str(self.master.port),
                 password=password,
+                tls=tls,
             ).start()
             for i in range(replicas)
         ]
@@ -232,6 +250,7 @@ class SentinelGroup:
                 quorum=quorum,
                 password=sentinel_password,
                 master_password=password,
+                tls=tls,
             ).start()
             for i in range(sentinels)
         ]
@@ -240,7 +259,9 @@ class SentinelGroup:
         """The URL of the master through the Sentinels, with both passwords where set."""
         auth = f":{self.password}@" if self.password else ""
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
-        query = f"?sentinel_password={self.sentinel_password}" if self.sentinel_password else ""
+        options = [f"sentinel_password={self.sentinel_password}"] if self.sentinel_password else []
+        options += [self.tls.query.removeprefix("?")] if self.tls is not None else []
+        query = "?" + "&".join(options) if options else ""
         return f"{scheme}://{auth}{hosts}/{self.SERVICE}/0{query}"
 
     def master_port(self) -> int | None:
@@ -263,7 +284,8 @@ class SentinelGroup:
 
     def replicas_online(self, port: int) -> int:
         """How many replicas the server at ``port`` streams to."""
-        server = redis.Redis(port=port, password=self.password, socket_timeout=1)
+        tls = self.tls.client_options() if self.tls is not None else {}
+        server = redis.Redis(port=port, password=self.password, socket_timeout=1, **tls)  # type: ignore[arg-type]
         try:
             info = server.info("replication")
         finally:

@@ -26,7 +26,7 @@ from nuvom_redis.sentinel import SentinelAddress
 from nuvom_redis.settings import RedisSettings
 
 from ..e2e.helpers import WorkerProcess, executions, wait_until
-from .server import RedisServer, SentinelGroup
+from .server import RedisServer, SentinelGroup, free_port
 
 SECRET = "m4ster-PA55"
 SENTINEL_SECRET = "s3ntinel-PA55"
@@ -300,3 +300,28 @@ def test_nuvom_plugin_test_redis_passes_with_a_sentinel_url(
 
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert re.findall(r"(\d+) failed", check.stdout) == ["0", "0", "0"], check.stdout[-3000:]
+
+
+@pytest.mark.timeout(60)
+def test_sentinels_that_cannot_be_reached_are_named_in_a_short_error(
+    project: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a Sentinel URL whose two Sentinels are not listening
+    ports = [free_port(), free_port()]
+    monkeypatch.setenv(
+        "NUVOM_REDIS_URL", f"redis+sentinel://:secret@127.0.0.1:{ports[0]},127.0.0.1:{ports[1]}/svc/0"
+    )
+    monkeypatch.setenv("NUVOM_REDIS_CONNECT_TIMEOUT_SECS", "0.5")
+    runtime.reset()
+
+    # When a producer sends a job
+    with pytest.raises(BackendError) as caught:
+        project.add.delay(1, 2)
+
+    # Then the error names the service and each Sentinel's failure, without redis-py's client
+    # reprs (a line of connection options per Sentinel) and without the password
+    message = str(caught.value)
+    assert "No master found for 'svc'" in message, message
+    assert all(f"127.0.0.1:{port}" in message for port in ports), message
+    assert "<redis.client" not in message and "secret" not in message, message
+    assert len(message) < 600, message

@@ -1,4 +1,4 @@
-"""TLS: ``rediss://`` to one server and ``rediss+cluster://`` to a cluster, on real TLS-only servers.
+"""TLS on real TLS-only servers: ``rediss://``, ``rediss+sentinel://`` and ``rediss+cluster://``.
 
 The servers listen for TLS only (no plain port), with a certificate signed by a test CA that
 the URLs name with ``?ssl_ca_certs=``, as docs/backends/redis.md tells users to.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -17,14 +18,18 @@ from types import ModuleType
 import pytest
 
 from nuvom import runtime
+from nuvom.backends import Envelope
 from nuvom.errors import BackendError
+from nuvom_redis.client import Connection
+from nuvom_redis.queue import RedisQueue
+from nuvom_redis.settings import RedisSettings
 
-from ..e2e.helpers import WorkerProcess
-from .server import RedisCluster, RedisServer, TlsFiles
+from ..e2e.helpers import WorkerProcess, wait_until
+from .server import RedisCluster, RedisServer, SentinelGroup, TlsFiles
 
 pytestmark = pytest.mark.slow
 
-TLS_SCHEMES = ("rediss", "rediss+cluster")
+TLS_SCHEMES = ("rediss", "rediss+sentinel", "rediss+cluster")
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +44,24 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) ->
     server.stop()
 
 
+def tls_group(directory: Path, tls: TlsFiles) -> SentinelGroup:
+    """A master, a replica and one Sentinel, all TLS-only (replication and Sentinel's links too)."""
+    group = SentinelGroup(directory, replicas=1, sentinels=1, tls=tls)
+    try:
+        wait_until(group.ready, 30, "the Sentinel to see the replica", interval=0.1)
+    except BaseException:
+        group.stop()
+        raise
+    return group
+
+
+@pytest.fixture(scope="module")
+def tls_sentinel(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -> Iterator[SentinelGroup]:
+    group = tls_group(tmp_path_factory.mktemp("redis-tls-sentinel"), tls_files)
+    yield group
+    group.stop()
+
+
 @pytest.fixture(scope="module")
 def tls_cluster(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -> Iterator[RedisCluster]:
     cluster = RedisCluster(tmp_path_factory.mktemp("redis-tls-cluster"), tls=tls_files)
@@ -48,10 +71,13 @@ def tls_cluster(tmp_path_factory: pytest.TempPathFactory, tls_files: TlsFiles) -
 
 @pytest.fixture(params=TLS_SCHEMES)
 def redis_url(request: pytest.FixtureRequest) -> str:
-    """The URL of a TLS-only server, or of a TLS-only 3-master cluster (overrides the plain one)."""
+    """The URL of a TLS-only server, Sentinel group or 3-master cluster (overrides the plain one)."""
     if request.param == "rediss":
         server: RedisServer = request.getfixturevalue("tls_server")
         return server.url
+    if request.param == "rediss+sentinel":
+        group: SentinelGroup = request.getfixturevalue("tls_sentinel")
+        return group.url("rediss+sentinel")
     cluster: RedisCluster = request.getfixturevalue("tls_cluster")
     return cluster.url("rediss+cluster")
 
@@ -101,3 +127,32 @@ def test_a_server_certificate_the_client_does_not_trust_fails_at_once_naming_tls
     message = str(caught.value)
     assert "TLS handshake" in message and "CERTIFICATE_VERIFY_FAILED" in message, message
     assert untrusted.split("://", 1)[1].split(",")[0] in message, message
+
+
+@pytest.mark.timeout(90)
+def test_a_sentinel_failover_over_tls_moves_the_queue_to_the_new_master(
+    tmp_path: Path, tls_files: TlsFiles
+) -> None:
+    # Given a queue reaching a TLS-only master through a TLS-only Sentinel, with a job replicated
+    group = tls_group(tmp_path / "group", tls_files)
+    try:
+        queue = RedisQueue(Connection(group.url("rediss+sentinel"), RedisSettings()), prefix="tls-failover")
+        queue.enqueue(Envelope("first", "default", b"x", 0, None, 0))
+        master = group.master.client(socket_timeout=5)
+        assert master.wait(1, 5000) == 1  # the replica has it
+        master.close()
+        old_master = group.master.port
+
+        # When the master is killed and the Sentinel promotes the replica
+        group.master.stop(signal.SIGKILL)
+        wait_until(lambda: group.master_port() not in (None, old_master), 60, "the failover", interval=0.1)
+
+        # Then the queue's next writes and claims reach the new master over TLS
+        queue.enqueue(Envelope("second", "default", b"x", 0, None, 0))
+        leases = queue.pop_batch(10, queues=["default"], timeout=1, lease_secs=30)
+        assert sorted(lease.id for lease in leases) == ["first", "second"]
+        for lease in leases:
+            queue.ack(lease)
+        queue.close()
+    finally:
+        group.stop()

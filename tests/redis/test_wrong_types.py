@@ -8,6 +8,7 @@ first, and a job whose own key cannot be read goes to its queue's quarantine has
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from types import ModuleType
 
@@ -177,4 +178,49 @@ def test_a_scheduler_store_with_a_wrong_typed_key_claims_nothing_and_names_the_k
         store.claim_due(T0 + 1, 10)
 
     assert client.zcard(store.keys.claims) == 0, "a claim written before the failure would hide the schedule"
+    client.close()
+
+
+def test_a_queue_whose_wake_list_has_the_wrong_type_is_skipped_and_an_idle_claimer_still_waits(
+    queue_factory: Callable[[], RedisQueue], redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a job on queue "a", whose wake-up list someone turned into a string, and queue "b"
+    queue, producer = queue_factory(), queue_factory()
+    queue.enqueue(Envelope("ja", "a", b"x"))
+    client = redis.Redis.from_url(redis_url)
+    spoilt = queue.keys("a").wake
+    client.delete(spoilt)
+    client.set(spoilt, "oops")
+    claimed: list[list[str]] = []
+    failed: list[BaseException] = []
+
+    def claim() -> None:
+        try:
+            leases = queue.pop_batch(5, queues=["a", "b"], timeout=30, lease_secs=30)
+            claimed.append([lease.id for lease in leases])
+        except BaseException as exc:
+            failed.append(exc)
+
+    # When a claimer of both waits for a job, and one is sent to "b"
+    def blocked() -> int:
+        return int(client.info("clients")["blocked_clients"])
+
+    with caplog.at_level(logging.WARNING, logger="nuvom_redis.queue"):
+        before = blocked()
+        claimer = threading.Thread(target=claim)
+        claimer.start()
+        wait_until(lambda: failed or blocked() > before, 10, "the claimer to wait")
+        producer.enqueue(Envelope("jb", "b", b"x"))
+        claimer.join(timeout=20)
+
+    # Then it waited on "b" and claims its job (before: BLPOP raised WRONGTYPE out of pop_batch),
+    # "a" keeps its job untouched, and one warning names the key
+    assert failed == [] and claimed == [["jb"]]
+    assert placed(client, queue.keys("a"), "ja") == [queue.keys("a").ready]
+    warnings = [r.getMessage() for r in caplog.records if spoilt in r.getMessage()]
+    assert len(warnings) == 1 and "holds a string, not a list" in warnings[0], warnings
+
+    # And once the key is repaired, "a" is served again
+    client.delete(spoilt)
+    assert [lease.id for lease in queue.pop_batch(5, queues=["a", "b"], timeout=1, lease_secs=30)] == ["ja"]
     client.close()

@@ -10,7 +10,7 @@ NuvomError
 │   └── BackendInterfaceError   a backend lacks methods of its interface, or they are mis-shaped (.problems)
 ├── BackendError                a backend failed
 │   ├── CorruptEntry            a stored entry cannot be decoded (.reason)
-│   ├── WriteNotConfirmed       written, but not confirmed durable: a failover may lose it (.result)
+│   ├── WriteNotConfirmed       written, but not confirmed durable: a failover may lose it (.result, .job_ids)
 │   ├── SendIncomplete          a send failed, yet some of its jobs stay queued (.queued)
 │   └── BackendFeatureMissing   the backend lacks an optional feature an operator command needs
 ├── NotSupported                a feature needs what this platform or install lacks (.feature)
@@ -112,13 +112,16 @@ class WriteNotConfirmed(BackendError):
     """A write was made, but the backend could not confirm it durable (e.g. too few replicas have it).
 
     Unlike other backend errors, the write happened: a send that raises this has queued its
-    jobs (they may run, and their records are kept), and a completion has stored its outcome. A
-    failover before the write reaches a replica may still lose it.
+    jobs, named in :attr:`job_ids` (they may run, and their records are kept: look them up with
+    ``get_job``, do not send them again), and a completion has stored its outcome. A failover
+    before the write reaches a replica may still lose it.
     """
 
-    def __init__(self, message: str, *, result: object = None) -> None:
+    def __init__(self, message: str, *, result: object = None, job_ids: tuple[str, ...] = ()) -> None:
         #: What the call returns when its write is confirmed (``None`` for a call returning nothing).
         self.result = result
+        #: Ids of the jobs a send queued, in the order sent (empty for a write that is not a send).
+        self.job_ids = job_ids
         super().__init__(message)
 
 

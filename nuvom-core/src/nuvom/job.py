@@ -157,6 +157,8 @@ class Job:
 
         Raises:
             JobNotFound: when no record is stored under this id.
+            WriteNotConfirmed: the job is queued again, but not confirmed durable (its
+                ``job_ids`` name it); a second ``retry()`` finds it queued and sends nothing.
         """
         record = self._record()
         if record.status not in (JobStatus.FAILED, JobStatus.CANCELLED) or record.finished_at is None:

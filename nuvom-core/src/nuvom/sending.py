@@ -56,7 +56,7 @@ def send(
 
     Raises:
         WriteNotConfirmed: the jobs are queued, but the queue could not confirm it durable; their
-            records stay (the jobs may run).
+            records stay (the jobs may run), and its ``job_ids`` name them.
         SendIncomplete: queueing failed, and the queue could not take back the jobs in
             ``queued``: their records stay, the others' are removed.
         BackendError: when storing or queueing fails; nothing sent stays stored then.
@@ -85,12 +85,13 @@ def send(
                 results.save_many(to_store, durable=False)
             queueing = True
             queue.enqueue_many(envelopes)
-    except WriteNotConfirmed:
+    except WriteNotConfirmed as unconfirmed:
         # Queued, its durability unconfirmed: the jobs may run, so their records stay.
         if not queueing:
             _undo(results, _written(stored, headers, records), replaced)
-        else:
-            job_enqueued(records)
+            raise
+        job_enqueued(records)
+        unconfirmed.job_ids = tuple(m.id for m in messages)
         raise
     except SendIncomplete as failed:
         # The jobs the queue could not take back stay queued, with their records.

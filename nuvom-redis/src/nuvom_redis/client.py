@@ -26,6 +26,15 @@ logger = logging.getLogger(__name__)
 #: What a cluster client raises while a shard cannot be reached or serves no slot yet.
 CLUSTER_OUTAGES = (ClusterDownError, SlotNotCoveredError)
 
+#: The client repr redis-py's ``MasterNotFoundError`` puts before each Sentinel's error: a whole
+#: line of connection options per Sentinel, which says nothing its error does not.
+_SENTINEL_CLIENT = re.compile(r"<redis\.client\.Redis\(.*?\)>\)>\)> - ")
+
+
+def describe(exc: BaseException) -> str:
+    """The text of a redis-py error, without the client reprs a failed master discovery quotes."""
+    return _SENTINEL_CLIENT.sub("", str(exc))
+
 
 class ReplicasBehind(redis.RedisError):
     """Fewer replicas than ``NUVOM_REDIS_WAIT_REPLICAS`` acknowledged a write in time.
@@ -140,9 +149,9 @@ class Connection:
             raise BackendError(f"Redis at {self.url} refused the credentials while {doing}: {exc}") from None
         except (redis.ConnectionError, redis.TimeoutError, *CLUSTER_OUTAGES) as exc:
             # One wording for an outage on every path (claims, commits, heartbeats, producers).
-            raise BackendError(f"Redis at {self.url} is unreachable while {doing}: {exc}") from None
+            raise BackendError(f"Redis at {self.url} is unreachable while {doing}: {describe(exc)}") from None
         except (redis.RedisError, RedisClusterException) as exc:
-            raise BackendError(f"Redis at {self.url} failed while {doing}: {exc}") from None
+            raise BackendError(f"Redis at {self.url} failed while {doing}: {describe(exc)}") from None
 
     def close(self) -> None:
         """Close every pooled connection. Idempotent."""
@@ -177,7 +186,7 @@ class Outage:
             "Redis at %s is unreachable (%s: %s); retrying in %.1f s",
             self.url,
             type(exc).__name__,
-            exc,
+            describe(exc),
             self.delay,
         )
         return self.delay

@@ -178,17 +178,29 @@ class RedisQueue(BaseQueue):
         the same round trip: Redis runs the claim once the BLPOP returns.
         """
         keys, args = self._claim_call(n, queues, lease_secs)
-        if block < 0.001:
+        wake = self._waitable(wake)
+        if block < 0.001 or not wake:
+            if block >= 0.001:  # every wake-up list is of another type (reported): no BLPOP to wait in
+                time.sleep(block)
             reply = self._scripts.run("claim", keys, args)
         else:
             pipe = self._redis.pipeline(transaction=False)
             pipe.blpop(wake, timeout=block)
             self._scripts.add(pipe, "claim", keys, args)
-            try:
-                reply = pipe.execute()[1]
-            except NoScriptError:  # the wait is over: claim without it once the script is loaded
+            # A BLPOP failing (a wake-up list turned to another type since the last claim) ends the
+            # wait; the claim after it still runs, and reports the key.
+            reply = pipe.execute(raise_on_error=False)[1]
+            if isinstance(reply, NoScriptError):  # claim without the wait once the script is loaded
                 reply = self._scripts.run("claim", keys, args)
+            elif isinstance(reply, Exception):
+                raise reply
         return self._leases(reply, queues)
+
+    def _waitable(self, wake: list[str]) -> list[str]:
+        """The wake-up lists of ``wake`` a BLPOP can wait on: not those the claim reported mistyped."""
+        if not self._broken:
+            return wake
+        return [key for key in wake if not any(why.startswith(f"{key} ") for why in self._broken)]
 
     def _claim_call(self, n: int, queues: Sequence[str], lease_secs: float) -> tuple[list[str], list[Any]]:
         """The claim script's keys and arguments for up to ``n`` jobs of ``queues``."""

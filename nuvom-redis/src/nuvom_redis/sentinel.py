@@ -129,6 +129,9 @@ class SentinelAddress:
         """
         timeouts = {k: v for k, v in options.items() if k.startswith("socket_")}
         manager = Sentinel(self.sentinels, sentinel_kwargs={**timeouts, **self.sentinel_options})
+        if self.tls:  # a failed handshake with a Sentinel names TLS and is not retried as an outage
+            for sentinel in manager.sentinels:
+                sentinel.connection_pool.connection_class = TlsConnection
         return _BlockingSentinelPool(  # type: ignore[no-untyped-call]
             self.service,
             manager,

@@ -9,8 +9,9 @@ the ``{results}`` slot, not its queue's. So, on a cluster:
   claims another claimer may take jobs, and this batch is then smaller or passes over a higher
   priority once);
 - an idle claimer waits in one ``BLPOP`` on its queues' wake-up lists ``P:wake:{P}:Q``, which
-  share one slot; the client pushes a token there after each script that makes a job
-  claimable (a second step: a lost token delays a job until the bounded wait ends);
+  share one slot (less any of another type: ``wake_wait.py``); the client pushes a token there
+  after each script that makes a job claimable (a second step: a lost token delays a job until
+  the bounded wait ends);
 - a claim is recorded in the records' slot: each job's fence key keeps the Redis time of its
   newest claim (by the clock of the queue's shard), and the claimed jobs' records are read in
   the same script (no older claim's completion can store a record after that);
@@ -43,6 +44,7 @@ from .client import CLUSTER_OUTAGES
 from .keys import CLUSTER_RESULT_PARTITIONS, ResultKeys
 from .results import RedisResults, claimed_record
 from .scripts import Scripts
+from .wake_wait import WakeWait
 
 if TYPE_CHECKING:
     from .queue import RedisQueue
@@ -70,6 +72,7 @@ class SlotPaths:
         self._redis = queue.connection.client
         names = ("claimable", "claim", "fence", "complete_record", "settle", "wake")
         self._scripts = Scripts(queue.connection, *names)
+        self._wait = WakeWait(queue.connection)
         self._groups: dict[tuple[str, ...], list[list[str]]] = {}
         self._turn = 0
 
@@ -126,7 +129,7 @@ class SlotPaths:
                 if not leases and left > 0:
                     block = min(left, queue._max_block, left if wait is None else wait + 0.001)
                     if block >= 0.001:
-                        self._redis.blpop(wake, timeout=block)
+                        self._wait.block(wake, block)
             except redis.AuthenticationError as exc:
                 with queue.connection.errors("claiming jobs"):
                     raise exc

@@ -96,6 +96,35 @@ def test_a_stale_holder_cannot_overwrite_the_outcome_of_the_job_it_lost(redis_ur
     results.close()
 
 
+@pytest.mark.parametrize("spoilt", [b"not a time", None], ids=["string", "list"])
+def test_a_fence_key_that_holds_no_claim_time_is_replaced_and_its_job_claimed_and_completed(
+    redis_url: str, prefix: str, spoilt: bytes | None
+) -> None:
+    # Given a job whose fence key holds something else than a claim time (a list, or text)
+    queue = RedisQueue(connect(redis_url), prefix=prefix, records_prefix=prefix)
+    results = RedisResults(connect(redis_url), prefix=prefix)
+    queue.enqueue(env("j"))
+    results.save(record("j"))
+    fence = results.keys.fence("j")
+    if spoilt is None:
+        queue.connection.client.rpush(fence, b"x")
+    else:
+        queue.connection.client.set(fence, spoilt)
+
+    # When a worker claims it and completes it
+    (lease,) = pop(queue)
+    done = record("j", status=JobStatus.SUCCESS, attempts=1, finished_at=time.time())
+    applied = queue.complete_many([Completion(lease, done)], results)
+
+    # Then the claim read its record, and the outcome is stored and the job gone
+    assert lease.record is not None and lease.record.id == "j"
+    assert applied == [True]
+    assert results.get_full("j") == done
+    assert queue.qsize() == 0 and queue.stats().leased == 0
+    queue.close()
+    results.close()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(150)
 def test_nuvom_plugin_test_redis_passes_with_a_cluster_url(

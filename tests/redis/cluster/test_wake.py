@@ -7,6 +7,7 @@ wake-up token, never the end of a bounded wait, can meet those deadlines.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -168,3 +169,52 @@ def test_a_claimer_that_leaves_jobs_behind_wakes_another_idle_claimer(
         assert sorted(lease.id for lease in claimers.claimed) == ["a", "b"]
     finally:
         claimers.stop(producer)
+
+
+def test_a_wake_list_of_the_wrong_type_is_left_out_of_the_wait_and_its_queue_still_served(
+    redis_cluster: RedisCluster,
+    redis_url: str,
+    prefix: str,
+    producer: RedisQueue,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given queues "a" and "b" whose claimers wait on one slot's wake-up lists, the one of "a"
+    # turned into a string by someone
+    spoilt, good = queues_on_every_master(redis_cluster, prefix, 2)
+    key = producer.keys(spoilt).cluster_wake
+    client = producer.connection.client
+    client.set(key, "oops")
+    claimer = RedisQueue(
+        Connection(redis_url, RedisSettings(redis_socket_timeout_secs=SOCKET_TIMEOUT_SECS)), prefix=prefix
+    )
+    claimed: list[list[str]] = []
+    failed: list[BaseException] = []
+
+    def claim() -> None:
+        try:
+            leases = claimer.pop_batch(5, queues=[spoilt, good], timeout=WAIT_SECS, lease_secs=WAIT_SECS)
+            claimed.append([lease.id for lease in leases])
+        except BaseException as exc:
+            failed.append(exc)
+
+    # When a claimer of both waits, and a job is sent to the other queue
+    with caplog.at_level(logging.WARNING, logger="nuvom_redis"):
+        thread = threading.Thread(target=claim, daemon=True)
+        thread.start()
+        wake_node = redis_cluster.master_of(key)
+        wait_until(lambda: failed or blocked_clients(wake_node) == 1, 10, "the claimer to wait")
+        producer.enqueue(env("jb", queue=good))
+        thread.join(timeout=20)
+
+    # Then it waited on the good list and claims that job (before: BLPOP raised WRONGTYPE out of
+    # pop_batch), one warning names the key, and the key's queue is still served
+    assert failed == [] and claimed == [["jb"]]
+    warnings = [r.getMessage() for r in caplog.records if key in r.getMessage()]
+    assert len(warnings) == 1 and "holds a string, not a list" in warnings[0], warnings
+    producer.enqueue(env("ja", queue=spoilt))
+    assert [lease.id for lease in claimer.pop_batch(5, queues=[spoilt, good], timeout=0, lease_secs=30)] == [
+        "ja"
+    ]
+    assert client.get(key) == b"oops", "a wake-up of the spoilt queue wrote over the key"
+    client.delete(key)
+    claimer.close()

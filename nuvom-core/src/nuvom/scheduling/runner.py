@@ -24,6 +24,7 @@ from ..record import JobStatus
 from ..registry import registry
 from ..runtime import get_results
 from ..sending import save_new, send
+from ..unconfirmed import taken_as_made
 from .record import ScheduleRecord
 from .timing import next_run_after
 
@@ -68,8 +69,11 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
         sensitive=task is not None and task.opts.sensitive,
     )
     results = get_results()
+    # Sent, though not confirmed durable: the fire is marked, never sent again for it.
+    fire = f"schedule {schedule.id}: job {record.id}"
     if save_new(results, record):
-        send([message], [record], stored=[record])
+        with taken_as_made(fire):
+            send([message], [record], stored=[record])
         return True
     # Sent before, by a scheduler that died before marking the fire. If its job is still queued,
     # that scheduler may have died between storing the record and queueing the job: queue it
@@ -78,7 +82,8 @@ def send_fire(schedule: ScheduleRecord, now: float) -> bool:
     existing = results.get_full(record.id)
     if existing is None or existing.status is not JobStatus.QUEUED:
         return False
-    send([message], [existing], stored=[existing])
+    with taken_as_made(fire):
+        send([message], [existing], stored=[existing])
     return True
 
 

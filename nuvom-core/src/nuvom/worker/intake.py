@@ -22,6 +22,7 @@ from ..options import Effective, TaskOptions
 from ..plugins.events import job_finished
 from ..record import ErrorInfo, JobRecord, JobStatus
 from ..registry import RegisteredTask, TaskRegistry, is_sensitive
+from ..unconfirmed import taken_as_made
 from ..workflows.continuation import continue_workflow
 from .admission import FlowControl
 from .attempt import Attempt
@@ -108,8 +109,10 @@ class Intake:
         lease = attempt.lease
         if existing is not None and existing.status is JobStatus.CANCELLED:
             if existing.finished_at is None:  # cancelled while a worker that has died ran it
-                self._results.save(existing.replace(finished_at=time.time()))
-            self._queue.ack(lease)
+                with taken_as_made(f"job {message.id}: cancelled record"):
+                    self._results.save(existing.replace(finished_at=time.time()))
+            with taken_as_made(f"job {message.id}: ack"):
+                self._queue.ack(lease)
             job_finished(existing)  # monitoring counts the cancel, though the job never ran here
             logger.info("job %s (%s) was cancelled; not run", message.id, message.task_name)
             return None
@@ -117,7 +120,8 @@ class Intake:
             # Its outcome was stored by a worker that stopped before acknowledging it: finish
             # what that worker left (follow-ups are sent once), without running it again.
             continue_workflow(existing, self._queue, self._results)
-            self._queue.ack(lease)
+            with taken_as_made(f"job {message.id}: ack"):
+                self._queue.ack(lease)
             logger.info(
                 "job %s (%s) was already %s; not run again",
                 message.id,

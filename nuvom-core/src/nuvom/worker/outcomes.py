@@ -20,6 +20,7 @@ from ..execution import run_hook
 from ..lifecycle import Outcome, failed_record, settle
 from ..plugins.events import job_finished
 from ..record import ErrorInfo, JobRecord, JobStatus
+from ..unconfirmed import taken_as_made
 from ..workflows.continuation import continue_workflow
 from .attempt import Attempt
 from .committer import Commit, Committer, OutcomeStore, Stored, acknowledge
@@ -99,13 +100,15 @@ class Outcomes:
             record = settle(attempt.record, Outcome(error=error), attempt.eff)
         else:
             record = failed_record(attempt.record, error, ttl=attempt.eff.result_ttl_secs)
-        self._results.save(record)
+        with taken_as_made(f"job {attempt.lease.id}: outcome"):
+            self._results.save(record)
         if record.status is JobStatus.RETRYING:
             attempt.retry_at = record.next_retry_at
         else:
             try:
                 continue_workflow(record, self._queue, self._results)
-                self._queue.ack(attempt.lease)
+                with taken_as_made(f"job {attempt.lease.id}: ack"):
+                    self._queue.ack(attempt.lease)
             except Exception:  # not acked: delivered again, and the follow-ups are sent then
                 logger.exception(
                     "job %s: sending its follow-ups failed; it will be delivered again", attempt.lease.id
@@ -126,7 +129,8 @@ class Outcomes:
         point where a crash keeps the job queued until its follow-ups are sent.
         """
         try:
-            self._results.save(record)
+            with taken_as_made(f"job {attempt.lease.id}: outcome"):
+                self._results.save(record)
             fault("stored")
             continue_workflow(record, self._queue, self._results)
             fault("linked")

@@ -23,6 +23,7 @@ from ..log import job_context
 from ..message import JobMessage
 from ..plugins.events import job_started
 from ..registry import RegisteredTask
+from ..unconfirmed import taken_as_made
 from .admission import FlowControl
 from .attempt import Attempt, AttemptState
 from .child import Request
@@ -90,7 +91,8 @@ class Processor:
         try:
             fault("claimed")
             if self._stopping.is_set():
-                self._queue.nack(lease)  # claimed but not started: back to the queue
+                with taken_as_made(f"job {lease.id}: returned unstarted"):
+                    self._queue.nack(lease)  # claimed but not started: back to the queue
                 accepted = None
             else:
                 accepted = self._intake.receive(attempt)
@@ -191,7 +193,8 @@ class Processor:
                 assert attempt.timeout_handled is not None
                 attempt.timeout_handled.wait()  # the monitor decides whether to retry
                 if attempt.retry_at is not None:
-                    self._queue.nack(lease, retry_at=max(attempt.retry_at, time.time()))
+                    with taken_as_made(f"job {lease.id}: returned for its retry"):
+                        self._queue.nack(lease, retry_at=max(attempt.retry_at, time.time()))
                 logger.warning("job %s: its attempt ended after its timeout; outcome discarded", lease.id)
                 return
             assert attempt.record is not None and attempt.eff is not None

@@ -15,6 +15,7 @@ from ..errors import CorruptEntry
 from ..lifecycle import failed_record
 from ..message import stored_id
 from ..record import ErrorInfo
+from ..unconfirmed import taken_as_made
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ def settle_quarantined(queue: QueueBackend, results: ResultBackend, seen: set[st
         if record is None or record.status.is_terminal:
             continue
         error = ErrorInfo("CorruptEntry", f"its queue entry was quarantined: {entry.reason}")
-        results.save(failed_record(record, error))
+        with taken_as_made(f"job {job_id}: failed record"):
+            results.save(failed_record(record, error))
         logger.error(
             "job %s (%s) failed: its queue entry was quarantined: %s", job_id, record.task_name, entry.reason
         )

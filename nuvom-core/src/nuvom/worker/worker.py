@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from ..backends import QueueBackend, ResultBackend
 from ..plugins.events import Event, notify
 from ..registry import TaskRegistry, registry
+from ..unconfirmed import taken_as_made
 from .admission import FlowControl
 from .dispatcher import Dispatcher
 from .draining import drain_queues
@@ -167,7 +168,8 @@ class Worker:
         finally:
             notify(Event.WORKER_STOPPING, worker=self)
             for attempt in threads.take_unstarted():
-                self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
+                with taken_as_made(f"job {attempt.lease.id}: returned unstarted"):
+                    self.queue.nack(attempt.lease)  # claimed but not started: back to the queue
                 self._holdings.release(attempt, slot=True, held=True)
             clean = self._holdings.wait_until_empty(grace)
             self._loop.stop()

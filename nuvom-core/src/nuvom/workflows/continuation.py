@@ -3,7 +3,9 @@
 Called after the record is stored and before the job is acknowledged, so a worker that dies in
 between leaves the job to be delivered again; the next worker sees the stored terminal record,
 does not run the job again, and calls this once more. Every job sent here has a deterministic
-id and is created only if that id is free, so the second call sends nothing twice.
+id and is created only if that id is free, so the second call sends nothing twice. A send made
+but not confirmed durable (``WriteNotConfirmed``) counts as sent: it is logged, and the next
+follow-up is sent.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from ..backends.base import QueueBackend, ResultBackend
 from ..record import JobRecord, JobStatus
 from ..sending import new_record, save_new, send
+from ..unconfirmed import taken_as_made
 from .call import Call
 from .links import ChainLink, GroupLink, Links, child_id
 from .status import MemberReader, aggregate, close_header, result_of
@@ -54,7 +57,8 @@ def _send_callback(
     message = message_for(sig, job_id, time.time(), prefix=[value])
     record = new_record(message, sig.retries)
     if save_new(results, record):
-        send([message], [record], stored=[record], queue=queue)
+        with taken_as_made(f"callback {job_id} ({sig.task_name})"):
+            send([message], [record], stored=[record], queue=queue)
         logger.debug("sent callback %s (%s)", job_id, sig.task_name)
 
 
@@ -75,8 +79,9 @@ def _advance(link: ChainLink, value: Any, queue: QueueBackend | None, results: R
     if top is not None and top.status is JobStatus.CANCELLED:
         logger.info("chain %s was cancelled; step %d is not sent", link.id, link.index + 1)
         return
-    if send_step(link, value, results, queue):
-        logger.debug("chain %s: sent step %d", link.id, link.index + 1)
+    with taken_as_made(f"chain {link.id}: step {link.index + 1}"):
+        if send_step(link, value, results, queue):
+            logger.debug("chain %s: sent step %d", link.id, link.index + 1)
 
 
 def _member_finished(

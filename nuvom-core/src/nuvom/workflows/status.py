@@ -10,6 +10,7 @@ from .. import serialization
 from ..backends.base import ResultBackend
 from ..errors import JobCancelled, JobFailed, JobNotFound
 from ..record import JobRecord, JobStatus
+from ..unconfirmed import taken_as_made
 from .links import member_id
 
 _FIRST_POLL_SECS = 0.002
@@ -140,8 +141,10 @@ def close_header(results: ResultBackend, job_id: str, status: JobStatus) -> None
     """Record a group's or chain's final status on its header, unless it already has one.
 
     Only workers (and ``cancel()``) call this, never a handle's status or ``get``: the header's
-    status is informative (``history recent``), the handles read the members.
+    status is informative (``history recent``), the handles read the members; a write not
+    confirmed durable is taken as made.
     """
     record = results.get_full(job_id)
     if record is not None and not record.status.is_terminal:
-        results.save(record.replace(status=status, finished_at=time.time()))
+        with taken_as_made(f"{record.task_name} {job_id}: final status {status.value}"):
+            results.save(record.replace(status=status, finished_at=time.time()))

@@ -3,18 +3,15 @@
 -- 9 index keys, then per job its record key and its fence key. ARGV: per job the claim time of
 -- its lease (the fence), then the 7 record arguments of save_record. The fence key takes the
 -- record's expiry. Returns one 1 (stored) or 0 (a newer claim exists: nothing written) per job.
-local expected = index_types(0)
-for o = RESULT_INDEX_KEYS + 2, #KEYS, 2 do
-  expected[#expected + 1] = {KEYS[o], 'string'}
-end
-require_types(expected)
+-- A fence key that keeps no claim time (another type, or text) counts as absent and is replaced.
+require_types(index_types(0))
 local stored = {}
 for i = 1, (#KEYS - RESULT_INDEX_KEYS) / 2 do
   local o = RESULT_INDEX_KEYS + (i - 1) * 2
   local a = (i - 1) * 8
   local fence = ARGV[a + 1]
-  local newest = redis.call('GET', KEYS[o + 2])
-  if newest and tonumber(newest) > tonumber(fence) then
+  local newest = fence_time(KEYS[o + 2])
+  if newest and newest > tonumber(fence) then
     stored[i] = 0
   else
     local record = {ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]}

@@ -59,6 +59,13 @@ local function read(...)
   return reply
 end
 
+-- The claim time a Cluster fence key keeps (see fence.lua); nil when it keeps none: absent, or
+-- holding anything else, which the next SET of a claim time replaces.
+local function fence_time(key)
+  local stored = read('GET', key)
+  return stored and tonumber(stored) or nil
+end
+
 -- Delete fields of a hash that may no longer be a hash (then there is nothing to delete).
 local function forget(hash, ...)
   redis.pcall('HDEL', hash, ...)
