@@ -1,4 +1,8 @@
-"""The Lua scripts in ``lua/``, each prefixed with the shared ``lib.lua``.
+"""The Lua scripts in ``lua/``, each prefixed with the parts of the shared ``lib.lua`` it uses.
+
+Redis runs a script's whole source on every call, so a script carries only the top-level
+definitions of ``lib.lua`` it names, directly or through another definition: a ``.delay()``
+then does not build some thirty closures and a table it never calls.
 
 Scripts run by EVALSHA, also inside pipelines, without the extra round trip redis-py's
 ``Script`` objects spend on ``SCRIPT EXISTS`` before each pipeline; a server that does not know
@@ -17,6 +21,7 @@ import functools
 import hashlib
 import inspect
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 from typing import Any
@@ -49,11 +54,66 @@ class StreamFailed(ResponseError):
         super().__init__(str(first))
 
 
+#: A Lua comment, a quoted string, a name, ``..`` or ``...``, or any other character.
+_TOKEN = re.compile(r"""(--[^\n]*)|('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|([A-Za-z_]\w*)|(\.\.\.?|\S)""")
+#: A top-level definition of ``lib.lua``: a line starting ``local NAME`` or ``local function NAME``.
+_DEFINITION = re.compile(r"local (?:function )?(\w+)")
+
+
+def _names_used(lua: str) -> set[str]:
+    """The names ``lua`` refers to as variables.
+
+    Not in comments or strings, not after ``.`` or ``:`` (a field), not as ``{name =`` or
+    ``, name =`` (a table constructor's key).
+    """
+    tokens = [(name, string or other) for comment, string, name, other in _TOKEN.findall(lua) if not comment]
+    used: set[str] = set()
+    for i, (name, _other) in enumerate(tokens):
+        if not name or (i and tokens[i - 1][1] in (".", ":")):
+            continue
+        key = i + 2 < len(tokens) and tokens[i + 1][1] == "=" and tokens[i + 2][1] != "="
+        if key and i and tokens[i - 1][1] in ("{", ","):
+            continue
+        used.add(name)
+    return used
+
+
+@functools.cache
+def _lib() -> tuple[dict[str, str], dict[str, set[str]]]:
+    """``lib.lua`` by top-level definition (each with the comment above it), and what each uses."""
+    lines = (resources.files("nuvom_redis") / "lua" / "lib.lua").read_text().splitlines(keepends=True)
+    parts: dict[str, list[str]] = {}
+    current: list[str] = []  # the header before the first definition is dropped
+    for line in lines:
+        definition = _DEFINITION.match(line)
+        if definition:
+            comment: list[str] = []
+            while current and current[-1].startswith("--"):
+                comment.insert(0, current.pop())
+            current = parts[definition.group(1)] = comment
+        current.append(line)
+    chunks = {name: "".join(part) for name, part in parts.items()}
+    return chunks, {name: _names_used(chunk) & chunks.keys() - {name} for name, chunk in chunks.items()}
+
+
+def lib_parts(lua: str) -> list[str]:
+    """The top-level definitions of ``lib.lua`` that ``lua`` uses, transitively, in ``lib.lua``'s order."""
+    chunks, uses = _lib()
+    needed: set[str] = set()
+    todo = _names_used(lua) & chunks.keys()
+    while todo:
+        name = todo.pop()
+        needed.add(name)
+        todo |= uses[name] - needed
+    return [name for name in chunks if name in needed]
+
+
 @functools.cache
 def source(name: str) -> str:
-    """The full source of script ``name``: ``lib.lua`` followed by ``<name>.lua``."""
-    folder = resources.files("nuvom_redis") / "lua"
-    return (folder / "lib.lua").read_text() + "\n" + (folder / f"{name}.lua").read_text()
+    """The source of script ``name``: the parts of ``lib.lua`` it uses, then ``<name>.lua``."""
+    body = (resources.files("nuvom_redis") / "lua" / f"{name}.lua").read_text()
+    chunks, _uses = _lib()
+    return "".join(chunks[part] for part in lib_parts(body)) + "\n" + body
 
 
 def _sha1(text: str) -> str:

@@ -10,8 +10,8 @@ for o = 0, #KEYS - 1, QUEUE_KEYS do
   local k = queue_keys(o)
   if not mistyped(queue_types(k, {{k.meta, 'hash'}})) then
     for p = 0, 9 do
-      local upto = p < 9 and '(' .. string.format('%.0f', PRIORITY_SCORE[p + 1]) or '+inf'
-      counts[p + 1] = counts[p + 1] + redis.call('ZCOUNT', k.ready, PRIORITY_SCORE[p], upto)
+      local upto = p < 9 and '(' .. string.format('%.0f', (p + 1) * PRIORITY_STEP) or '+inf'
+      counts[p + 1] = counts[p + 1] + redis.call('ZCOUNT', k.ready, p * PRIORITY_STEP, upto)
     end
     for _, m in ipairs(redis.call('ZRANGEBYSCORE', k.due, '-inf', now)) do
       local pr = tonumber(string.sub(m, 1, 1))

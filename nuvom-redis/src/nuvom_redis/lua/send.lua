@@ -1,7 +1,7 @@
 -- Send one job: store its queued record, then enqueue it, in one call. KEYS: the queue's base,
 -- the result store's 9 index keys, then the record's key. ARGV: the 7 record arguments of save_record, then the job's id,
 -- payload, priority, eta text or '' and attempts.
--- Only the keys this call writes are type-checked (about 10 commands of its 22): see enqueue_types.
+-- Only the keys this call writes are type-checked (9 commands of its 21): see enqueue_types.
 local k = queue_keys(0)
 local key = KEYS[QUEUE_KEYS + RESULT_INDEX_KEYS + 1]
 local old = redis.call('EXISTS', key) == 1
