@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -47,6 +51,24 @@ def prefix() -> str:
 
 def connect(url: str) -> Connection:
     return Connection(url, RedisSettings())
+
+
+def assert_plugin_test_passes(cwd: Path, env: dict[str, str], *, timeout: float = 140) -> str:
+    """Run ``nuvom plugin test redis`` in ``cwd`` with ``env`` added; assert its three suites pass.
+
+    Returns its output.
+    """
+    check = subprocess.run(
+        [sys.executable, "-m", "nuvom", "plugin", "test", "redis"],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
+    assert re.findall(r"(\d+) failed", check.stdout) == ["0", "0", "0"], check.stdout[-3000:]
+    return check.stdout
 
 
 @pytest.fixture

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +13,7 @@ import redis
 from nuvom import runtime
 
 from ..e2e.helpers import WorkerProcess, executions, wait_until
+from .conftest import assert_plugin_test_passes
 from .server import RedisServer
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "backends" / "redis.md"
@@ -71,13 +68,4 @@ def test_the_documented_acl_user_runs_producers_workers_the_scheduler_and_the_pl
     assert "NOPERM" not in worker.output() and "no permissions" not in worker.output()
 
     # And the conformance suite passes over the same user
-    check = subprocess.run(
-        [sys.executable, "-m", "nuvom", "plugin", "test", "redis"],
-        cwd=isolated_nuvom,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=150,
-    )
-    assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
-    assert re.findall(r"(\d+) failed", check.stdout) == ["0", "0", "0"], check.stdout[-3000:]
+    assert_plugin_test_passes(isolated_nuvom, env, timeout=150)
