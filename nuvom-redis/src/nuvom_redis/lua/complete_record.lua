@@ -16,14 +16,7 @@ for i = 1, (#KEYS - RESULT_INDEX_KEYS) / 2 do
   else
     local record = {ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7], ARGV[a + 8]}
     save_record(KEYS[o + 1], 0, record)
-    local expires_ms, ttl_ms = record[5], record[6]
-    if expires_ms ~= '' then
-      redis.call('SET', KEYS[o + 2], fence, 'PXAT', expires_ms)
-    elseif ttl_ms ~= '' then
-      redis.call('SET', KEYS[o + 2], fence, 'PX', ttl_ms)
-    else
-      redis.call('SET', KEYS[o + 2], fence)
-    end
+    set_expiring(KEYS[o + 2], fence, record[5], record[6])
     stored[i] = 1
   end
 end

@@ -223,6 +223,18 @@ local function settle_nack(k, id, meta, retry_at, now)
   wake(k)
 end
 
+-- SET `key` to `value`, expiring at `expires_ms` (epoch milliseconds) or after `ttl_ms`, or
+-- never when both are ''.
+local function set_expiring(key, value, expires_ms, ttl_ms)
+  if expires_ms ~= '' then
+    redis.call('SET', key, value, 'PXAT', expires_ms)
+  elseif ttl_ms ~= '' then
+    redis.call('SET', key, value, 'PX', ttl_ms)
+  else
+    redis.call('SET', key, value)
+  end
+end
+
 -- Store a result record under `key` (replacing whatever it holds, of any type). The result store's 9 index keys start at KEYS[r + 1]:
 -- all records, expiry, then one per status. `a` holds id, blob, created_at, status position
 -- (1..7), expires_at in ms or '', default ttl in ms or '', index bound.
@@ -271,15 +283,10 @@ local function save_record(key, r, a, old)
   if old == nil then
     old = redis.call('EXISTS', key) == 1
   end
+  set_expiring(key, blob, expires_ms, ttl_ms)
   if expires_ms ~= '' then
-    redis.call('SET', key, blob, 'PXAT', expires_ms)
     redis.call('ZADD', KEYS[r + 2], expires_ms, id)
   else
-    if ttl_ms ~= '' then
-      redis.call('SET', key, blob, 'PX', ttl_ms)
-    else
-      redis.call('SET', key, blob)
-    end
     redis.call('ZREM', KEYS[r + 2], id)
   end
   -- A new record is in no status index (list_jobs drops stale entries of expired records).
@@ -311,16 +318,11 @@ local function save_records(r, records)
     if not seen[id] then
       seen[id] = true
       bound = tonumber(a[7])
+      set_expiring(key, blob, expires_ms, ttl_ms)
       if expires_ms ~= '' then
-        redis.call('SET', key, blob, 'PXAT', expires_ms)
         expiring[#expiring + 1] = expires_ms
         expiring[#expiring + 1] = id
       else
-        if ttl_ms ~= '' then
-          redis.call('SET', key, blob, 'PX', ttl_ms)
-        else
-          redis.call('SET', key, blob)
-        end
         timeless[#timeless + 1] = id
       end
       everything[#everything + 1] = created
