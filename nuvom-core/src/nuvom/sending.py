@@ -70,24 +70,23 @@ def send(
         return
     queue = queue or get_queue()
     envelopes = [Envelope(m.id, m.queue, m.encode(), m.priority, m.eta, attempts) for m in messages]
-    kept = {record.id for record in stored}
     # RecordingQueue, checked by attribute: isinstance of a runtime-checkable protocol costs
     # tens of microseconds, a noticeable share of a send.
     plain = not (stored or headers)
     enqueue_recorded = getattr(queue, "enqueue_recorded", None) if plain else None
-    # Whether the step running may have queued jobs (then a WriteNotConfirmed means they are).
-    queueing = enqueue_recorded is not None
+    # Storing the records alone, before any job is queued: a WriteNotConfirmed then queued nothing.
+    saving = False
     try:
         if not (enqueue_recorded is not None and enqueue_recorded(envelopes, records, results)):
-            queueing = False
-            to_store = [*headers, *(r for r in records if r.id not in kept)]
+            to_store = _written(stored, headers, records)[len(stored) :]  # not stored already
             if to_store:
+                saving = True
                 results.save_many(to_store, durable=False)
-            queueing = True
+                saving = False
             queue.enqueue_many(envelopes)
     except WriteNotConfirmed as unconfirmed:
         # Queued, its durability unconfirmed: the jobs may run, so their records stay.
-        if not queueing:
+        if saving:
             _undo(results, _written(stored, headers, records), replaced)
             raise
         job_enqueued(records)

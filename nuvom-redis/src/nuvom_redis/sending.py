@@ -20,7 +20,7 @@ from nuvom.backends import Envelope
 from nuvom.errors import SendIncomplete
 from nuvom.record import JobRecord
 
-from .client import Connection, text
+from .client import Connection, describe, text
 from .keys import queues_key
 from .results import RedisResults
 from .scripts import Scripts, StreamFailed
@@ -149,7 +149,9 @@ class Sender:
             stay = {text(job_id) for left in self._scripts.pipeline(fill) for job_id in left}
         except redis.RedisError as exc:
             logger.warning(
-                "Redis at %s: taking back a failed send's jobs failed: %s", self._connection.url, exc
+                "Redis at %s: taking back a failed send's jobs failed: %s",
+                self._connection.url,
+                describe(exc),
             )
             stay = {job_id for _, ids, _ in ran for job_id in ids}
         if not stay:
